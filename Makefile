@@ -1,0 +1,51 @@
+# Credence: two commands on a fresh machine.
+#   make run    builds a release from raw/ into outputs/ (sets itself up first)
+#   make test   runs the whole test suite (sets itself up first)
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+RAW ?= raw
+OUT ?= outputs
+GOLD ?= schemas/gold/seed_events.yaml
+RELEASE ?=
+export DAGSTER_HOME ?= $(CURDIR)/.dagster
+export CREDENCE_RAW_DIR := $(abspath $(RAW))
+export CREDENCE_OUTPUTS_DIR := $(abspath $(OUT))
+
+.PHONY: setup run test ui serve evaluate bench audit clean
+
+# The environment is rebuilt when the lock changes; uv is bootstrapped with pip.
+$(VENV)/.installed: requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	@test -x $(BIN)/uv || $(BIN)/python -m pip install -q uv==0.13.9
+	$(BIN)/uv pip sync -q -p $(BIN)/python requirements.lock
+	$(BIN)/uv pip install -q -p $(BIN)/python --no-deps -e .
+	@touch $@
+
+setup: $(VENV)/.installed
+	@$(BIN)/python -m pipeline.instance_home "$(DAGSTER_HOME)"
+
+run: setup
+	$(BIN)/python -m pipeline.cli build
+
+test: setup
+	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
+
+ui: setup
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+serve: setup
+	$(BIN)/python -m http.server 8000 --bind 127.0.0.1 --directory "$(CREDENCE_OUTPUTS_DIR)"
+
+evaluate: setup
+	$(BIN)/python -m pipeline.evaluate --gold "$(GOLD)" --outputs "$(CREDENCE_OUTPUTS_DIR)" $(if $(RELEASE),--release $(RELEASE),)
+
+bench: setup
+	$(BIN)/python bench/run_bench.py
+
+audit: setup
+	$(BIN)/pip-audit -r requirements.lock --disable-pip --no-deps
+
+clean:
+	rm -rf $(VENV) .pytest_cache
