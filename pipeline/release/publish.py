@@ -1,0 +1,246 @@
+"""Publish a release folder atomically.
+
+A release is written into ``releases/.tmp-*``, checksummed, fsynced and renamed into place; only then
+is ``releases/LATEST`` replaced (also by rename). A build killed at any moment therefore leaves
+LATEST naming a complete release; the next build removes the leftovers. A file lock serialises
+concurrent builds (the second waits). A rebuild whose tables are unchanged publishes nothing.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+from filelock import FileLock
+
+from pipeline.release.files import frame_fingerprint, sha256_file, write_table
+from schemas.models import RELEASE_TABLES, conform
+
+LOCK_TIMEOUT_S = 3600
+REGISTRY_FILE = "id_registry.parquet"
+MANIFEST_FILE = "release_manifest.json"
+PUBLIC_TABLES = ("events", "mentions", "articles", "quarantine")
+
+
+@dataclass
+class ReleaseTables:
+    events: pl.DataFrame
+    mentions: pl.DataFrame
+    articles: pl.DataFrame
+    quarantine: pl.DataFrame
+    registry: pl.DataFrame
+    lineage: pl.DataFrame | None = None
+
+
+@dataclass
+class Provenance:
+    code_version: str
+    dictionaries_fingerprint: str
+    inputs_sha256: str
+    raw_dir: str
+
+
+@dataclass
+class ReleaseOutcome:
+    version: str
+    path: Path
+    published: bool
+    manifest: dict = field(default_factory=dict)
+    changes: pl.DataFrame | None = None
+
+
+def releases_dir(outputs: Path) -> Path:
+    return outputs / "releases"
+
+
+def read_latest(outputs: Path) -> str | None:
+    latest = releases_dir(outputs) / "LATEST"
+    if not latest.is_file():
+        return None
+    name = latest.read_text(encoding="utf-8").strip()
+    if name and (releases_dir(outputs) / name / MANIFEST_FILE).is_file():
+        return name
+    return None
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split(".") if p.isdigit())
+
+
+def list_versions(outputs: Path) -> list[str]:
+    root = releases_dir(outputs)
+    if not root.is_dir():
+        return []
+    found = [p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST_FILE).is_file()]
+    return sorted(found, key=version_key)
+
+
+def verify_release(folder: Path) -> list[str]:
+    """Return the problems found (empty when every file listed in SHA256SUMS matches)."""
+    sums = folder / "SHA256SUMS"
+    if not sums.is_file():
+        return ["SHA256SUMS missing"]
+    problems = []
+    for line in sums.read_text(encoding="utf-8").splitlines():
+        digest, _, name = line.partition("  ")
+        target = folder / name
+        if not target.is_file():
+            problems.append(f"{name}: missing")
+        elif sha256_file(target) != digest:
+            problems.append(f"{name}: checksum mismatch")
+    return problems
+
+
+def load_previous_registry(outputs: Path) -> pl.DataFrame | None:
+    latest = read_latest(outputs)
+    if latest is None:
+        return None
+    path = releases_dir(outputs) / latest / REGISTRY_FILE
+    return pl.read_parquet(path) if path.is_file() else None
+
+
+def _next_version(today: dt.date, existing: list[str]) -> str:
+    base = today.strftime("%Y.%m.%d")
+    taken = set(existing)
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}.{n}" in taken:
+        n += 1
+    return f"{base}.{n}"
+
+
+def _fsync_tree(folder: Path) -> None:
+    for p in folder.iterdir():
+        with p.open("rb") as f:
+            os.fsync(f.fileno())
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    with tmp.open("rb") as f:
+        os.fsync(f.fileno())
+    tmp.replace(path)
+
+
+def recover(outputs: Path) -> list[str]:
+    """Clean what a killed build left behind; return what was done.
+
+    - ``.tmp-*`` folders are half-written releases: removed.
+    - A complete, verified release newer than LATEST was renamed into place just before the kill
+      (LATEST is written right after the rename): LATEST is moved forward to it.
+    - A newer release folder that does not verify is removed (it never was announced).
+    """
+    root = releases_dir(outputs)
+    actions: list[str] = []
+    if not root.is_dir():
+        return actions
+    for p in root.iterdir():
+        if p.name.startswith(".tmp-") or (p.name.startswith(".") and p.name.endswith(".tmp")):
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+            actions.append(f"removed leftover {p.name}")
+    latest = read_latest(outputs)
+    for version in reversed(list_versions(outputs)):
+        if latest is not None and version_key(version) <= version_key(latest):
+            break
+        if verify_release(root / version):
+            shutil.rmtree(root / version, ignore_errors=True)
+            actions.append(f"removed unverified release {version}")
+        else:
+            _write_text_atomic(root / "LATEST", version + "\n")
+            actions.append(f"LATEST moved to complete release {version}")
+            break
+    return actions
+
+
+def publish_release(
+    outputs: Path,
+    tables: ReleaseTables,
+    provenance: Provenance,
+    *,
+    today: dt.date,
+    render_extras,
+) -> ReleaseOutcome:
+    """Write a new release unless the data is unchanged. ``render_extras(ctx) -> dict[name, text]``
+    renders the data card, change log and citation (kept apart so they are testable alone)."""
+    from pipeline.dedup.changelog import build_changes, render_changelog_md
+
+    outputs.mkdir(parents=True, exist_ok=True)
+    root = releases_dir(outputs)
+    root.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(outputs / ".release.lock"), timeout=LOCK_TIMEOUT_S):
+        recover(outputs)
+        frames = {
+            "events": conform(tables.events, RELEASE_TABLES["events"]),
+            "mentions": conform(tables.mentions, RELEASE_TABLES["mentions"]),
+            "articles": conform(tables.articles, RELEASE_TABLES["articles"]),
+            "quarantine": conform(tables.quarantine, RELEASE_TABLES["quarantine"]),
+        }
+        fingerprint = frame_fingerprint(pl.concat(
+            [pl.DataFrame({"t": [name], "h": [frame_fingerprint(df)]}) for name, df in frames.items()]
+        ))
+        previous = read_latest(outputs)
+        if previous is not None:
+            prev_manifest = json.loads((root / previous / MANIFEST_FILE).read_text(encoding="utf-8"))
+            if prev_manifest.get("data_fingerprint") == fingerprint:
+                return ReleaseOutcome(previous, root / previous, False, prev_manifest)
+        prev_events = pl.read_parquet(root / previous / "events.parquet") if previous else None
+        changes = conform(build_changes(prev_events, frames["events"], tables.lineage), RELEASE_TABLES["changes"])
+        frames["changes"] = changes
+        version = _next_version(today, list_versions(outputs))
+        tmp = root / f".tmp-{version}-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
+        for name, df in frames.items():
+            write_table(df, tmp, name)
+        tables.registry.write_parquet(tmp / REGISTRY_FILE, compression="zstd")
+        changelog_entry = render_changelog_md(changes, version, previous)
+        previous_log = (root / previous / "CHANGELOG.md").read_text(encoding="utf-8") if previous else ""
+        manifest = {
+            "name": "credence-diplomatic-events",
+            "version": version,
+            "previous_version": previous,
+            "released_on": today.isoformat(),
+            "data_fingerprint": fingerprint,
+            "code_version": provenance.code_version,
+            "dictionaries_fingerprint": provenance.dictionaries_fingerprint,
+            "inputs_sha256": provenance.inputs_sha256,
+            "counts": {name: df.height for name, df in frames.items()},
+            "change_counts": {k: int(v) for k, v in changes.group_by("change_type").len().iter_rows()},
+        }
+        extras = render_extras({
+            "version": version, "previous": previous, "manifest": manifest, "frames": frames,
+            "changelog_entry": changelog_entry, "previous_changelog": previous_log, "today": today,
+            "folder": tmp,
+        })
+        for name, content in extras.items():
+            if isinstance(content, bytes):
+                (tmp / name).write_bytes(content)
+            else:
+                (tmp / name).write_text(content, encoding="utf-8")
+        files = {}
+        for p in sorted(tmp.iterdir()):
+            files[p.name] = {"bytes": p.stat().st_size, "sha256": sha256_file(p)}
+            stem = p.name.rsplit(".", 1)[0]
+            if stem in frames:
+                files[p.name]["rows"] = frames[stem].height
+        manifest["files"] = files
+        (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        # SHA256SUMS last: it covers every other file, in `sha256sum -c` format.
+        sums = "".join(f"{sha256_file(p)}  {p.name}\n" for p in sorted(tmp.iterdir()))
+        (tmp / "SHA256SUMS").write_text(sums, encoding="utf-8")
+        _fsync_tree(tmp)
+        final = root / version
+        tmp.rename(final)
+        _write_text_atomic(root / "LATEST", version + "\n")
+        return ReleaseOutcome(version, final, True, manifest, changes)

@@ -1,0 +1,64 @@
+"""Dagster resources: the folders a build reads and writes, and the Parquet IO manager."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from pipeline.settings import default_gold_file, default_outputs_dir, default_raw_dir
+
+
+class CredenceSettings(dg.ConfigurableResource):
+    """Input and output folders. Defaults come from CREDENCE_RAW_DIR / CREDENCE_OUTPUTS_DIR (and
+    CREDENCE_GOLD_FILE), so `make run`, the UI, the schedule and the sensor share one code path."""
+
+    raw_dir: str
+    outputs_dir: str
+    gold_file: str = ""
+    extract_workers: int = 2
+
+    @classmethod
+    def from_env(cls) -> "CredenceSettings":
+        return cls(raw_dir=default_raw_dir(), outputs_dir=default_outputs_dir(), gold_file=default_gold_file())
+
+    @property
+    def raw_path(self) -> Path:
+        return Path(self.raw_dir).resolve()
+
+    @property
+    def outputs_path(self) -> Path:
+        return Path(self.outputs_dir).resolve()
+
+    @property
+    def work_path(self) -> Path:
+        """Intermediate tables between assets (not published)."""
+        return self.outputs_path / ".work"
+
+    @property
+    def cache_path(self) -> Path:
+        """Incremental extraction cache (not published)."""
+        return self.outputs_path / ".cache"
+
+
+class ParquetIOManager(dg.ConfigurableIOManager):
+    """Stores polars DataFrames between assets as Parquet under <outputs>/.work/.
+
+    Written because dagster-polars 0.27 fails on every load with polars 2.x; a temporary file plus
+    rename keeps a killed run from leaving a torn table behind.
+    """
+
+    settings: dg.ResourceDependency[CredenceSettings]
+
+    def _path(self, context) -> Path:
+        return self.settings.work_path / ("__".join(context.asset_key.path) + ".parquet")
+
+    def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame) -> None:
+        path = self._path(context)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".parquet.tmp")
+        obj.write_parquet(tmp, compression="zstd", compression_level=1, statistics=False)
+        tmp.replace(path)
+
+    def load_input(self, context: dg.InputContext) -> pl.DataFrame:
+        return pl.read_parquet(self._path(context.upstream_output))
