@@ -1,0 +1,680 @@
+"""Score a release against a user's gold file (format and rule: ``schemas/gold/seed_events.yaml``).
+
+Matching (from the gold header). A predicted event matches a gold event when its type equals the
+gold type or an ``alt`` type, its actor and target countries equal the gold ones (unordered for
+symmetric types, per the codebook), and its interval ``[date_start, date_end]`` overlaps the gold
+window (a null bound is unbounded). A prediction with ``date_precision == "unknown"`` still matches
+(when it overlaps) but counts as undated: "dated matches" are matches with a known precision.
+Predictions matching only optional gold events (``required: false``) are left out of both counts.
+Precision = counted predictions matching a required event / counted predictions; recall = required
+gold events matched / required gold events.
+
+Modality. The gold format codes what happened or was announced and has no modality for the main
+coding; only ``alt`` entries name one. So, by default, a prediction is counted when its modality is
+``asserted`` or ``planned``, or when its (type, modality) equals a coding that names that modality
+(an alt, or the main coding of a gold event carrying the optional ``modality`` field) of a gold
+event with the same actor and target. A main coding without a modality accepts asserted and
+planned; a coding that names a modality accepts only it. The same scores are also computed with
+every modality counted and modality ignored in matching ("all modalities"), so nothing is hidden.
+
+Date errors: counted predictions that agree with a required gold event on coding, actor and target
+and whose articles include one of that gold event's mention files, but whose interval does not
+overlap its window. They are listed even when the prediction also matches another gold event (the
+``also_matches`` field says so), because that is what a merge of two dated reports looks like.
+
+Deduplication is scored on mentions. A mention is assigned to the gold event it fits (coding under
+the default modality rule, actor, target, overlapping dates, and its article among the gold event's
+mention files; the narrowest window wins when several fit; unassigned mentions are ignored). Pair
+precision/recall compare mention pairs sharing a predicted event with pairs sharing a gold event;
+B-cubed averages per mention. A false merge is a predicted event holding mentions assigned to two
+or more gold events. A gold event is deduplicated exactly when one predicted event holds all its
+assigned mentions and that event's articles are exactly the gold event's mention files.
+
+Gold mention names are matched to ``articles.source_file``: a bare file name by basename, a name
+with a folder by the full relative path (or a path ending in it).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import polars as pl
+
+from pipeline.evaluate.gold import Coding, GoldEvent, GoldFormatError, load_gold, parse_gold
+from schemas.codebook import Codebook, load_codebook
+
+__all__ = [
+    "DEFAULT_MODALITIES",
+    "DedupScores",
+    "EvalReport",
+    "GoldEvent",
+    "GoldFormatError",
+    "MatchScores",
+    "ReleaseFormatError",
+    "check_release",
+    "evaluation_check_result",
+    "load_gold",
+    "parse_gold",
+    "score_release",
+    "score_tables",
+]
+
+# What the gold codes when a coding names no modality: what happened or was announced.
+DEFAULT_MODALITIES = ("asserted", "planned")
+MODALITY_RULE = (
+    "Counted by default: predictions whose modality is asserted or planned, plus predictions whose "
+    "(type, modality) equals a coding naming that modality (an alt, or a gold event's modality field) "
+    "of a gold event with the same actor and target. 'All modalities' counts every prediction and "
+    "ignores modality in matching."
+)
+EVENT_COLUMNS = ("event_id", "event_type", "modality", "actor_country", "target_country",
+                 "date_start", "date_end", "date_precision", "article_ids")
+MENTION_COLUMNS = ("mention_id", "event_id", "article_id", "event_type", "modality", "actor_country",
+                   "target_country", "date_start", "date_end")
+ARTICLE_COLUMNS = ("article_id", "source_file")
+
+
+class ReleaseFormatError(ValueError):
+    """A release table is missing or lacks a column the evaluation needs."""
+
+
+# --------------------------------------------------------------------------------------------
+# Matching primitives
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Row:
+    """A predicted event or a mention, reduced to what matching looks at."""
+
+    id: str
+    event_type: str
+    modality: str
+    actor: str | None
+    target: str | None
+    start: dt.date | None
+    end: dt.date | None
+    precision: str
+    files: frozenset[str]
+    quote: str = ""
+    event_id: str | None = None
+
+
+def file_matches(source_file: str, gold_name: str) -> bool:
+    """Does an article's ``source_file`` stand for a gold mention name?"""
+    source = source_file.replace("\\", "/")
+    name = gold_name.replace("\\", "/")
+    if name.startswith("./"):
+        name = name[2:]
+    if "/" not in name:
+        return source.rsplit("/", 1)[-1] == name
+    return source == name or source.endswith("/" + name)
+
+
+def _files_hit(files: Iterable[str], gold: GoldEvent) -> bool:
+    return any(file_matches(f, name) for f in files for name in gold.mentions)
+
+
+def _overlaps(start: dt.date | None, end: dt.date | None, gold: GoldEvent) -> bool:
+    if start is not None and gold.window_end is not None and start > gold.window_end:
+        return False
+    if end is not None and gold.window_start is not None and end < gold.window_start:
+        return False
+    return True
+
+
+class _Matcher:
+    def __init__(self, gold: Sequence[GoldEvent], codebook: Codebook):
+        self.gold = list(gold)
+        self.codebook = codebook
+        # Only gold events with a coding of the row's type and the row's actor pair can match it,
+        # so they are indexed by that key (gold order kept) instead of scanning the whole file.
+        self._index: dict[tuple, list[GoldEvent]] = defaultdict(list)
+        for g in self.gold:
+            for event_type in dict.fromkeys(c.event_type for c in g.codings):
+                self._index[self._key(event_type, g.actor, g.target)].append(g)
+
+    def _key(self, event_type: str, actor: str | None, target: str | None) -> tuple:
+        if self._symmetric(event_type):
+            return (event_type, frozenset([(actor, target), (target, actor)]))
+        return (event_type, actor, target)
+
+    def candidates(self, row: _Row) -> list[GoldEvent]:
+        return self._index.get(self._key(row.event_type, row.actor, row.target), [])
+
+    def _symmetric(self, event_type: str) -> bool:
+        spec = self.codebook.event_types.get(event_type)
+        return bool(spec and spec.get("symmetric", False))
+
+    def actors_agree(self, row: _Row, gold: GoldEvent) -> bool:
+        if (row.actor, row.target) == (gold.actor, gold.target):
+            return True
+        return self._symmetric(row.event_type) and (row.target, row.actor) == (gold.actor, gold.target)
+
+    @staticmethod
+    def coding_accepts(coding: Coding, row: _Row, all_modalities: bool) -> bool:
+        if coding.event_type != row.event_type:
+            return False
+        if all_modalities:
+            return True
+        if coding.modality is None:
+            return row.modality in DEFAULT_MODALITIES
+        return row.modality == coding.modality
+
+    def agrees(self, row: _Row, gold: GoldEvent, all_modalities: bool) -> bool:
+        """Type (or alt) and actors agree; dates not looked at."""
+        return self.actors_agree(row, gold) and any(
+            self.coding_accepts(c, row, all_modalities) for c in gold.codings)
+
+    def matches(self, row: _Row, gold: GoldEvent, all_modalities: bool) -> bool:
+        return self.agrees(row, gold, all_modalities) and _overlaps(row.start, row.end, gold)
+
+    def counted(self, row: _Row, all_modalities: bool) -> bool:
+        if all_modalities or row.modality in DEFAULT_MODALITIES:
+            return True
+        return any(
+            self.actors_agree(row, g)
+            and any(c.event_type == row.event_type and c.modality == row.modality for c in g.codings)
+            for g in self.candidates(row))
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------------------------
+
+def _ratio(num: float, den: int) -> float | None:
+    return num / den if den else None
+
+
+def _f1(p: float | None, r: float | None) -> float | None:
+    if p is None or r is None:
+        return None
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+@dataclass
+class MatchScores:
+    """Event-level scores under one modality rule."""
+
+    mode: str
+    n_predictions: int
+    n_not_counted_modality: int
+    n_optional_only: int
+    n_counted: int
+    n_correct: int
+    n_dated_correct: int
+    required_total: int
+    required_matched: int
+    required_matched_dated: int
+    precision: float | None
+    recall: float | None
+    f1: float | None
+    misses: list[dict[str, Any]] = field(default_factory=list)
+    wrong_rows: list[dict[str, Any]] = field(default_factory=list)
+    date_errors: list[dict[str, Any]] = field(default_factory=list)
+    matched_by: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def n_undated_correct(self) -> int:
+        return self.n_correct - self.n_dated_correct
+
+
+@dataclass
+class DedupScores:
+    """Deduplication scored on the mentions that could be assigned to a gold event."""
+
+    n_mentions: int
+    n_assigned: int
+    predicted_pairs: int
+    gold_pairs: int
+    common_pairs: int
+    pair_precision: float | None
+    pair_recall: float | None
+    pair_f1: float | None
+    bcubed_precision: float | None
+    bcubed_recall: float | None
+    bcubed_f1: float | None
+    false_merges: list[dict[str, Any]] = field(default_factory=list)
+    per_gold: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def n_exact(self) -> int:
+        return sum(1 for g in self.per_gold if g["exact"])
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+@dataclass
+class EvalReport:
+    gold_source: str
+    release: str | None
+    n_gold: int
+    n_gold_required: int
+    default: MatchScores
+    all_modalities: MatchScores
+    dedup: DedupScores
+    modality_rule: str = MODALITY_RULE
+
+    # Headline numbers are those of the default modality rule.
+    @property
+    def precision(self) -> float | None:
+        return self.default.precision
+
+    @property
+    def recall(self) -> float | None:
+        return self.default.recall
+
+    @property
+    def f1(self) -> float | None:
+        return self.default.f1
+
+    def passed(self, min_precision: float = 0.90, min_recall: float = 0.93,
+               max_date_errors: int | None = 0) -> bool:
+        """Precision and recall (default modality rule) reach the bars and date errors stay within
+        ``max_date_errors`` (None: not checked). Undefined scores (nothing to count) fail."""
+        p, r = self.default.precision, self.default.recall
+        if p is None or r is None or p < min_precision or r < min_recall:
+            return False
+        return max_date_errors is None or len(self.default.date_errors) <= max_date_errors
+
+    def to_dict(self) -> dict[str, Any]:
+        def scores(s: MatchScores) -> dict[str, Any]:
+            d = asdict(s)
+            d["n_undated_correct"] = s.n_undated_correct
+            return d
+
+        dedup = asdict(self.dedup)
+        dedup["n_exact"] = self.dedup.n_exact
+        return {
+            "gold_source": self.gold_source,
+            "release": self.release,
+            "n_gold": self.n_gold,
+            "n_gold_required": self.n_gold_required,
+            "modality_rule": self.modality_rule,
+            "default": scores(self.default),
+            "all_modalities": scores(self.all_modalities),
+            "dedup": dedup,
+        }
+
+    def to_markdown(self) -> str:
+        d, a, dd = self.default, self.all_modalities, self.dedup
+        out = [f"# Evaluation: release {self.release or '(tables)'} against {self.gold_source}", ""]
+        out += [f"Gold: {self.n_gold} events, {self.n_gold_required} required. "
+                "Matching rule: the gold file's header (type or alt, actor, target, overlapping dates).",
+                "", f"Modality rule: {self.modality_rule}", "",
+                f"Quality bar (precision >= 0.90, recall >= 0.93, no date errors): "
+                f"{'met' if self.passed() else 'not met'}.", ""]
+        out += ["## Events", "", "| measure | default rule | all modalities |", "|---|---|---|"]
+        rows = [
+            ("precision", _fmt(d.precision), _fmt(a.precision)),
+            ("recall", _fmt(d.recall), _fmt(a.recall)),
+            ("F1", _fmt(d.f1), _fmt(a.f1)),
+            ("required events matched", f"{d.required_matched}/{d.required_total}",
+             f"{a.required_matched}/{a.required_total}"),
+            ("required events matched by a dated prediction", d.required_matched_dated, a.required_matched_dated),
+            ("predictions (all rows)", d.n_predictions, a.n_predictions),
+            ("left out: modality not coded by the gold", d.n_not_counted_modality, a.n_not_counted_modality),
+            ("left out: match only an optional event", d.n_optional_only, a.n_optional_only),
+            ("predictions counted", d.n_counted, a.n_counted),
+            ("correct (match a required event)", d.n_correct, a.n_correct),
+            ("dated matches", d.n_dated_correct, a.n_dated_correct),
+            ("undated matches (precision unknown)", d.n_undated_correct, a.n_undated_correct),
+            ("wrong rows", len(d.wrong_rows), len(a.wrong_rows)),
+            ("date errors", len(d.date_errors), len(a.date_errors)),
+        ]
+        out += [f"| {m} | {x} | {y} |" for m, x, y in rows]
+        out += ["", "## Deduplication", "",
+                f"Mentions assigned to a gold event: {dd.n_assigned} of {dd.n_mentions}.", "",
+                "| measure | value |", "|---|---|",
+                f"| pair precision | {_fmt(dd.pair_precision)} ({dd.common_pairs}/{dd.predicted_pairs} pairs) |",
+                f"| pair recall | {_fmt(dd.pair_recall)} ({dd.common_pairs}/{dd.gold_pairs} pairs) |",
+                f"| pair F1 | {_fmt(dd.pair_f1)} |",
+                f"| B-cubed precision | {_fmt(dd.bcubed_precision)} |",
+                f"| B-cubed recall | {_fmt(dd.bcubed_recall)} |",
+                f"| B-cubed F1 | {_fmt(dd.bcubed_f1)} |",
+                f"| false merges | {len(dd.false_merges)} |",
+                f"| gold events as one event holding exactly their articles | {dd.n_exact}/{len(dd.per_gold)} |",
+                ""]
+        if dd.per_gold:
+            out += ["| gold | required | predicted events | their articles | gold articles | exact |",
+                    "|---|---|---|---|---|---|"]
+            for g in dd.per_gold:
+                out.append(f"| {g['gold_id']} | {'yes' if g['required'] else 'no'} | "
+                           f"{_cell(', '.join(g['predicted_events']) or '-')} | "
+                           f"{_cell('; '.join(', '.join(fs) for fs in g['predicted_articles']) or '-')} | "
+                           f"{_cell(', '.join(g['gold_articles']))} | {'yes' if g['exact'] else 'no'} |")
+            out.append("")
+        if dd.false_merges:
+            out += ["### False merges", ""]
+            out += [f"- {m['event_id']}: mentions of {', '.join(m['gold_ids'])}" for m in dd.false_merges]
+            out.append("")
+        out += ["## Misses (required gold events not matched)", ""]
+        out += [f"- {m['gold_id']} {m['type']} {m['actor']} -> {m['target']} {m['window']}: "
+                f"\"{m['evidence']}\"" for m in d.misses] or ["None."]
+        out += ["", "## Wrong rows (counted predictions matching no gold event)", ""]
+        out += _wrong_table(d.wrong_rows)
+        out += ["", "## Date errors", ""]
+        if d.date_errors:
+            out += ["| event_id | gold | predicted interval | gold window | also matches |", "|---|---|---|---|---|"]
+            out += [f"| {e['event_id']} | {e['gold_id']} | [{e['date_start']}, {e['date_end']}] | {e['window']} | "
+                    f"{', '.join(e['also_matches']) or '-'} |" for e in d.date_errors]
+        else:
+            out.append("None.")
+        default_wrong = {w["event_id"] for w in d.wrong_rows}
+        extra = [w for w in a.wrong_rows if w["event_id"] not in default_wrong]
+        out += ["", "## Wrong rows added when every modality counts", ""]
+        out += _wrong_table(extra)
+        return "\n".join(out) + "\n"
+
+
+def _wrong_table(rows: list[dict[str, Any]]) -> list[str]:
+    if not rows:
+        return ["None."]
+    lines = ["| event_id | type | modality | actor | target | dates | quote |", "|---|---|---|---|---|---|---|"]
+    for w in rows:
+        lines.append(f"| {w['event_id']} | {w['type']} | {w['modality']} | {_cell(w['actor'])} | "
+                     f"{_cell(w['target'])} | [{w['date_start']}, {w['date_end']}] | {_cell(w['quote'])} |")
+    return lines
+
+
+# --------------------------------------------------------------------------------------------
+# Scoring
+# --------------------------------------------------------------------------------------------
+
+def _require_columns(df: pl.DataFrame, columns: Sequence[str], table: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ReleaseFormatError(f"{table} table lacks column(s) {', '.join(missing)}")
+
+
+def _date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value
+
+
+def _predictions(events: pl.DataFrame, names_of: dict[str, tuple[str, ...]]) -> list[_Row]:
+    rows = []
+    for r in events.iter_rows(named=True):
+        files = frozenset(n for a in (r["article_ids"] or []) for n in names_of.get(a, ()))
+        rows.append(_Row(id=r["event_id"], event_type=r["event_type"], modality=r["modality"],
+                         actor=r["actor_country"], target=r["target_country"], start=_date(r["date_start"]),
+                         end=_date(r["date_end"]), precision=r["date_precision"] or "unknown",
+                         files=files, quote=r.get("quote") or "", event_id=r["event_id"]))
+    return rows
+
+
+def _mentions(mentions: pl.DataFrame, names_of: dict[str, tuple[str, ...]]) -> list[_Row]:
+    rows = []
+    for r in mentions.iter_rows(named=True):
+        names = names_of.get(r["article_id"], ())
+        rows.append(_Row(id=r["mention_id"], event_type=r["event_type"], modality=r["modality"],
+                         actor=r["actor_country"], target=r["target_country"], start=_date(r["date_start"]),
+                         end=_date(r["date_end"]), precision=r.get("date_precision") or "unknown",
+                         files=frozenset(names), event_id=r["event_id"]))
+    return rows
+
+
+def _gold_summary(g: GoldEvent) -> dict[str, Any]:
+    return {"gold_id": g.id, "type": g.event_type, "actor": g.actor, "target": g.target,
+            "window": g.window_text(), "mentions": list(g.mentions), "evidence": g.evidence}
+
+
+def _row_summary(p: _Row) -> dict[str, Any]:
+    return {"event_id": p.id, "type": p.event_type, "modality": p.modality, "actor": p.actor,
+            "target": p.target, "date_start": None if p.start is None else p.start.isoformat(),
+            "date_end": None if p.end is None else p.end.isoformat(), "date_precision": p.precision,
+            "quote": p.quote}
+
+
+def _score_events(preds: list[_Row], matcher: _Matcher, all_modalities: bool) -> MatchScores:
+    gold = matcher.gold
+    required = [g for g in gold if g.required]
+    not_counted = optional_only = counted = correct = dated = 0
+    matched_by: dict[str, list[str]] = defaultdict(list)
+    dated_gold: set[str] = set()
+    wrong, date_errors = [], []
+    for p in preds:
+        if not matcher.counted(p, all_modalities):
+            not_counted += 1
+            continue
+        candidates = matcher.candidates(p)
+        hits = [g for g in candidates if matcher.matches(p, g, all_modalities)]
+        for g in candidates:
+            if g.required and g not in hits and matcher.agrees(p, g, all_modalities) and _files_hit(p.files, g):
+                date_errors.append({**_row_summary(p), "gold_id": g.id, "window": g.window_text(),
+                                    "also_matches": [h.id for h in hits]})
+        if hits and not any(g.required for g in hits):
+            optional_only += 1
+            continue
+        counted += 1
+        if not hits:
+            wrong.append(_row_summary(p))
+            continue
+        correct += 1
+        is_dated = p.precision != "unknown"
+        dated += is_dated
+        for g in hits:
+            if g.required:
+                matched_by[g.id].append(p.id)
+                if is_dated:
+                    dated_gold.add(g.id)
+    misses = [_gold_summary(g) for g in required if g.id not in matched_by]
+    precision = _ratio(correct, counted)
+    recall = _ratio(len(required) - len(misses), len(required))
+    return MatchScores(
+        mode="all_modalities" if all_modalities else "default",
+        n_predictions=len(preds), n_not_counted_modality=not_counted, n_optional_only=optional_only,
+        n_counted=counted, n_correct=correct, n_dated_correct=dated, required_total=len(required),
+        required_matched=len(required) - len(misses), required_matched_dated=len(dated_gold),
+        precision=precision, recall=recall, f1=_f1(precision, recall), misses=misses,
+        wrong_rows=wrong, date_errors=date_errors, matched_by=dict(matched_by))
+
+
+def _pairs(clusters: Iterable[list[str]]) -> set[frozenset[str]]:
+    return {frozenset(p) for members in clusters for p in itertools.combinations(sorted(members), 2)}
+
+
+def _score_dedup(mentions: list[_Row], matcher: _Matcher,
+                 event_articles: dict[str, list[tuple[str, ...]]]) -> DedupScores:
+    # Each mention goes to the narrowest-window gold event it fits; gold order breaks ties.
+    assigned: dict[str, str] = {}
+    predicted_of: dict[str, str] = {}
+    for m in mentions:
+        fits = [g for g in matcher.candidates(m)
+                if matcher.matches(m, g, all_modalities=False) and _files_hit(m.files, g)]
+        if not fits:
+            continue
+        best = min(fits, key=lambda g: g.window_days)
+        assigned[m.id] = best.id
+        # A mention not yet deduplicated is its own event.
+        predicted_of[m.id] = m.event_id if m.event_id is not None else f"(mention {m.id})"
+
+    gold_clusters: dict[str, list[str]] = defaultdict(list)
+    pred_clusters: dict[str, list[str]] = defaultdict(list)
+    for mid, gid in assigned.items():
+        gold_clusters[gid].append(mid)
+        pred_clusters[predicted_of[mid]].append(mid)
+
+    gold_pairs, pred_pairs = _pairs(gold_clusters.values()), _pairs(pred_clusters.values())
+    common = len(gold_pairs & pred_pairs)
+    pair_p, pair_r = _ratio(common, len(pred_pairs)), _ratio(common, len(gold_pairs))
+
+    pred_sets = {k: set(v) for k, v in pred_clusters.items()}
+    gold_sets = {k: set(v) for k, v in gold_clusters.items()}
+    bp = br = 0.0
+    for mid in assigned:
+        pred_members, gold_members = pred_sets[predicted_of[mid]], gold_sets[assigned[mid]]
+        both = len(pred_members & gold_members)
+        bp += both / len(pred_members)
+        br += both / len(gold_members)
+    n = len(assigned)
+    b_p, b_r = _ratio(bp, n), _ratio(br, n)
+
+    false_merges = []
+    for pid, members in sorted(pred_clusters.items()):
+        gids = sorted({assigned[m] for m in members})
+        if len(gids) >= 2:
+            false_merges.append({"event_id": pid, "gold_ids": gids, "mention_ids": sorted(members)})
+
+    per_gold = []
+    for g in matcher.gold:
+        holders = sorted({predicted_of[m] for m in gold_clusters.get(g.id, [])})
+        holder_articles = [event_articles.get(h, []) for h in holders]
+        exact = len(holders) == 1 and _same_articles(holder_articles[0], g)
+        holder_files = [sorted(names[0] for names in articles) for articles in holder_articles]
+        per_gold.append({"gold_id": g.id, "required": g.required, "predicted_events": holders,
+                         "predicted_articles": holder_files, "gold_articles": list(g.mentions),
+                         "n_mentions": len(gold_clusters.get(g.id, [])), "exact": exact})
+
+    return DedupScores(
+        n_mentions=len(mentions), n_assigned=n, predicted_pairs=len(pred_pairs), gold_pairs=len(gold_pairs),
+        common_pairs=common, pair_precision=pair_p, pair_recall=pair_r, pair_f1=_f1(pair_p, pair_r),
+        bcubed_precision=b_p, bcubed_recall=b_r, bcubed_f1=_f1(b_p, b_r),
+        false_merges=false_merges, per_gold=per_gold)
+
+
+def _same_articles(articles: Sequence[tuple[str, ...]], gold: GoldEvent) -> bool:
+    """Every article is one of the gold files and every gold file is among the articles (an
+    article answers to its own source file and to the files set aside as copies of it)."""
+    def hit(names: tuple[str, ...], gold_name: str) -> bool:
+        return any(file_matches(n, gold_name) for n in names)
+
+    return (all(any(hit(names, g) for g in gold.mentions) for names in articles)
+            and all(any(hit(names, g) for names in articles) for g in gold.mentions))
+
+
+def _article_names(articles: pl.DataFrame, quarantine: pl.DataFrame | None) -> dict[str, tuple[str, ...]]:
+    """article_id -> its source file, then the files quarantined as duplicates of it.
+
+    The same text under two names is one article; a gold file may list either name, so both must
+    lead to the article that was kept."""
+    names = {a: [f] for a, f in zip(articles["article_id"].to_list(), articles["source_file"].to_list())}
+    if quarantine is not None and {"source_file", "duplicate_of"} <= set(quarantine.columns):
+        id_of = {f: a for a, fs in names.items() for f in fs}
+        for source, kept in quarantine.select("source_file", "duplicate_of").iter_rows():
+            if kept is not None and kept in id_of and source not in names[id_of[kept]]:
+                names[id_of[kept]].append(source)
+    return {a: tuple(fs) for a, fs in names.items()}
+
+
+def score_tables(events: pl.DataFrame, mentions: pl.DataFrame, articles: pl.DataFrame,
+                 gold: Sequence[GoldEvent] | str | Path, *, quarantine: pl.DataFrame | None = None,
+                 codebook: Codebook | None = None, release: str | None = None,
+                 gold_source: str | None = None) -> EvalReport:
+    """Score release tables against gold events (or a gold file path). ``quarantine`` (optional)
+    lets a gold file name a copy that was set aside as a duplicate of a kept article."""
+    codebook = codebook or load_codebook()
+    if isinstance(gold, (str, Path)):
+        gold_source = gold_source or str(gold)
+        gold = load_gold(gold, codebook)
+    gold = list(gold)
+    _require_columns(events, EVENT_COLUMNS, "events")
+    _require_columns(mentions, MENTION_COLUMNS, "mentions")
+    _require_columns(articles, ARTICLE_COLUMNS, "articles")
+    names_of = _article_names(articles, quarantine)
+    preds = _predictions(events, names_of)
+    matcher = _Matcher(gold, codebook)
+    event_articles = {r["event_id"]: [names_of[a] for a in (r["article_ids"] or []) if a in names_of]
+                      for r in events.select("event_id", "article_ids").iter_rows(named=True)}
+    return EvalReport(
+        gold_source=gold_source or "(gold events)",
+        release=release,
+        n_gold=len(gold),
+        n_gold_required=sum(g.required for g in gold),
+        default=_score_events(preds, matcher, all_modalities=False),
+        all_modalities=_score_events(preds, matcher, all_modalities=True),
+        dedup=_score_dedup(_mentions(mentions, names_of), matcher, event_articles),
+    )
+
+
+def _read_table(path: Path) -> pl.DataFrame:
+    try:
+        return pl.read_parquet(path)
+    except Exception as exc:  # polars raises several error types for a bad file
+        raise ReleaseFormatError(f"cannot read {path}: {exc}") from exc
+
+
+def read_release_tables(release_dir: str | Path) -> dict[str, pl.DataFrame | None]:
+    """events, mentions, articles (required) and quarantine (None when absent) of a release folder."""
+    release_dir = Path(release_dir)
+    if not release_dir.is_dir():
+        raise ReleaseFormatError(f"release folder not found: {release_dir}")
+    tables: dict[str, pl.DataFrame | None] = {}
+    for name in ("events", "mentions", "articles"):
+        path = release_dir / f"{name}.parquet"
+        if not path.is_file():
+            raise ReleaseFormatError(f"release {release_dir} has no {name}.parquet")
+        tables[name] = _read_table(path)
+    quarantine = release_dir / "quarantine.parquet"
+    tables["quarantine"] = _read_table(quarantine) if quarantine.is_file() else None
+    return tables
+
+
+def score_release(release_dir: str | Path, gold_path: str | Path, *, codebook: Codebook | None = None) -> EvalReport:
+    """Score the release in ``release_dir`` (events/mentions/articles .parquet) against a gold file."""
+    codebook = codebook or load_codebook()
+    gold = load_gold(gold_path, codebook)
+    t = read_release_tables(release_dir)
+    return score_tables(t["events"], t["mentions"], t["articles"], gold, quarantine=t["quarantine"],
+                        codebook=codebook, release=Path(release_dir).name, gold_source=str(gold_path))
+
+
+def check_release(release_dir: str | Path, gold_path: str | Path, min_precision: float = 0.90,
+                  min_recall: float = 0.93) -> tuple[bool, dict[str, float | int | str]]:
+    """The asset check's body: score, or (False, {"error": reason}) when the gold file or the
+    release cannot be used, so a bad gold file warns instead of breaking the run."""
+    try:
+        report = score_release(release_dir, gold_path)
+    except (GoldFormatError, ReleaseFormatError) as exc:
+        return False, {"error": str(exc), "gold_file": str(gold_path)}
+    return evaluation_check_result(report, min_precision, min_recall)
+
+
+def evaluation_check_result(report: EvalReport, min_precision: float = 0.90,
+                            min_recall: float = 0.93) -> tuple[bool, dict[str, float | int | str]]:
+    """(passed, metadata) for a WARN-severity asset check: passed when precision and recall reach the
+    bars and there is no date error; metadata holds only floats, ints and strings."""
+    d, a, dd = report.default, report.all_modalities, report.dedup
+
+    def num(value: float | None) -> float | str:
+        return "n/a" if value is None else round(value, 4)
+
+    metadata: dict[str, float | int | str] = {
+        "gold_file": report.gold_source,
+        "release": report.release or "",
+        "precision": num(d.precision),
+        "recall": num(d.recall),
+        "f1": num(d.f1),
+        "required_matched": d.required_matched,
+        "required_total": d.required_total,
+        "predictions_counted": d.n_counted,
+        "predictions_correct": d.n_correct,
+        "dated_matches": d.n_dated_correct,
+        "undated_matches": d.n_undated_correct,
+        "date_errors": len(d.date_errors),
+        "wrong_rows": len(d.wrong_rows),
+        "misses": ", ".join(m["gold_id"] for m in d.misses),
+        "all_modalities_precision": num(a.precision),
+        "all_modalities_recall": num(a.recall),
+        "all_modalities_f1": num(a.f1),
+        "pair_precision": num(dd.pair_precision),
+        "pair_recall": num(dd.pair_recall),
+        "bcubed_precision": num(dd.bcubed_precision),
+        "bcubed_recall": num(dd.bcubed_recall),
+        "bcubed_f1": num(dd.bcubed_f1),
+        "false_merges": len(dd.false_merges),
+        "gold_deduplicated_exactly": f"{dd.n_exact}/{len(dd.per_gold)}",
+        "thresholds": f"precision >= {min_precision}, recall >= {min_recall}, no date errors",
+    }
+    return report.passed(min_precision, min_recall, max_date_errors=0), metadata

@@ -1,0 +1,459 @@
+"""Evaluation against a gold file: synthetic release tables and gold YAML written in tmp_path."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipeline.evaluate.__main__ import main
+from pipeline.evaluate.gold import GoldFormatError, load_gold
+from pipeline.evaluate.score import (
+    EvalReport,
+    check_release,
+    evaluation_check_result,
+    file_matches,
+    score_release,
+    score_tables,
+)
+from schemas.models import Article, Event, Mention, conform
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+D = dt.date.fromisoformat
+
+
+def aid(n: int) -> str:
+    return f"a{n:016x}"
+
+
+def mid(n: int) -> str:
+    return f"m{n:016x}"
+
+
+def articles_frame(files: dict[int, str]) -> pl.DataFrame:
+    return conform(pl.DataFrame({"article_id": [aid(n) for n in files], "source_file": list(files.values())}), Article)
+
+
+def event(event_id: str, event_type: str, actor: str, target: str | None, start: str | None, end: str | None,
+          articles: list[int], modality: str = "asserted", precision: str = "day",
+          mentions: list[int] | None = None, quote: str = "a quote") -> dict:
+    return {"event_id": event_id, "event_type": event_type, "modality": modality, "actor_country": actor,
+            "target_country": target, "date_start": D(start) if start else None,
+            "date_end": D(end) if end else None, "date_precision": precision,
+            "article_ids": [aid(a) for a in articles], "mention_ids": [mid(m) for m in (mentions or [])],
+            "quote": quote}
+
+
+def events_frame(rows: list[dict]) -> pl.DataFrame:
+    schema = {"event_id": pl.String, "event_type": pl.String, "modality": pl.String, "actor_country": pl.String,
+              "target_country": pl.String, "date_start": pl.Date, "date_end": pl.Date,
+              "date_precision": pl.String, "article_ids": pl.List(pl.String),
+              "mention_ids": pl.List(pl.String), "quote": pl.String}
+    return conform(pl.DataFrame(rows, schema=schema), Event)
+
+
+def mention(n: int, event_id: str | None, article: int, event_type: str, actor: str, target: str | None,
+            start: str | None, end: str | None, modality: str = "asserted") -> dict:
+    return {"mention_id": mid(n), "event_id": event_id, "article_id": aid(article), "event_type": event_type,
+            "modality": modality, "actor_country": actor, "target_country": target,
+            "date_start": D(start) if start else None, "date_end": D(end) if end else None}
+
+
+def mentions_frame(rows: list[dict]) -> pl.DataFrame:
+    schema = {"mention_id": pl.String, "event_id": pl.String, "article_id": pl.String, "event_type": pl.String,
+              "modality": pl.String, "actor_country": pl.String, "target_country": pl.String,
+              "date_start": pl.Date, "date_end": pl.Date}
+    return conform(pl.DataFrame(rows, schema=schema), Mention)
+
+
+def write_gold(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "gold.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+GOLD = """
+events:
+  - id: G1
+    type: accept_credentials
+    actor: KAZ
+    target: AFG
+    window: [2024-08-14, 2024-08-22]
+    mentions: [000_a.txt]
+    required: true
+    evidence: "Kazakhstan has accepted the credentials"
+  - id: G2
+    type: meet
+    actor: AFG
+    target: KAZ
+    window: [2025-07-03, 2025-12-31]
+    mentions: [001_b.txt]
+    required: true
+  - id: G3
+    type: reject
+    alt: [{type: delist_organization, modality: denied}]
+    actor: KAZ
+    target: AFG
+    window: [2023-08-01, 2023-08-31]
+    mentions: [002_c.txt]
+    required: true
+  - id: O1
+    type: seize_power
+    actor: AFG
+    target: AFG
+    window: [2021-08-01, 2021-08-31]
+    mentions: [001_b.txt, 002_c.txt]
+    required: false
+"""
+
+FILES = {0: "seeds/000_a.txt", 1: "seeds/001_b.txt", 2: "seeds/002_c.txt", 3: "other/003_d.txt"}
+
+
+def score(tmp_path: Path, rows: list[dict], gold_text: str = GOLD, mentions: list[dict] | None = None,
+          files: dict[int, str] = FILES) -> EvalReport:
+    gold = load_gold(write_gold(tmp_path, gold_text))
+    return score_tables(events_frame(rows), mentions_frame(mentions or []), articles_frame(files), gold)
+
+
+def perfect_rows() -> list[dict]:
+    return [
+        event("E000000000001", "accept_credentials", "KAZ", "AFG", "2024-08-20", "2024-08-20", [0]),
+        event("E000000000002", "meet", "AFG", "KAZ", "2025-07-10", "2025-07-10", [1]),
+        event("E000000000003", "reject", "KAZ", "AFG", "2023-08-01", "2023-08-31", [2], precision="month"),
+    ]
+
+
+def test_exact_matches_score_one(tmp_path):
+    report = score(tmp_path, perfect_rows())
+    d = report.default
+    assert (d.precision, d.recall, d.f1) == (1.0, 1.0, 1.0)
+    assert d.n_counted == 3 and d.n_dated_correct == 3 and not d.misses and not d.wrong_rows
+    assert report.passed()
+    passed, metadata = evaluation_check_result(report)
+    assert passed
+    assert all(isinstance(v, (int, float, str)) for v in metadata.values())
+    assert metadata["precision"] == 1.0 and metadata["date_errors"] == 0
+
+
+def test_wrong_actor_direction_is_a_wrong_row_and_a_miss(tmp_path):
+    rows = perfect_rows()
+    rows[0] = event("E000000000001", "accept_credentials", "AFG", "KAZ", "2024-08-20", "2024-08-20", [0])
+    report = score(tmp_path, rows)
+    d = report.default
+    assert d.precision == pytest.approx(2 / 3) and d.recall == pytest.approx(2 / 3)
+    assert [m["gold_id"] for m in d.misses] == ["G1"]
+    assert [w["event_id"] for w in d.wrong_rows] == ["E000000000001"]
+    assert not report.passed()
+
+
+def test_symmetric_type_matches_either_direction(tmp_path):
+    rows = perfect_rows()
+    rows[1] = event("E000000000002", "meet", "KAZ", "AFG", "2025-07-10", "2025-07-10", [1])
+    assert score(tmp_path, rows).default.recall == 1.0
+
+
+def test_alt_coding_matches_only_with_its_modality(tmp_path):
+    rows = perfect_rows()[:2] + [
+        event("E000000000003", "delist_organization", "KAZ", "AFG", "2023-08-10", "2023-08-10", [2], modality="denied"),
+    ]
+    d = score(tmp_path, rows).default
+    assert d.recall == 1.0 and d.precision == 1.0 and d.n_counted == 3
+    # The same type asserted is not the alt coding: counted, and wrong.
+    rows[2] = event("E000000000003", "delist_organization", "KAZ", "AFG", "2023-08-10", "2023-08-10", [2])
+    d = score(tmp_path, rows).default
+    assert [m["gold_id"] for m in d.misses] == ["G3"]
+    assert [w["event_id"] for w in d.wrong_rows] == ["E000000000003"]
+
+
+def test_prediction_matching_only_an_optional_event_is_left_out(tmp_path):
+    rows = perfect_rows() + [event("E000000000004", "seize_power", "AFG", "AFG", "2021-08-15", "2021-08-15", [1])]
+    d = score(tmp_path, rows).default
+    assert d.n_optional_only == 1 and d.n_counted == 3 and d.precision == 1.0
+    # The same row outside the optional window matches nothing: a wrong row.
+    rows[-1] = event("E000000000004", "seize_power", "AFG", "AFG", "2022-08-15", "2022-08-15", [1])
+    d = score(tmp_path, rows).default
+    assert d.n_optional_only == 0 and d.n_counted == 4 and d.precision == pytest.approx(0.75)
+
+
+def test_hypothetical_excluded_by_default_but_counted_in_all_modalities(tmp_path):
+    rows = perfect_rows()
+    rows[0] = event("E000000000001", "accept_credentials", "KAZ", "AFG", "2024-08-20", "2024-08-20", [0],
+                    modality="hypothetical")
+    rows.append(event("E000000000009", "recognize_government", "KAZ", "AFG", "2024-08-20", "2024-08-20", [0],
+                      modality="hypothetical"))
+    report = score(tmp_path, rows)
+    d, a = report.default, report.all_modalities
+    assert d.n_not_counted_modality == 2 and d.n_counted == 2
+    assert d.precision == 1.0 and d.recall == pytest.approx(2 / 3)
+    assert a.n_not_counted_modality == 0 and a.n_counted == 4
+    assert a.recall == 1.0 and a.precision == pytest.approx(3 / 4)
+    assert [w["event_id"] for w in a.wrong_rows] == ["E000000000009"]
+    markdown = report.to_markdown()
+    assert "E000000000009" in markdown.split("every modality counts")[1] and "bar (precision" in markdown
+
+
+def test_gold_modality_field_is_honoured(tmp_path):
+    gold = """
+events:
+  - {id: P1, type: sign_agreement, modality: planned, actor: KAZ, target: AFG,
+     window: [2024-01-01, 2024-12-31], mentions: [000_a.txt]}
+  - {id: H1, type: appeal, modality: hypothetical, actor: AFG, target: KAZ,
+     window: [2024-01-01, 2024-12-31], mentions: [000_a.txt]}
+"""
+    asserted = event("E000000000001", "sign_agreement", "KAZ", "AFG", "2024-03-01", "2024-03-01", [0])
+    planned = event("E000000000002", "sign_agreement", "AFG", "KAZ", "2024-03-01", "2024-03-01", [0], modality="planned")
+    hypothetical = event("E000000000003", "appeal", "AFG", "KAZ", "2024-03-01", "2024-03-01", [0],
+                         modality="hypothetical")
+    d = score(tmp_path, [asserted, planned, hypothetical], gold).default
+    assert d.n_counted == 3 and d.n_correct == 2 and d.recall == 1.0
+    assert [w["event_id"] for w in d.wrong_rows] == ["E000000000001"]
+
+
+def test_date_error_needs_the_gold_article_and_a_disjoint_interval(tmp_path):
+    rows = perfect_rows()
+    rows[0] = event("E000000000001", "accept_credentials", "KAZ", "AFG", "2023-01-01", "2023-01-31", [0, 3],
+                    precision="month")
+    report = score(tmp_path, rows)
+    errors = report.default.date_errors
+    assert [(e["event_id"], e["gold_id"]) for e in errors] == [("E000000000001", "G1")]
+    assert not report.passed() and report.passed(max_date_errors=None, min_precision=0.6, min_recall=0.6)
+    passed, metadata = evaluation_check_result(report)
+    assert not passed and metadata["date_errors"] == 1 and metadata["misses"] == "G1"
+    # From an article the gold event does not list, it is only a wrong row.
+    rows[0] = event("E000000000001", "accept_credentials", "KAZ", "AFG", "2023-01-01", "2023-01-31", [3],
+                    precision="month")
+    report = score(tmp_path, rows)
+    assert not report.default.date_errors and len(report.default.wrong_rows) == 1
+
+
+def test_undated_prediction_matches_but_is_not_a_dated_match(tmp_path):
+    rows = perfect_rows()
+    rows[0] = event("E000000000001", "accept_credentials", "KAZ", "AFG", None, "2024-08-30", [0], precision="unknown")
+    d = score(tmp_path, rows).default
+    assert d.recall == 1.0 and d.n_correct == 3
+    assert d.n_dated_correct == 2 and d.n_undated_correct == 1 and d.required_matched_dated == 2
+
+
+def test_open_gold_window_bound_is_unbounded(tmp_path):
+    gold = """
+events:
+  - {id: G1, type: visit, actor: IRN, target: AFG, window: [null, 2020-01-01], mentions: [000_a.txt]}
+"""
+    rows = [event("E000000000001", "visit", "IRN", "AFG", "1999-05-01", "1999-05-01", [0])]
+    assert score(tmp_path, rows, gold).default.recall == 1.0
+
+
+DEDUP_GOLD = """
+events:
+  - {id: A, type: delist_organization, actor: KAZ, target: AFG, window: [2023-12-01, 2024-01-05],
+     mentions: [000_a.txt, 001_b.txt, 002_c.txt]}
+  - {id: B, type: delist_organization, actor: KAZ, target: AFG, window: [2023-12-01, 2024-01-05],
+     mentions: [other/003_d.txt], required: false}
+"""
+
+
+def test_pair_and_bcubed_scores_on_a_hand_computed_case(tmp_path):
+    rows = [
+        event("E000000000001", "delist_organization", "KAZ", "AFG", "2023-12-29", "2023-12-29", [0, 1], mentions=[1, 2]),
+        event("E000000000002", "delist_organization", "KAZ", "AFG", "2023-12-29", "2023-12-29", [2, 3], mentions=[3, 4]),
+        event("E000000000005", "criticize", "IRN", "AFG", "2023-12-29", "2023-12-29", [0], mentions=[5]),
+    ]
+    ms = [
+        mention(1, "E000000000001", 0, "delist_organization", "KAZ", "AFG", "2023-12-29", "2023-12-29"),
+        mention(2, "E000000000001", 1, "delist_organization", "KAZ", "AFG", "2023-12-29", "2023-12-29"),
+        mention(3, "E000000000002", 2, "delist_organization", "KAZ", "AFG", "2023-12-29", "2023-12-29"),
+        mention(4, "E000000000002", 3, "delist_organization", "KAZ", "AFG", "2023-12-29", "2023-12-29"),
+        mention(5, "E000000000005", 0, "criticize", "IRN", "AFG", "2023-12-29", "2023-12-29"),
+    ]
+    dd = score(tmp_path, rows, DEDUP_GOLD, ms).dedup
+    # Gold clusters A={m1,m2,m3}, B={m4}; predicted {m1,m2}, {m3,m4}; m5 fits no gold event.
+    assert dd.n_mentions == 5 and dd.n_assigned == 4
+    assert (dd.gold_pairs, dd.predicted_pairs, dd.common_pairs) == (3, 2, 1)
+    assert dd.pair_precision == pytest.approx(1 / 2) and dd.pair_recall == pytest.approx(1 / 3)
+    # B-cubed precision (1 + 1 + 1/2 + 1/2) / 4; recall (2/3 + 2/3 + 1/3 + 1) / 4.
+    assert dd.bcubed_precision == pytest.approx(0.75) and dd.bcubed_recall == pytest.approx(2 / 3)
+    assert dd.bcubed_f1 == pytest.approx(2 * 0.75 * (2 / 3) / (0.75 + 2 / 3))
+    assert [(m["event_id"], m["gold_ids"]) for m in dd.false_merges] == [("E000000000002", ["A", "B"])]
+    per_gold = {g["gold_id"]: g for g in dd.per_gold}
+    assert per_gold["A"]["predicted_events"] == ["E000000000001", "E000000000002"]
+    assert not per_gold["A"]["exact"] and not per_gold["B"]["exact"]
+
+
+def test_perfect_deduplication_is_exact(tmp_path):
+    rows = [
+        event("E000000000001", "delist_organization", "KAZ", "AFG", "2023-12-29", "2023-12-29", [0, 1, 2], mentions=[1, 2, 3]),
+        event("E000000000002", "delist_organization", "KAZ", "AFG", "2023-12-29", "2023-12-29", [3], mentions=[4]),
+    ]
+    ms = [mention(n, "E000000000001", n - 1, "delist_organization", "KAZ", "AFG", "2023-12-29", "2023-12-29")
+          for n in (1, 2, 3)]
+    ms.append(mention(4, "E000000000002", 3, "delist_organization", "KAZ", "AFG", "2023-12-29", "2023-12-29"))
+    dd = score(tmp_path, rows, DEDUP_GOLD, ms).dedup
+    assert (dd.pair_precision, dd.pair_recall, dd.bcubed_f1) == (1.0, 1.0, 1.0)
+    assert not dd.false_merges and dd.n_exact == 2
+    # One article too many on the event: same pairs, but no longer "exactly those articles".
+    rows[0]["article_ids"].append(aid(3))
+    dd = score(tmp_path, rows, DEDUP_GOLD, ms).dedup
+    assert {g["gold_id"]: g["exact"] for g in dd.per_gold} == {"A": False, "B": True}
+
+
+def test_mention_goes_to_the_narrowest_fitting_gold_event(tmp_path):
+    gold = """
+events:
+  - {id: WIDE, type: provide_aid, actor: KAZ, target: AFG, window: [2021-08-15, 2025-12-31], mentions: [000_a.txt]}
+  - {id: NARROW, type: provide_aid, actor: KAZ, target: AFG, window: [2024-01-01, 2024-01-31], mentions: [000_a.txt]}
+"""
+    ms = [mention(1, "E000000000001", 0, "provide_aid", "KAZ", "AFG", "2024-01-10", "2024-01-10"),
+          mention(2, "E000000000001", 0, "provide_aid", "KAZ", "AFG", "2022-01-10", "2022-01-10")]
+    rows = [event("E000000000001", "provide_aid", "KAZ", "AFG", "2024-01-10", "2024-01-10", [0], mentions=[1, 2])]
+    dd = score(tmp_path, rows, gold, ms).dedup
+    assert [(m["event_id"], m["gold_ids"]) for m in dd.false_merges] == [("E000000000001", ["NARROW", "WIDE"])]
+
+
+def test_file_names_match_by_basename_or_relative_path():
+    assert file_matches("seeds/000_a.txt", "000_a.txt")
+    assert file_matches("seeds/000_a.txt", "seeds/000_a.txt")
+    assert file_matches("raw/seeds/000_a.txt", "seeds/000_a.txt")
+    assert not file_matches("other/000_a.txt", "seeds/000_a.txt")
+    assert not file_matches("seeds/1000_a.txt", "000_a.txt")
+
+
+@pytest.mark.parametrize("body, message", [
+    ("events:\n  - {id: X, type: fly, actor: KAZ, target: AFG, window: [2020-01-01, 2020-02-01], mentions: [a]}",
+     "unknown event type 'fly'"),
+    ("events:\n  - {id: X, type: meet, actor: KAZ, target: AFG, window: [2020-02-01, 2020-01-01], mentions: [a]}",
+     "ends"),
+    ("events:\n  - {id: X, type: meet, actor: KAZ, target: AFG, mentions: [a]}", "missing field(s) window"),
+    ("events:\n  - {id: X, type: meet, actor: KAZ, target: AFG, window: [2020-01-01, 2020-02-01], mentions: [a]}\n"
+     "  - {id: X, type: meet, actor: KAZ, target: AFG, window: [2020-01-01, 2020-02-01], mentions: [a]}", "twice"),
+    ("events: [", "not valid YAML"),
+])
+def test_bad_gold_files_are_rejected_with_a_reason(tmp_path, body, message):
+    with pytest.raises(GoldFormatError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_gold(write_gold(tmp_path, body))
+
+
+def test_shipped_seed_gold_file_loads():
+    gold = load_gold(PROJECT_ROOT / "schemas" / "gold" / "seed_events.yaml")
+    assert len({g.id for g in gold}) == len(gold) > 0
+    assert any(g.alts for g in gold) and any(not g.required for g in gold)
+
+
+def write_release(outputs: Path, version: str, latest: bool = True) -> Path:
+    release = outputs / "releases" / version
+    release.mkdir(parents=True)
+    rows = perfect_rows()
+    ms = [mention(1, "E000000000001", 0, "accept_credentials", "KAZ", "AFG", "2024-08-20", "2024-08-20")]
+    events_frame(rows).write_parquet(release / "events.parquet")
+    mentions_frame(ms).write_parquet(release / "mentions.parquet")
+    articles_frame(FILES).write_parquet(release / "articles.parquet")
+    if latest:
+        (outputs / "releases" / "LATEST").write_text(version + "\n")
+    return release
+
+
+def test_cli_scores_the_latest_release(tmp_path, capsys):
+    outputs = tmp_path / "out"
+    write_release(outputs, "2026.01.0")
+    gold = write_gold(tmp_path, GOLD)
+    out_json = tmp_path / "report" / "eval.json"
+    assert main(["--gold", str(gold), "--outputs", str(outputs), "--json", str(out_json)]) == 0
+    printed = capsys.readouterr().out
+    assert "release 2026.01.0" in printed and "| precision | 1.000 |" in printed
+    data = json.loads(out_json.read_text())
+    assert data["release"] == "2026.01.0" and data["default"]["recall"] == 1.0
+    assert score_release(outputs / "releases" / "2026.01.0", gold).to_dict() == data
+
+
+def test_cli_low_scores_still_exit_zero(tmp_path, capsys):
+    outputs = tmp_path / "out"
+    write_release(outputs, "v1")
+    gold = write_gold(tmp_path, GOLD.replace("KAZ", "UZB"))
+    assert main(["--gold", str(gold), "--outputs", str(outputs), "--release", "v1"]) == 0
+    assert "## Misses" in capsys.readouterr().out
+
+
+def test_cli_unusable_input_exits_non_zero_with_a_message(tmp_path, capsys):
+    outputs = tmp_path / "out"
+    gold = write_gold(tmp_path, GOLD)
+    assert main(["--gold", str(gold), "--outputs", str(outputs)]) == 2
+    assert "outputs folder not found" in capsys.readouterr().err
+    write_release(outputs, "v1", latest=False)
+    assert main(["--gold", str(gold), "--outputs", str(outputs)]) == 2
+    assert "LATEST" in capsys.readouterr().err
+    assert main(["--gold", str(gold), "--outputs", str(outputs), "--release", "v9"]) == 2
+    assert "available: v1" in capsys.readouterr().err
+    assert main(["--gold", "", "--outputs", str(outputs), "--release", "v1"]) == 2
+    assert "no gold file given" in capsys.readouterr().err
+    (outputs / "releases" / "v1" / "mentions.parquet").unlink()
+    assert main(["--gold", str(gold), "--outputs", str(outputs), "--release", "v1"]) == 2
+    assert "no mentions.parquet" in capsys.readouterr().err
+
+
+def test_module_runs_as_a_program(tmp_path):
+    outputs = tmp_path / "out"
+    write_release(outputs, "v1")
+    gold = write_gold(tmp_path, GOLD)
+    result = subprocess.run([sys.executable, "-m", "pipeline.evaluate", "--gold", str(gold), "--outputs", str(outputs)],
+                            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "## Deduplication" in result.stdout
+
+
+def test_empty_release_scores_undefined_precision_and_fails(tmp_path):
+    report = score(tmp_path, [])
+    assert report.default.precision is None and report.default.recall == 0.0
+    assert len(report.default.misses) == 3 and not report.passed()
+    passed, metadata = evaluation_check_result(report)
+    assert not passed and metadata["precision"] == "n/a"
+    assert "| precision | n/a |" in report.to_markdown()
+
+
+def test_gold_may_name_a_copy_quarantined_as_a_duplicate(tmp_path):
+    gold = """
+events:
+  - {id: A, type: delist_organization, actor: KAZ, target: AFG, window: [2023-12-01, 2024-01-05],
+     mentions: [000_a.txt, 009_copy_of_a.txt, 001_b.txt]}
+"""
+    rows = [event("E000000000001", "delist_organization", "KAZ", "AFG", "2023-12-29", "2023-12-29", [0, 1],
+                  mentions=[1, 2])]
+    ms = [mention(1, "E000000000001", 0, "delist_organization", "KAZ", "AFG", "2023-12-29", "2023-12-29"),
+          mention(2, "E000000000001", 1, "delist_organization", "KAZ", "AFG", "2023-12-29", "2023-12-29")]
+    quarantine = pl.DataFrame({"source_file": ["seeds/009_copy_of_a.txt"], "duplicate_of": ["seeds/000_a.txt"]})
+    args = (events_frame(rows), mentions_frame(ms), articles_frame(FILES), load_gold(write_gold(tmp_path, gold)))
+    assert not score_tables(*args).dedup.per_gold[0]["exact"]
+    assert score_tables(*args, quarantine=quarantine).dedup.per_gold[0]["exact"]
+
+
+def test_check_release_warns_on_an_unusable_gold_file(tmp_path):
+    outputs = tmp_path / "out"
+    release = write_release(outputs, "v1")
+    passed, metadata = check_release(release, write_gold(tmp_path, "events: [{id: X}]"))
+    assert not passed and "missing field" in metadata["error"]
+    passed, metadata = check_release(release, write_gold(tmp_path, GOLD))
+    assert passed and metadata["release"] == "v1"
+
+
+def test_a_release_coding_the_shipped_gold_exactly_scores_perfectly():
+    gold = load_gold(PROJECT_ROOT / "schemas" / "gold" / "seed_events.yaml")
+    files = sorted({f for g in gold for f in g.mentions})
+    article_of = {f: i for i, f in enumerate(files)}
+    rows, ms, n = [], [], 0
+    for i, g in enumerate(gold):
+        start, end = (g.window_start.isoformat() if g.window_start else None,
+                      g.window_end.isoformat() if g.window_end else None)
+        mention_numbers = []
+        for f in g.mentions:
+            n += 1
+            mention_numbers.append(n)
+            ms.append(mention(n, f"E{i:012x}", article_of[f], g.event_type, g.actor, g.target, start, end))
+        rows.append(event(f"E{i:012x}", g.event_type, g.actor, g.target, start, end,
+                          sorted(article_of[f] for f in g.mentions), mentions=mention_numbers))
+    report = score_tables(events_frame(rows), mentions_frame(ms),
+                          articles_frame({i: f"seeds/{f}" for f, i in article_of.items()}), gold)
+    assert (report.precision, report.recall) == (1.0, 1.0) and report.passed()
+    assert report.default.n_optional_only == sum(not g.required for g in gold)
+    assert report.dedup.n_exact == len(gold) and not report.dedup.false_merges
