@@ -1,5 +1,4 @@
 """Ingest assets: raw files and bundles -> articles (+ what could not become one)."""
-from __future__ import annotations
 
 import dagster as dg
 
