@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from pipeline.instance_home import ensure_home
 
@@ -20,13 +21,17 @@ def build() -> int:
         if not result.success:
             print("build failed; see the run in the Dagster UI (make ui) for the step that failed", file=sys.stderr)
             return 1
-        meta = {}
-        for event in result.get_asset_materialization_events():
-            mat = event.asset_materialization
-            if mat and mat.asset_key.to_user_string() == "release_manifest":
-                meta = {k: v.value for k, v in mat.metadata.items()}
-        new = meta.get("published_new_version")
-        print(f"release {meta.get('version')} {'published' if new else 'unchanged (no new version)'} at {meta.get('path')}")
+        from pipeline.release.publish import read_latest, releases_dir
+        from pipeline.settings import default_outputs_dir
+
+        outputs = Path(default_outputs_dir()).resolve()
+        version = read_latest(outputs)
+        published = [
+            m for m in result.get_asset_materialization_events()
+            if m.asset_key is not None and m.asset_key.to_user_string() == "release_manifest"
+        ]
+        new = published and published[0].materialization.metadata["published_new_version"].value
+        print(f"release {version} {'published' if new else 'unchanged (no new version)'}: {releases_dir(outputs) / str(version)}")
     return 0
 
 

@@ -48,7 +48,7 @@ class ParquetIOManager(dg.ConfigurableIOManager):
     rename keeps a killed run from leaving a torn table behind.
     """
 
-    settings: dg.ResourceDependency[CredenceSettings]
+    settings: CredenceSettings
 
     def _path(self, context) -> Path:
         return self.settings.work_path / ("__".join(context.asset_key.path) + ".parquet")

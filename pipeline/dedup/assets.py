@@ -1,5 +1,4 @@
 """Dedup assets: mentions -> one row per real-world event, with ids kept stable across releases."""
-from __future__ import annotations
 
 import dagster as dg
 import polars as pl

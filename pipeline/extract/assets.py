@@ -1,5 +1,4 @@
 """Extract asset: articles -> event mentions (incremental; see pipeline.extract.cache)."""
-from __future__ import annotations
 
 import dagster as dg
 import polars as pl

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
+from pipeline.extract.dates import WEEKDAY_TOKEN_PATTERN, YEAR_TOKEN_PATTERN, infer_publication_date
 from pipeline.ingest.bundle import BundleStop, read_bundle
 from pipeline.ingest.decode import decode_bytes, looks_like_html, sniff_type
 from pipeline.ingest.discover import Entry, discover
@@ -173,21 +173,6 @@ def _ingest_bundle(run: _Run, entry: Entry) -> None:
         run.add_text((entry.source_file, item.line), name, item.line, text, meta, empty_code="empty_text")
 
 
-def _publication_inferrer() -> Callable[[str, tuple], object]:
-    """pipeline.extract.dates.infer_publication_date, called as (text, hints).
-
-    Looked up at run time (it is being written in parallel); an older one-argument version is
-    called without hints.
-    """
-    from pipeline.extract import dates
-
-    fn = dates.infer_publication_date
-    params = inspect.signature(fn).parameters.values()
-    takes_hints = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params) >= 2 or any(
-        p.kind == p.VAR_POSITIONAL for p in params)
-    return (lambda text, hints: fn(text, hints)) if takes_hints else (lambda text, hints: fn(text))
-
-
 def _source_order(source_file: str, line: int | None) -> tuple[str, int]:
     base = source_file.split("#L", 1)[0] if line is not None and "#L" in source_file else source_file
     return base, line or 0
@@ -279,8 +264,13 @@ def _prepare_texts(run: _Run) -> tuple[list[str], list[str | None]]:
 
 def _finish(run: _Run, publication_hints: PublicationHints | None) -> list[dict]:
     """Normalization, language check, deduplication by text, structure and publication date."""
-    infer = _publication_inferrer()
     text_col, head_col = _prepare_texts(run)
+    # Year and weekday tokens for publication-date inference, found for every text in one Rust
+    # regex pass (Python's re needs ~4 s for the same on the 33k corpus).
+    texts = pl.Series(text_col, dtype=pl.String)
+    year_col = texts.str.extract_all(YEAR_TOKEN_PATTERN).to_list()
+    weekday_col = texts.str.contains(WEEKDAY_TOKEN_PATTERN).to_list()
+    del texts
     kept: dict[str, str] = {}  # sha256 -> source_file of the first (in order) article with that text
     rows: list[dict] = []
     order = sorted(range(len(run.candidates)), key=lambda i: run.candidates[i].order)
@@ -320,7 +310,7 @@ def _finish(run: _Run, publication_hints: PublicationHints | None) -> list[dict]
             published_at, basis, after = structure.date_marker, "text", None
         else:
             hints = tuple(publication_hints(text)) if publication_hints is not None else ()
-            pub = infer(text, hints)
+            pub = infer_publication_date(text, hints, years=year_col[i], has_weekday=weekday_col[i])
             published_at, basis, after = pub.published_at, pub.basis, pub.published_after
         rows.append({
             "article_id": article_id, "source_file": cand.source_file,

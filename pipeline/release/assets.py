@@ -1,5 +1,4 @@
 """Release asset: publishes the versioned files (Parquet, CSV, datapackage, checksums, data card)."""
-from __future__ import annotations
 
 import datetime as dt
 

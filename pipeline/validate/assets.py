@@ -1,6 +1,5 @@
 """Validate assets: rows that meet their schema pass on; the rest go to quarantine with the reason.
 Asset checks (blocking) guard what the release publishes."""
-from __future__ import annotations
 
 import dagster as dg
 import pandera.polars as pa
@@ -58,7 +57,7 @@ def mentions_match_schema(valid_mentions: pl.DataFrame) -> dg.AssetCheckResult:
     return _schema_check(valid_mentions, Mention)
 
 
-@dg.asset_check(asset="valid_mentions", blocking=True,
+@dg.asset_check(asset="valid_mentions", blocking=True, additional_ins={"articles": dg.AssetIn("articles")},
                 description="Every mention's article exists and its quote is the verbatim text at its offsets.")
 def mentions_quotes_verbatim(valid_mentions: pl.DataFrame, articles: pl.DataFrame) -> dg.AssetCheckResult:
     failures = quote_failures(valid_mentions, articles.select("article_id", "text"))
@@ -77,6 +76,7 @@ def events_match_schema(events: pl.DataFrame) -> dg.AssetCheckResult:
 
 
 @dg.asset_check(asset="events", blocking=True,
+                additional_ins={"mentions": dg.AssetIn("mentions"), "articles": dg.AssetIn("articles")},
                 description="Every event's mentions exist and point back to it; every mention's article exists.")
 def events_provenance_complete(events: pl.DataFrame, mentions: pl.DataFrame, articles: pl.DataFrame) -> dg.AssetCheckResult:
     listed = events.select("event_id", pl.col("mention_ids")).explode("mention_ids").rename({"mention_ids": "mention_id"})
