@@ -61,7 +61,8 @@ def frictionless_schema(model: type[pa.DataFrameModel]) -> dict:
         if c.is_list:
             field["description"] += " (CSV: values joined with ';'.)"
         constraints = {}
-        if not c.nullable:
+        # An empty list is an empty CSV cell, so list columns are never "required" in CSV terms.
+        if not c.nullable and not c.is_list:
             constraints["required"] = True
         if c.unique:
             constraints["unique"] = True

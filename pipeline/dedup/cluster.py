@@ -1,0 +1,191 @@
+"""Cluster mentions into events (codebook section 5), without chaining.
+
+Two mentions may share an event when they have the same type, the same actor keys (an unordered
+pair for symmetric types), compatible modalities and overlapping date intervals; two
+day-precision mentions with different dates never do.
+
+How (vectorised first, Python only where a choice exists):
+
+1. Block by (event_type, key1, key2, denied?). ``denied`` is only compatible with itself, so it is
+   part of the block. Within a block, sort by interval start and cut it into *overlap components*
+   (a sweep over the running maximum of interval ends): mentions in different components can never
+   share an event, so the rest of the work is per component. Components whose mentions are all
+   mutually compatible (all components of one mention, most of them on real data) are one event
+   each, found with a group_by and no per-mention Python.
+2. In each larger component, mentions are taken from the most to the least precise (narrowest
+   interval first, then precision rank, then mention_id), and each one joins the *compatible*
+   cluster with the highest affinity, or founds a new cluster. Compatible means: the candidate's
+   interval overlaps the cluster's settled interval (for 1-D intervals pairwise overlap equals a
+   non-empty common intersection, so this is exactly "overlaps every member"), its modality is
+   compatible with every modality already in the cluster, and it is not a day-precision date
+   different from a day-precision date in the cluster. That is why no chaining can happen.
+3. Affinity, compared as a tuple, larger wins:
+   (a) the cluster already holds a mention of the same article;
+   (b) the highest Jaccard similarity between the content words of the mention's article and of
+       any article in the cluster (articles telling the same story share vocabulary; this is what
+       sends an undated "removed the Taliban from its list" to the December 2023 story rather
+       than to a retrospective June 2024 mention in an article about credentials);
+   (c) the tighter date fit: the narrower intersection of the two intervals;
+   (d) ties: the older cluster (lower cluster number).
+   Narrowest-first matters: precise mentions found the clusters and vaguer ones are attached to
+   them, instead of an open interval founding a cluster that then absorbs incompatible neighbours.
+"""
+from __future__ import annotations
+
+import polars as pl
+
+from pipeline.dedup.keys import OPEN_END, OPEN_START, PRECISION_RANK, add_party_keys, content_words, jaccard
+from schemas.codebook import Codebook, load_codebook
+
+BLOCK_COLS = ["event_type", "__k1", "__k2", "__denied"]
+
+
+def prepare(mentions: pl.DataFrame, codebook: Codebook | None = None) -> pl.DataFrame:
+    """Add the matching columns: keys (ordered for symmetric types), integer bounds, width, rank."""
+    cb = codebook or load_codebook()
+    symmetric = sorted(t for t in cb.event_types if cb.is_symmetric(t))
+    m = add_party_keys(mentions)
+    # Symmetric pairs are put in key order; a missing target never takes the actor's place.
+    swap = (pl.col("event_type").is_in(symmetric) & pl.col("__target_key").is_not_null()
+            & (pl.col("__actor_key") > pl.col("__target_key")))
+    return m.with_columns(
+        pl.when(swap).then(pl.col("__target_key")).otherwise(pl.col("__actor_key")).alias("__k1"),
+        pl.when(swap).then(pl.col("__actor_key")).otherwise(pl.col("__target_key")).alias("__k2"),
+        swap.alias("__swapped"),
+        (pl.col("modality") == "denied").alias("__denied"),
+        pl.col("date_start").cast(pl.Int32).fill_null(OPEN_START).alias("__s"),
+        pl.col("date_end").cast(pl.Int32).fill_null(OPEN_END).alias("__e"),
+        pl.col("date_precision").replace_strict(PRECISION_RANK, default=len(PRECISION_RANK),
+                                                return_dtype=pl.Int8).alias("__prec"),
+    ).with_columns((pl.col("__e").cast(pl.Int64) - pl.col("__s").cast(pl.Int64)).alias("__w"))
+
+
+def overlap_components(m: pl.DataFrame) -> pl.DataFrame:
+    """Add __comp: ids of maximal runs of overlapping intervals within a block (sweep line)."""
+    # A dense integer block id sorts much faster than the string key columns.
+    m = m.with_columns(pl.struct(BLOCK_COLS).rank("dense").alias("__block")).sort(["__block", "__s", "__e"])
+    new_block = pl.col("__block") != pl.col("__block").shift(1)
+    # Running max of interval ends within a block, without a slow window over ~n/7 groups: offset
+    # each block's values past the previous block's range, so one global cum_max never mixes blocks.
+    offset = pl.col("__block").cast(pl.Int64) * (4 * OPEN_END)
+    prev_reach = (pl.col("__e") + offset).cum_max().shift(1)
+    new_comp = new_block.fill_null(True) | (pl.col("__s") + offset > prev_reach).fill_null(True)
+    return m.with_columns(new_comp.cast(pl.Int64).cum_sum().alias("__comp")).drop("__block")
+
+
+def cluster_mentions(mentions: pl.DataFrame, texts: dict[str, str] | None = None,
+                     codebook: Codebook | None = None) -> pl.DataFrame:
+    """Return the prepared mentions with ``__cluster`` (int) and ``__order`` (processing order).
+
+    ``__cluster`` is the ``__order`` of the cluster's founding mention, so it is unique, stable for
+    given inputs, and the founder is the row where ``__order == __cluster``.
+    """
+    cb = codebook or load_codebook()
+    m = overlap_components(prepare(mentions, cb))
+    m = m.sort(["__comp", "__w", "__prec", "mention_id"]).with_row_index("__order")
+    m = m.with_columns(pl.col("__order").cast(pl.Int64))
+    m = m.join(_whole_components(m, cb), on="__comp", how="left")
+
+    # Components that are one event as a whole get the founder's number without the loop.
+    multi = m.filter(pl.col("__whole").not_())
+    cluster_of = _greedy(multi, texts or {}, cb) if multi.height else []
+    assigned = multi.select("__order").with_columns(pl.Series("__cluster", cluster_of, dtype=pl.Int64))
+    return (
+        m.join(assigned, on="__order", how="left")
+        .with_columns(pl.col("__cluster").fill_null(pl.col("__first")))
+        .drop("__whole", "__first")
+    )
+
+
+def _whole_components(m: pl.DataFrame, cb: Codebook) -> pl.DataFrame:
+    """(__comp, __whole, __first): whether every mention of a component is compatible with every
+    other (common date intersection, mutually compatible modalities, at most one day-precision
+    date). Then the greedy loop would put them all in the founder's cluster (each mention has
+    exactly one candidate), so the result is the same and the loop can skip them. Components
+    of one mention are trivially whole; on real data that is most of them."""
+    modalities = cb.modalities
+    bit = {mod: 1 << i for i, mod in enumerate(modalities)}
+    pairwise_ok = {
+        mask: all(cb.modalities_compatible(a, b) for a in modalities for b in modalities
+                  if mask & bit[a] and mask & bit[b])
+        for mask in range(1 << len(modalities))
+    }
+    day_start = pl.when(pl.col("date_precision") == "day").then(pl.col("__s"))
+    stats = (
+        m.with_columns(pl.col("modality").replace_strict(bit, return_dtype=pl.Int64).alias("__bit"))
+        .group_by("__comp")
+        .agg(
+            (pl.col("__s").max() <= pl.col("__e").min()).alias("__overlap"),
+            pl.col("__bit").bitwise_or().alias("__mask"),
+            (day_start.drop_nulls().n_unique() <= 1).alias("__one_day"),
+            pl.col("__order").min().alias("__first"),
+        )
+    )
+    return stats.select(
+        "__comp",
+        (pl.col("__overlap") & pl.col("__one_day")
+         & pl.col("__mask").replace_strict(pairwise_ok, return_dtype=pl.Boolean)).alias("__whole"),
+        "__first",
+    )
+
+
+def _greedy(multi: pl.DataFrame, texts: dict[str, str], cb: Codebook) -> list[int]:
+    """Greedy, order-dependent assignment inside each overlap component (see module docstring).
+
+    This is the only per-mention Python; it is kept flat (modalities as bit masks, clusters as
+    small lists) because it runs for every mention of a multi-mention component.
+    """
+    modalities = cb.modalities
+    bit = {mod: 1 << i for i, mod in enumerate(modalities)}
+    # incompatible[mod]: mask of the modalities that may not share an event with mod.
+    incompatible = {a: sum(bit[b] for b in modalities if not cb.modalities_compatible(a, b)) for a in modalities}
+    vocab: dict[str, frozenset[str]] = {}
+
+    def words(article_id: str) -> frozenset[str]:
+        if article_id not in vocab:
+            vocab[article_id] = content_words(texts.get(article_id))
+        return vocab[article_id]
+
+    columns = (
+        multi["__comp"].to_list(), multi["__order"].to_list(), multi["__s"].to_list(), multi["__e"].to_list(),
+        multi["modality"].to_list(), (multi["date_precision"] == "day").to_list(), multi["article_id"].to_list(),
+    )
+    out: list[int] = []
+    current_comp = None
+    # One cluster: [start, end, modality mask, day-precision dates, article ids, cluster number]
+    clusters: list[list] = []
+    for comp, order, s, e, mod, day, art in zip(*columns):
+        if comp != current_comp:
+            current_comp, clusters = comp, []
+        bad = incompatible[mod]
+        candidates = [
+            c for c in clusters
+            if s <= c[1] and c[0] <= e and not (c[2] & bad)
+            and not (day and c[3] and (len(c[3]) > 1 or s not in c[3]))
+        ]
+        if not candidates:
+            clusters.append([s, e, bit[mod], {s} if day else set(), {art}, order])
+            out.append(order)
+            continue
+        best = candidates[0]
+        if len(candidates) > 1:
+            best_key = None
+            for c in candidates:
+                same_article = art in c[4]
+                if same_article:
+                    similarity = 1.0
+                elif texts:
+                    similarity = max(jaccard(words(art), words(a)) for a in c[4])
+                else:
+                    similarity = 0.0
+                fit = min(e, c[1]) - max(s, c[0])
+                key = (same_article, similarity, -fit, -c[5])
+                if best_key is None or key > best_key:
+                    best, best_key = c, key
+        best[0], best[1] = max(best[0], s), min(best[1], e)
+        best[2] |= bit[mod]
+        if day:
+            best[3].add(s)
+        best[4].add(art)
+        out.append(best[5])
+    return out

@@ -1,0 +1,71 @@
+"""Deduplication entry point: mentions -> events with stable ids, plus the new id registry.
+
+    result = deduplicate(mentions, articles, registry)   # registry: previous one, or None
+
+Stages: ``cluster.cluster_mentions`` (blocking, overlap components, greedy no-chaining
+assignment; the rules are documented there), ``settle.settle`` (one Event row per cluster),
+``ids.assign_ids`` (stable ids, registry, merge/split lineage). ``changelog.build_changes`` turns
+the previous release's events, these events and the lineage into the change log.
+
+Pure function of its inputs (no files written, no clock read): the release step persists
+``DedupResult.registry`` when it publishes, and passes it back on the next build. Same inputs
+give byte-identical tables, whatever their row order.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from pipeline.dedup.cluster import cluster_mentions
+from pipeline.dedup.ids import LINEAGE_SCHEMA, REGISTRY_SCHEMA, assign_ids
+from pipeline.dedup.settle import settle
+from schemas.codebook import Codebook, load_codebook
+from schemas.models import Event, Mention, conform, empty_frame
+
+
+@dataclass(frozen=True)
+class DedupResult:
+    events: pl.DataFrame    # schemas.models.Event columns, sorted by event_id
+    mentions: pl.DataFrame  # schemas.models.Mention columns with event_id filled, sorted by mention_id
+    registry: pl.DataFrame  # ids.REGISTRY_SCHEMA: mention_id, event_id, status (active|retired)
+    lineage: pl.DataFrame   # ids.LINEAGE_SCHEMA: change_type (merged|split), event_id, related_event_ids, n_mentions
+
+
+def _texts(articles: pl.DataFrame) -> dict[str, str]:
+    if "text" not in articles.columns:
+        return {}
+    rows = articles.select("article_id", "text").drop_nulls()
+    return dict(zip(rows["article_id"].to_list(), rows["text"].to_list()))
+
+
+def _article_meta(articles: pl.DataFrame) -> pl.DataFrame:
+    cols = {"article_id": pl.String, "outlet": pl.String, "published_at": pl.Date}
+    present = [pl.col(c).cast(t) if c in articles.columns else pl.lit(None, dtype=t).alias(c) for c, t in cols.items()]
+    return articles.select(present).unique("article_id", keep="first").sort("article_id")
+
+
+def deduplicate(mentions: pl.DataFrame, articles: pl.DataFrame, registry: pl.DataFrame | None,
+                codebook: Codebook | None = None) -> DedupResult:
+    cb = codebook or load_codebook()
+    mentions = conform(mentions, Mention)
+    if mentions.height == 0:
+        retired = (pl.DataFrame(schema=REGISTRY_SCHEMA) if registry is None
+                   else registry.select(list(REGISTRY_SCHEMA)).cast(REGISTRY_SCHEMA)
+                   .with_columns(pl.lit("retired").alias("status")).sort("mention_id"))
+        return DedupResult(empty_frame(Event), mentions, retired, pl.DataFrame(schema=LINEAGE_SCHEMA))
+
+    texts = _texts(articles)
+    # Sorted by mention_id once here: the mentions table and the registry keep this order
+    # (order-preserving joins below), which saves sorting a million strings twice more.
+    clustered = cluster_mentions(mentions, texts, cb).sort("mention_id")
+    events = settle(clustered, _article_meta(articles), texts, cb)
+
+    cluster_ids, new_registry, lineage = assign_ids(
+        clustered.select("mention_id", "__cluster"), events.select("__cluster", "__founder"), registry)
+    events = conform(events.join(cluster_ids, on="__cluster"), Event).sort("event_id")
+    out_mentions = conform(
+        clustered.drop("event_id").join(cluster_ids, on="__cluster", how="left", maintain_order="left"), Mention)
+    # One chunk each, so that what is written from them does not depend on how they were built.
+    return DedupResult(events=events.rechunk(), mentions=out_mentions.rechunk(),
+                       registry=new_registry.rechunk(), lineage=lineage.rechunk())

@@ -1,0 +1,101 @@
+"""Matching keys for deduplication: actor keys, date bounds as integers, article vocabularies.
+
+Everything here is a pure function of its inputs (no hash randomness, no dict order), so the
+clustering that uses it is reproducible.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import polars as pl
+
+# Open interval ends become sentinels far outside any real date (days since 1970-01-01), so that
+# interval overlap and width are plain integer comparisons in the hot loop.
+OPEN_START = -10**8
+OPEN_END = 10**8
+
+# Precision rank: smaller is more precise. Used to order mentions (most precise first).
+PRECISION_RANK = {"day": 0, "week": 1, "month": 2, "year": 3, "unknown": 4}
+
+_NON_COUNTRY_CODES = {"IGO"}
+
+
+def normalize_name(name: str | None) -> str:
+    """Fold spelling variants of a canonical name: accents, case, punctuation, a leading 'the'."""
+    if name is None:
+        return ""
+    folded = unicodedata.normalize("NFKD", name)
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch)).lower()
+    folded = re.sub(r"[^0-9a-z]+", " ", folded).strip()
+    if folded.startswith("the "):
+        folded = folded[4:]
+    return folded
+
+
+def party_key_expr(country_col: str, name_col: str) -> pl.Expr:
+    """Actor key: the ISO3 country when it is a country (not IGO), else the normalized name.
+
+    Prefixes keep the two kinds apart, so a name can never collide with a country code.
+    """
+    is_country = pl.col(country_col).is_not_null() & ~pl.col(country_col).is_in(sorted(_NON_COUNTRY_CODES))
+    return (
+        pl.when(is_country)
+        .then(pl.lit("c:") + pl.col(country_col))
+        .when(pl.col(name_col).is_not_null())
+        .then(pl.lit("n:") + pl.col(f"__norm_{name_col}"))
+        .otherwise(None)  # no party (a missing target): a null key, never equal to a name
+    )
+
+
+def add_party_keys(mentions: pl.DataFrame) -> pl.DataFrame:
+    """Add __actor_key and __target_key. Name normalization runs once per distinct name."""
+    names = pl.concat([mentions.select(pl.col("actor_name").alias("n")),
+                       mentions.select(pl.col("target_name").alias("n"))]).unique().drop_nulls()
+    lookup = dict(zip(names["n"].to_list(), [normalize_name(n) for n in names["n"].to_list()]))
+    out = mentions.with_columns(
+        pl.col("actor_name").replace_strict(lookup, default="", return_dtype=pl.String).alias("__norm_actor_name"),
+        pl.col("target_name").replace_strict(lookup, default="", return_dtype=pl.String).alias("__norm_target_name"),
+    )
+    return out.with_columns(
+        party_key_expr("actor_country", "actor_name").alias("__actor_key"),
+        party_key_expr("target_country", "target_name").alias("__target_key"),
+    ).drop("__norm_actor_name", "__norm_target_name")
+
+
+# Small English stop list: function words carry no story identity. Written out here rather than
+# pulled from nltk/spaCy to avoid a heavy dependency (and a corpus download) for ~100 words.
+STOPWORDS = frozenset("""
+a about above after again against all also am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further had
+has have having he her here hers him his how i if in into is it its itself just me more most my
+no nor not now of off on once only or other our ours out over own s said same she should so some
+such than that the their theirs them then there these they this those through to too under until
+up very was we were what when where which while who whom why will with would you your yours
+""".split())
+
+_WORD_RE = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
+
+
+def content_words(text: str | None) -> frozenset[str]:
+    """Lower-cased words of 3+ letters that are not stop words: the article's vocabulary."""
+    if not text:
+        return frozenset()
+    return frozenset(w for w in _WORD_RE.findall(text.lower()) if w not in STOPWORDS)
+
+
+def shingles(text: str | None, k: int = 3) -> frozenset[tuple[str, ...]]:
+    """Word k-shingles: near-identical texts (syndicated copies) share almost all of them."""
+    if not text:
+        return frozenset()
+    words = re.findall(r"\w+", text.lower())
+    if len(words) < k:
+        return frozenset([tuple(words)])
+    return frozenset(tuple(words[i:i + k]) for i in range(len(words) - k + 1))
+
+
+def jaccard(a: frozenset, b: frozenset) -> float:
+    if not a or not b:
+        return 0.0
+    inter = len(a & b)
+    return inter / (len(a) + len(b) - inter)

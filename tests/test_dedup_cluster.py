@@ -1,0 +1,217 @@
+"""Clustering rules of deduplication (codebook section 5): unit and property tests."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import itertools
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.dedup.core import deduplicate
+from pipeline.dedup.synthetic import day, frames, mention_row
+from schemas.codebook import load_codebook
+from schemas.models import Event, Mention
+
+CB = load_codebook()
+
+
+def row(key, article="A", **kw):
+    r = mention_row(key, article, **kw)
+    r["__key"] = key
+    return r
+
+
+def strip(rows):
+    return [{k: v for k, v in r.items() if k != "__key"} for r in rows]
+
+
+def g(rows, articles=None, validate=True):
+    mentions_rows = strip(rows)
+    mentions, arts = frames(mentions_rows, articles)
+    result = deduplicate(mentions, arts, None)
+    if validate:  # pandera costs more than the deduplication of a few rows; skipped in property loops
+        Event.validate(result.events)
+        Mention.validate(result.mentions)
+    label = {r["mention_id"]: r["__key"] for r in rows}
+    by_event: dict[str, set[str]] = {}
+    for mid, eid in result.mentions.select("mention_id", "event_id").iter_rows():
+        by_event.setdefault(eid, set()).add(label[mid])
+    return {frozenset(v) for v in by_event.values()}
+
+
+def test_same_event_across_articles_merges():
+    rows = [row("w", "A", date_start=day("2023-12-23"), date_end=day("2023-12-29"), date_precision="week"),
+            row("open", "B", date_start=day("2021-08-15"))]
+    assert g(rows) == {frozenset({"w", "open"})}
+
+
+def test_type_actor_target_must_match():
+    rows = [row("a", "A"), row("t", "B", event_type="designate_organization"),
+            row("x", "C", actor_country="RUS", actor_name="Russia"),
+            row("y", "D", target_country="PAK", target_name="Pakistan")]
+    assert g(rows) == {frozenset({k}) for k in "atxy"}
+
+
+def test_symmetric_types_ignore_direction_asymmetric_do_not():
+    sym = [row("ab", "A", event_type="meet"),
+           row("ba", "B", event_type="meet", actor_country="AFG", actor_name="Taliban",
+               target_country="KAZ", target_name="Kazakhstan")]
+    assert g(sym) == {frozenset({"ab", "ba"})}
+    asym = [dict(r, event_type="visit") for r in sym]
+    assert g(asym) == {frozenset({"ab"}), frozenset({"ba"})}
+
+
+def test_name_variants_resolve_when_no_country():
+    rows = [row("a", "A", target_country=None, target_name="The Taliban"),
+            row("b", "B", target_country=None, target_name="taliban"),
+            row("c", "C", target_country="IGO", target_name="UN Security Council")]
+    assert g(rows) == {frozenset({"a", "b"}), frozenset({"c"})}
+
+
+def test_modality_compatibility():
+    assert g([row("a", "A"), row("p", "B", modality="planned")]) == {frozenset({"a", "p"})}
+    assert g([row("a", "A"), row("d", "B", modality="denied")]) == {frozenset({"a"}), frozenset({"d"})}
+    assert g([row("d1", "A", modality="denied"), row("d2", "B", modality="denied")]) == {frozenset({"d1", "d2"})}
+    assert g([row("a", "A"), row("h", "B", modality="hypothetical")]) == {frozenset({"a"}), frozenset({"h"})}
+
+
+def test_no_chaining_through_planned():
+    # asserted~planned and planned~hypothetical, but asserted and hypothetical may not share an event.
+    rows = [row("a", "A"), row("p", "B", modality="planned"), row("h", "C", modality="hypothetical")]
+    out = g(rows)
+    assert not any({"a", "h"} <= cluster for cluster in out)
+    assert sum(len(c) for c in out) == 3
+
+
+def test_conflicting_day_dates_never_merge_even_through_an_open_mention():
+    rows = [row("d1", "A", date_start=day("2024-01-01"), date_end=day("2024-01-01"), date_precision="day"),
+            row("d2", "B", date_start=day("2024-01-05"), date_end=day("2024-01-05"), date_precision="day"),
+            row("open", "C")]
+    out = g(rows)
+    assert not any({"d1", "d2"} <= c for c in out)
+    assert len(out) == 2
+
+
+def test_retrospective_mention_joins_only_a_compatible_original():
+    original = row("orig", "A", date_start=day("2023-04-10"), date_end=day("2023-04-10"), date_precision="day")
+    inside = row("retro", "B", date_start=day("2023-04-01"), date_end=day("2023-04-30"), date_precision="month",
+                 date_basis="explicit", date_text="In April 2023")
+    outside = row("later", "C", date_start=day("2023-06-01"), date_end=day("2023-06-30"), date_precision="month")
+    assert g([original, inside, outside]) == {frozenset({"orig", "retro"}), frozenset({"later"})}
+
+
+def test_open_mentions_join_the_story_they_share_vocabulary_with():
+    """The dev-set trap: undated reports of the December 2023 delisting overlap both the December
+    cluster and a retrospective June 2024 mention in an article about credentials."""
+    december = ("Kazakhstan has omitted the Afghan Taliban movement from its list of designated terrorist "
+                "organizations, the Foreign Ministry spokesman said in an interview on Friday. The decision "
+                "follows a proposal by the prosecutor general.")
+    credentials = ("Kazakhstan has accepted the credentials of the Taliban-appointed charge d'affaires. Two months "
+                   "ago, Kazakhstan removed the Taliban from its terrorist list. The ambassador presented letters.")
+    undated1 = ("Kazakhstan excluded the Taliban movement from its list of terrorist organizations, the Foreign "
+                "Ministry spokesman said; the prosecutor general proposed the decision.")
+    undated2 = ("The Foreign Ministry spokesman said in an interview that the Taliban movement is no longer on "
+                "the list of designated terrorist organizations, following the prosecutor general.")
+    rows = [
+        row("dec", "dec", date_start=day("2023-12-23"), date_end=day("2023-12-29"), date_precision="week",
+            date_basis="publication"),
+        row("jun", "cred", date_start=day("2024-06-01"), date_end=day("2024-06-30"), date_precision="month",
+            date_basis="relative", date_text="Two months ago"),
+        row("u1", "u1", date_start=day("2021-08-15"), date_basis="none"),
+        row("u2", "u2", date_start=day("2021-08-15"), date_basis="none"),
+    ]
+    articles = {"dec": {"text": december, "published_at": day("2023-12-29")},
+                "cred": {"text": credentials, "published_at": day("2024-08-21")},
+                "u1": {"text": undated1}, "u2": {"text": undated2}}
+    assert g(rows, articles) == {frozenset({"dec", "u1", "u2"}), frozenset({"jun"})}
+    # The outcome must not depend on input row order.
+    assert g(list(reversed(rows)), articles) == {frozenset({"dec", "u1", "u2"}), frozenset({"jun"})}
+    # Vocabulary outranks date fit: with a vaguer December mention (a month) and a sharper
+    # retrospective one (a week), the undated reports still go with the December story.
+    rows[0].update(date_start=day("2023-12-01"), date_end=day("2023-12-31"), date_precision="month")
+    rows[1].update(date_start=day("2024-06-10"), date_end=day("2024-06-16"), date_precision="week")
+    assert g(rows, articles) == {frozenset({"dec", "u1", "u2"}), frozenset({"jun"})}
+
+
+def test_same_article_is_preferred():
+    rows = [row("m1", "A", date_start=day("2024-01-01"), date_end=day("2024-01-31"), date_precision="month"),
+            row("m2", "B", date_start=day("2024-03-01"), date_end=day("2024-03-31"), date_precision="month"),
+            row("open", "B")]
+    assert g(rows) == {frozenset({"m1"}), frozenset({"m2", "open"})}
+
+
+# --- property tests -------------------------------------------------------------------------
+
+DATES = [dt.date(2024, 1, 1) + dt.timedelta(days=i) for i in range(0, 60, 3)]
+
+
+@st.composite
+def mention_sets(draw):
+    n = draw(st.integers(1, 14))
+    rows = []
+    for i in range(n):
+        kind = draw(st.sampled_from(["day", "range", "open_start", "open_end", "undated"]))
+        a = draw(st.sampled_from(DATES))
+        b = draw(st.sampled_from([d for d in DATES if d >= a]))
+        start, end, precision = {
+            "day": (a, a, "day"), "range": (a, b, "month"), "open_start": (None, b, "unknown"),
+            "open_end": (a, None, "unknown"), "undated": (None, None, "unknown")}[kind]
+        flip = draw(st.booleans())
+        rows.append(row(
+            f"k{i}", draw(st.sampled_from("ABCD")),
+            event_type=draw(st.sampled_from(["meet", "visit"])),
+            modality=draw(st.sampled_from(CB.modalities)),
+            actor_country="AFG" if flip else "KAZ", target_country="KAZ" if flip else "AFG",
+            date_start=start, date_end=end, date_precision=precision,
+            confidence=draw(st.floats(0.1, 1.0)), sentence_index=i,
+        ))
+    return rows
+
+
+def compatible(x: dict, y: dict) -> bool:
+    lo = max(x["date_start"] or dt.date.min, y["date_start"] or dt.date.min)
+    hi = min(x["date_end"] or dt.date.max, y["date_end"] or dt.date.max)
+    same_actors = (x["actor_country"], x["target_country"]) == (y["actor_country"], y["target_country"]) or (
+        CB.is_symmetric(x["event_type"])
+        and (x["actor_country"], x["target_country"]) == (y["target_country"], y["actor_country"]))
+    day_conflict = (x["date_precision"] == y["date_precision"] == "day") and x["date_start"] != y["date_start"]
+    return (x["event_type"] == y["event_type"] and same_actors and lo <= hi and not day_conflict
+            and CB.modalities_compatible(x["modality"], y["modality"]))
+
+
+@settings(max_examples=120, deadline=None)
+@given(mention_sets())
+def test_every_event_is_pairwise_compatible_and_singletons_are_not_mergeable(rows):
+    out = g(rows, validate=False)
+    by_key = {r["__key"]: r for r in rows}
+    assert sorted(k for c in out for k in c) == sorted(by_key)
+    for cluster in out:
+        for x, y in itertools.combinations(sorted(cluster), 2):
+            assert compatible(by_key[x], by_key[y]), (x, y)
+    # Greedy is not a partition optimum, but a mention left alone had no compatible cluster when
+    # it was placed; so two singleton events that are compatible would be a missed merge.
+    singles = [next(iter(c)) for c in out if len(c) == 1]
+    for x, y in itertools.combinations(singles, 2):
+        assert not compatible(by_key[x], by_key[y]), (x, y)
+
+
+@settings(max_examples=40, deadline=None)
+@given(mention_sets(), st.randoms(use_true_random=False))
+def test_output_is_byte_identical_whatever_the_row_order(rows, rnd):
+    mentions, arts = frames(strip(rows))
+    shuffled = mentions.sample(fraction=1.0, shuffle=True, seed=rnd.randint(0, 2**31))
+    a = deduplicate(mentions, arts, None)
+    b = deduplicate(shuffled, arts.reverse(), None)
+    assert a.events.equals(b.events) and a.mentions.equals(b.mentions)
+    assert a.registry.equals(b.registry)
+    assert a.events["event_id"].is_sorted() and a.mentions["mention_id"].is_sorted()
+    assert a.registry["mention_id"].is_sorted()
+    assert parquet_bytes(a.events) == parquet_bytes(b.events)
+    assert parquet_bytes(a.mentions) == parquet_bytes(b.mentions)
+
+
+def parquet_bytes(df) -> bytes:
+    buf = io.BytesIO()
+    df.write_parquet(buf, compression="zstd", statistics=True)
+    return buf.getvalue()

@@ -1,0 +1,140 @@
+"""Settling a cluster into one event row: dates, names, modality, sources, confidence, conflicts."""
+from __future__ import annotations
+
+import pytest
+
+from pipeline.dedup.core import deduplicate
+from pipeline.dedup.synthetic import day, frames, mention_row
+from schemas.models import Event
+
+STORY = ("Kazakhstan has removed the Taliban movement from its list of banned terrorist organizations, the "
+         "foreign ministry said on Friday, citing a proposal of the prosecutor general office.")
+
+
+def one_event(rows, articles=None):
+    mentions, arts = frames(rows, articles)
+    result = deduplicate(mentions, arts, None)
+    Event.validate(result.events)
+    assert result.events.height == 1, result.events
+    return result.events.row(0, named=True)
+
+
+def test_interval_is_the_intersection_and_precision_comes_from_the_narrowest_mention():
+    ev = one_event([
+        mention_row("week", "A", date_start=day("2023-12-23"), date_end=day("2023-12-29"), date_precision="week",
+                    date_basis="publication"),
+        mention_row("month", "B", date_start=day("2023-12-01"), date_end=day("2023-12-31"), date_precision="month",
+                    date_basis="relative"),
+        mention_row("open", "C", date_start=day("2021-08-15")),
+    ])
+    assert (ev["date_start"], ev["date_end"]) == (day("2023-12-23"), day("2023-12-29"))
+    assert (ev["date_precision"], ev["date_basis"]) == ("week", "publication")
+    assert ev["n_mentions"] == 3 and ev["n_articles"] == 3
+    assert ev["summary"] == ("Kazakhstan (KAZ, GOV) delist_organization Taliban (AFG, GOV), "
+                             "2023-12-23..2023-12-29, asserted, 3 sources")
+
+
+def test_undated_event_keeps_open_bounds():
+    ev = one_event([mention_row("a", "A"), mention_row("b", "B")])
+    assert ev["date_start"] is None and ev["date_end"] is None and ev["date_precision"] == "unknown"
+    assert ", undated, " in ev["summary"]
+
+
+def test_strongest_modality_and_modality_conflict():
+    ev = one_event([mention_row("p", "A", modality="planned"), mention_row("a", "B", modality="asserted")])
+    assert ev["modality"] == "asserted"
+    assert ev["has_conflict"] and ev["conflict_fields"] == ["modality"]
+
+
+def test_most_specific_name_and_sector_conflict():
+    ev = one_event([
+        mention_row("a", "A", actor_name="Kazakhstan", actor_sector="GOV"),
+        mention_row("b", "B", actor_name="Supreme Court of Kazakhstan", actor_sector="JUD"),
+        mention_row("c", "C", actor_name="Kazakhstan", actor_sector="GOV"),
+    ])
+    assert ev["actor_name"] == "Supreme Court of Kazakhstan"
+    assert ev["actor_sector"] == "GOV"  # the most frequent
+    assert ev["conflict_fields"] == ["actor_sector"]
+
+
+def test_symmetric_event_is_oriented_by_actor_key():
+    ev = one_event([
+        mention_row("x", "A", event_type="meet", actor_name="Taliban", actor_country="AFG", actor_sector="GOV",
+                    target_name="Kazakhstan", target_country="KAZ", target_sector="GOV"),
+        mention_row("y", "B", event_type="meet"),
+    ])
+    assert (ev["actor_country"], ev["target_country"]) == ("AFG", "KAZ")
+    assert (ev["cameo_code"], ev["plover_type"], ev["quad_class"]) == ("040", "CONSULT", 1)
+
+
+def test_sources_count_outlets_unknown_texts_and_syndication_once():
+    rows = [mention_row(k, k) for k in ["t1", "t2", "copy", "u1", "u2"]]
+    articles = {
+        "t1": {"outlet": "TOLOnews", "text": STORY + " One.", "published_at": day("2023-12-29")},
+        "t2": {"outlet": "TOLOnews", "text": "A different write-up of the decision by the same outlet.",
+               "published_at": day("2023-12-30")},
+        "copy": {"outlet": None, "text": STORY + " Two."},  # syndicated copy of t1
+        "u1": {"outlet": None, "text": "An independent report about Kazakhstan and the list of organizations."},
+        "u2": {"outlet": "Kabul Now", "text": "Another outlet reports the removal of the movement."},
+    }
+    ev = one_event(rows, articles)
+    assert ev["n_articles"] == 5
+    assert ev["n_sources"] == 3  # TOLOnews (+ its syndicated copy), u1, Kabul Now
+    assert ev["outlets"] == ["Kabul Now", "TOLOnews"]
+    assert ev["first_published_at"] == day("2023-12-29")
+
+
+def test_confidence_is_noisy_or_over_sources_of_the_best_mention():
+    rows = [mention_row("a1", "A", confidence=0.5), mention_row("a2", "A", confidence=0.6, sentence_index=3),
+            mention_row("b", "B", confidence=0.5)]
+    ev = one_event(rows, {"A": {"outlet": "X"}, "B": {"outlet": "Y"}})
+    assert ev["confidence"] == pytest.approx(1 - 0.4 * 0.5)
+    single = one_event([mention_row("a", "A", confidence=0.5)])
+    assert single["confidence"] == pytest.approx(0.5)
+
+
+def test_quote_is_from_the_most_confident_then_earliest_mention():
+    rows = [mention_row("late", "L", confidence=0.9, quote="late quote"),
+            mention_row("early", "E", confidence=0.9, quote="early quote"),
+            mention_row("weak", "W", confidence=0.2, quote="weak quote")]
+    ev = one_event(rows, {"L": {"published_at": day("2024-02-01")}, "E": {"published_at": day("2024-01-01")},
+                          "W": {"published_at": day("2023-01-01")}})
+    assert ev["quote"] == "early quote"
+
+
+def test_articles_without_text_column_are_accepted():
+    mentions, arts = frames([mention_row("a", "A"), mention_row("b", "B")])
+    result = deduplicate(mentions, arts.drop("text"), None)
+    Event.validate(result.events)
+    assert result.events["n_sources"].to_list() == [2]
+
+
+def test_events_without_target_and_mentions_of_unlisted_articles():
+    rows = [mention_row("a", "A", event_type="threaten", target_name=None, target_country=None,
+                        target_sector=None, target_text=None),
+            mention_row("b", "B", event_type="threaten", target_name=None, target_country=None,
+                        target_sector=None, target_text=None)]
+    mentions, arts = frames(rows)
+    result = deduplicate(mentions, arts.head(1), None)  # article B is unknown to the articles table
+    Event.validate(result.events)
+    ev = result.events.row(0, named=True)
+    assert ev["n_mentions"] == 2 and ev["n_sources"] == 2
+    assert ev["target_name"] is None and ev["summary"].startswith("Kazakhstan (KAZ, GOV) threaten, ")
+
+
+def test_empty_input_gives_empty_valid_tables():
+    mentions, arts = frames([mention_row("a", "A")])
+    first = deduplicate(mentions, arts, None)
+    result = deduplicate(mentions.clear(), arts.clear(), first.registry)
+    Event.validate(result.events)
+    assert result.events.height == 0 and result.mentions.height == 0
+    assert result.registry["status"].to_list() == ["retired"]
+
+
+def test_symmetric_event_without_target_keeps_its_actor():
+    ev = one_event([mention_row("a", "A", event_type="meet", target_name=None, target_country=None,
+                                target_sector=None, target_text=None)])
+    assert ev["actor_name"] == "Kazakhstan" and ev["target_name"] is None
+    named = one_event([mention_row("b", "A", event_type="meet", actor_name="Taliban", actor_country=None,
+                                   target_name=None, target_country=None, target_sector=None, target_text=None)])
+    assert named["actor_name"] == "Taliban" and named["target_name"] is None
