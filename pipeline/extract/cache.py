@@ -15,12 +15,16 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import polars as pl
+from filelock import FileLock
 
 from schemas.models import Mention, conform, empty_frame
 
 ARTICLE_FIELDS = ["article_id", "text", "title", "published_at", "published_after"]
 # Below this many articles a worker pool costs more than it saves.
 PARALLEL_MIN_ARTICLES = 400
+# Two builds sharing an outputs folder take turns on the cache (the second then reuses what the
+# first extracted); as long as the release lock's wait, since a build may wait that long anyway.
+CACHE_LOCK_TIMEOUT_S = 3600
 
 
 @dataclass
@@ -37,27 +41,42 @@ def _extract_batch(batch: pl.DataFrame) -> pl.DataFrame:
     return extract_mentions(batch)
 
 
+def _warm_worker() -> None:
+    import pipeline.extract.extractor  # noqa: F401  (dictionaries compiled once per worker, not per batch)
+
+
 def extract_parallel(articles: pl.DataFrame, workers: int) -> pl.DataFrame:
-    """Extract with a process pool over batches of articles (fork: workers inherit the compiled
-    dictionaries instead of rebuilding them)."""
+    """Extract with a process pool over batches of articles.
+
+    Spawned, not forked: a child forked from a process that has run polars operations inherits
+    polars' thread pool as initialised but without its threads, and its first polars call waits
+    forever (it hung the build of the 33k-article corpus in extract_mentions' first select). A
+    spawned worker imports the extractor once (initializer) and then takes batches."""
     if articles.is_empty():
         return empty_frame(Mention)
     articles = articles.select(ARTICLE_FIELDS)
     if workers <= 1 or articles.height < PARALLEL_MIN_ARTICLES:
         return conform(_extract_batch(articles), Mention)
-    from pipeline.extract.extractor import extract_mentions  # noqa: F401  (warm the parent before fork)
-
     # Interleave by size so both workers get a similar amount of text.
     order = articles.with_columns(pl.col("text").str.len_bytes().alias("_n")).sort("_n", descending=True).drop("_n")
     n_batches = workers * 8
     batches = [order.gather_every(n_batches, offset=i) for i in range(n_batches)]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_warm_worker) as pool:
         parts = list(pool.map(_extract_batch, batches))
     return conform(pl.concat([p for p in parts if p.height] or [empty_frame(Mention)]), Mention)
 
 
 def extract_incremental(articles: pl.DataFrame, cache_dir: Path, fingerprint: str, workers: int) -> tuple[pl.DataFrame, ExtractionStats]:
     cache_dir.mkdir(parents=True, exist_ok=True)
+    # The lock keeps the mentions file and the done-list a pair: interleaved writes by two builds
+    # could leave a done-list naming articles whose mentions are not in the mentions file, and
+    # those articles would never be extracted again.
+    with FileLock(str(cache_dir / ".lock"), timeout=CACHE_LOCK_TIMEOUT_S):
+        _remove_dead_temporaries(cache_dir)
+        return _extract_incremental_locked(articles, cache_dir, fingerprint, workers)
+
+
+def _extract_incremental_locked(articles: pl.DataFrame, cache_dir: Path, fingerprint: str, workers: int) -> tuple[pl.DataFrame, ExtractionStats]:
     cache_file = cache_dir / f"mentions-{fingerprint[:20]}.parquet"
     done_file = cache_dir / f"articles-{fingerprint[:20]}.parquet"
     cached = pl.read_parquet(cache_file) if cache_file.is_file() and done_file.is_file() else empty_frame(Mention)
@@ -72,9 +91,32 @@ def extract_incremental(articles: pl.DataFrame, cache_dir: Path, fingerprint: st
         for old in cache_dir.glob("*.parquet"):
             if fingerprint[:20] not in old.name:
                 old.unlink(missing_ok=True)  # another extractor version's cache
+        # Mentions first, then the done-list: a kill between the two leaves a done-list that is
+        # older than the mentions, so the next build re-extracts a few articles (harmless), never
+        # the reverse (articles marked done whose mentions were not written).
         _atomic_write(mentions, cache_file)
         _atomic_write(pl.DataFrame({"article_id": current.sort()}), done_file)
     return mentions, ExtractionStats(articles.height, todo.height, articles.height - todo.height, fingerprint)
+
+
+def _remove_dead_temporaries(cache_dir: Path) -> None:
+    """Remove temporary files left by a build that was killed while writing (their writer's pid is
+    in the name and no longer runs). Called under the cache lock, so no live writer is skipped
+    wrongly on this machine."""
+    for tmp in cache_dir.glob(".*.tmp"):
+        pid = tmp.name.rsplit(".", 2)[-2]
+        if not pid.isdigit() or not _pid_alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _atomic_write(df: pl.DataFrame, path: Path) -> None:
