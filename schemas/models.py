@@ -95,6 +95,8 @@ class Mention(pa.DataFrameModel):
     date_basis: str = pa.Field(isin=BASES, description="explicit, relative, publication or none (codebook section 4).")
     confidence: float = pa.Field(ge=0.0, le=1.0, description="Extraction confidence in [0, 1]: pattern strength times role clarity times date support.")
     trigger_text: str = pa.Field(description="The trigger words that matched the event pattern.")
+    actor_person: str = pa.Field(nullable=True, description="The person acting, as first named in the article (spelling variants and later surnames resolved to it); null for states, bodies and groups.")
+    target_person: str = pa.Field(nullable=True, description="The person acted upon or met, as first named in the article; null for states, bodies and groups.")
 
     class Config:
         strict = True

@@ -343,3 +343,16 @@ def test_speed():
 def test_a_dated_headline_is_not_a_publication_date():
     text = "Taliban seize Kabul on 15 August 2021\nThe group entered the capital.\n"
     assert infer_publication_date(text) == dates.PublicationDate(None, "unknown", D(2021, 8, 15))
+
+
+def test_a_when_clause_is_dated_by_the_expression_it_hangs_on():
+    from pipeline.extract.dates import date_for_event
+
+    s = "Since 2019, when the rebels seized the capital, the group has sought recognition."
+    a = s.index("seized")
+    got = date_for_event(s, (a, a + 6), dt.date(2023, 5, 1), None, is_lead=False, tense="past")
+    assert (got.start, got.end, got.precision, got.basis) == (dt.date(2019, 1, 1), dt.date(2019, 12, 31), "year", "explicit")
+    # The main clause's act is still not dated by the since-phrase.
+    b = s.index("sought")
+    other = date_for_event(s, (b, b + 6), dt.date(2023, 5, 1), None, is_lead=False, tense="perfect")
+    assert other.basis != "explicit"

@@ -215,3 +215,23 @@ def parquet_bytes(df) -> bytes:
     buf = io.BytesIO()
     df.write_parquet(buf, compression="zstd", statistics=True)
     return buf.getvalue()
+
+
+def test_different_named_people_on_one_side_are_different_events():
+    # Two meetings between officials of the same two countries, both undated: the named people
+    # tell them apart; a spelling variant of one person does not.
+    meet = dict(event_type="meet", date_start=None, date_end=None, date_precision="unknown", date_basis="none")
+    rows = [row("envoy1", "A", target_person="Sergei Lavrov", **meet),
+            row("envoy1b", "B", target_person="Sergey Lavrov", **meet),
+            row("other", "C", target_person="Maria Zakharova", **meet)]
+    assert g(rows) == {frozenset({"envoy1", "envoy1b"}), frozenset({"other"})}
+
+
+def test_a_person_on_the_mirrored_side_of_a_symmetric_pair_is_aligned():
+    meet = dict(event_type="meet", date_start=None, date_end=None, date_precision="unknown", date_basis="none")
+    rows = [row("ab", "A", target_person="Wang Yi", **meet),
+            row("ba", "B", actor_country="AFG", actor_name="Taliban", target_country="KAZ", target_name="Kazakhstan",
+                actor_person="Wang Yi", **meet),
+            row("ba_other", "C", actor_country="AFG", actor_name="Taliban", target_country="KAZ", target_name="Kazakhstan",
+                actor_person="Wang Wenbin", **meet)]
+    assert g(rows) == {frozenset({"ab", "ba"}), frozenset({"ba_other"})}

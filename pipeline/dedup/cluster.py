@@ -34,7 +34,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.dedup.keys import OPEN_END, OPEN_START, PRECISION_RANK, add_party_keys, content_words, jaccard
+from pipeline.dedup.keys import (
+    OPEN_END, OPEN_START, PRECISION_RANK, add_party_keys, content_words, jaccard, same_person,
+)
 from schemas.codebook import Codebook, load_codebook
 
 BLOCK_COLS = ["event_type", "__k1", "__k2", "__denied"]
@@ -51,6 +53,8 @@ def prepare(mentions: pl.DataFrame, codebook: Codebook | None = None) -> pl.Data
     return m.with_columns(
         pl.when(swap).then(pl.col("__target_key")).otherwise(pl.col("__actor_key")).alias("__k1"),
         pl.when(swap).then(pl.col("__actor_key")).otherwise(pl.col("__target_key")).alias("__k2"),
+        pl.when(swap).then(pl.col("__target_person")).otherwise(pl.col("__actor_person")).alias("__p1"),
+        pl.when(swap).then(pl.col("__actor_person")).otherwise(pl.col("__target_person")).alias("__p2"),
         swap.alias("__swapped"),
         (pl.col("modality") == "denied").alias("__denied"),
         pl.col("date_start").cast(pl.Int32).fill_null(OPEN_START).alias("__s"),
@@ -118,12 +122,15 @@ def _whole_components(m: pl.DataFrame, cb: Codebook) -> pl.DataFrame:
             (pl.col("__s").max() <= pl.col("__e").min()).alias("__overlap"),
             pl.col("__bit").bitwise_or().alias("__mask"),
             (day_start.drop_nulls().n_unique() <= 1).alias("__one_day"),
+            # Two different named people on one side (two meetings of the same countries' officials)
+            # never merge; variants of one name are settled in the greedy loop.
+            ((pl.col("__p1").drop_nulls().n_unique() <= 1) & (pl.col("__p2").drop_nulls().n_unique() <= 1)).alias("__one_person"),
             pl.col("__order").min().alias("__first"),
         )
     )
     return stats.select(
         "__comp",
-        (pl.col("__overlap") & pl.col("__one_day")
+        (pl.col("__overlap") & pl.col("__one_day") & pl.col("__one_person")
          & pl.col("__mask").replace_strict(pairwise_ok, return_dtype=pl.Boolean)).alias("__whole"),
         "__first",
     )
@@ -149,12 +156,18 @@ def _greedy(multi: pl.DataFrame, texts: dict[str, str], cb: Codebook) -> list[in
     columns = (
         multi["__comp"].to_list(), multi["__order"].to_list(), multi["__s"].to_list(), multi["__e"].to_list(),
         multi["modality"].to_list(), (multi["date_precision"] == "day").to_list(), multi["article_id"].to_list(),
+        multi["__p1"].to_list(), multi["__p2"].to_list(),
     )
+
+    def people_fit(p: str | None, known: set[str]) -> bool:
+        return p is None or all(same_person(p, q) for q in known)
+
     out: list[int] = []
     current_comp = None
-    # One cluster: [start, end, modality mask, day-precision dates, article ids, cluster number]
+    # One cluster: [start, end, modality mask, day-precision dates, article ids, cluster number,
+    #               people on side 1, people on side 2]
     clusters: list[list] = []
-    for comp, order, s, e, mod, day, art in zip(*columns):
+    for comp, order, s, e, mod, day, art, p1, p2 in zip(*columns):
         if comp != current_comp:
             current_comp, clusters = comp, []
         bad = incompatible[mod]
@@ -162,9 +175,11 @@ def _greedy(multi: pl.DataFrame, texts: dict[str, str], cb: Codebook) -> list[in
             c for c in clusters
             if s <= c[1] and c[0] <= e and not (c[2] & bad)
             and not (day and c[3] and (len(c[3]) > 1 or s not in c[3]))
+            and people_fit(p1, c[6]) and people_fit(p2, c[7])
         ]
         if not candidates:
-            clusters.append([s, e, bit[mod], {s} if day else set(), {art}, order])
+            clusters.append([s, e, bit[mod], {s} if day else set(), {art}, order,
+                             {p1} if p1 else set(), {p2} if p2 else set()])
             out.append(order)
             continue
         best = candidates[0]
@@ -187,5 +202,9 @@ def _greedy(multi: pl.DataFrame, texts: dict[str, str], cb: Codebook) -> list[in
         if day:
             best[3].add(s)
         best[4].add(art)
+        if p1:
+            best[6].add(p1)
+        if p2:
+            best[7].add(p2)
         out.append(best[5])
     return out

@@ -9,6 +9,7 @@ import re
 import unicodedata
 
 import polars as pl
+from rapidfuzz import fuzz
 
 # Open interval ends become sentinels far outside any real date (days since 1970-01-01), so that
 # interval overlap and width are plain integer comparisons in the hot loop.
@@ -31,6 +32,18 @@ def normalize_name(name: str | None) -> str:
     if folded.startswith("the "):
         folded = folded[4:]
     return folded
+
+
+def same_person(a: str, b: str) -> bool:
+    """Whether two normalized person names are spelling variants of one person ("Sergei Lavrov" /
+    "Sergey Lavrov", "Smadiyarov" / "Aibek Smadyarov"); rapidfuzz's token-set ratio, plus a
+    surname-only comparison when one side is a bare surname."""
+    if a == b:
+        return True
+    if fuzz.token_set_ratio(a, b) >= 75:
+        return True
+    ta, tb = a.split(), b.split()
+    return bool(ta and tb) and (len(ta) == 1 or len(tb) == 1) and fuzz.ratio(ta[-1], tb[-1]) >= 88
 
 
 def party_key_expr(country_col: str, name_col: str) -> pl.Expr:
@@ -57,9 +70,19 @@ def add_party_keys(mentions: pl.DataFrame) -> pl.DataFrame:
         pl.col("actor_name").replace_strict(lookup, default="", return_dtype=pl.String).alias("__norm_actor_name"),
         pl.col("target_name").replace_strict(lookup, default="", return_dtype=pl.String).alias("__norm_target_name"),
     )
+    people = pl.concat([mentions.select(pl.col(c).alias("n")) for c in ("actor_person", "target_person") if c in mentions.columns]
+                       or [pl.DataFrame({"n": []}, schema={"n": pl.String})]).unique().drop_nulls()
+    person_lookup = dict(zip(people["n"].to_list(), [normalize_name(n) for n in people["n"].to_list()]))
+    person = {
+        side: (pl.col(f"{side}_person").replace_strict(person_lookup, default=None, return_dtype=pl.String)
+               if f"{side}_person" in mentions.columns else pl.lit(None, dtype=pl.String))
+        for side in ("actor", "target")
+    }
     return out.with_columns(
         party_key_expr("actor_country", "actor_name").alias("__actor_key"),
         party_key_expr("target_country", "target_name").alias("__target_key"),
+        person["actor"].alias("__actor_person"),
+        person["target"].alias("__target_person"),
     ).drop("__norm_actor_name", "__norm_target_name")
 
 

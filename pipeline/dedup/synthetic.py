@@ -48,6 +48,8 @@ def mention_row(key: object, article: str = "A", **overrides: object) -> dict:
         "date_basis": "none",
         "confidence": 0.8,
         "trigger_text": "removed",
+        "actor_person": None,
+        "target_person": None,
     }
     row.update(overrides)
     return row

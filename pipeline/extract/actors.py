@@ -345,6 +345,9 @@ class ResolvedActor:
     country: str | None
     sector: str | None
     via: str  # name | title | coref
+    # The person acting, as first named in the article (later spellings and surnames resolve to
+    # it); None for states, bodies and groups. Deduplication tells two meetings apart by it.
+    person: str | None = None
 
 
 def _dated_sector(entry: Entry, start: dt.date | None, end: dt.date | None, context: str) -> str | None:
@@ -394,7 +397,7 @@ def resolve(sp: Span, text: str, date_start: dt.date | None, date_end: dt.date |
         if owner_res.sector in ("REB", "IGO") or sector is None:
             sector = owner_res.sector
         return ResolvedActor(_actor_text(sp, text), owner_res.name, owner_res.country, sector,
-                             "coref" if via == "coref" else "title")
+                             "coref" if via == "coref" else "title", person=head.text)
     entry = head.entry
     if entry is None:
         return None
@@ -410,7 +413,8 @@ def resolve(sp: Span, text: str, date_start: dt.date | None, date_end: dt.date |
             sector = title.sector
     if entry.kind == "person" and entry.country not in (None, "IGO") and not entry.role_of:
         name = _gazetteer_state_name(entry.country) or entry.name
-    return ResolvedActor(_actor_text(sp, text), name, entry.country, sector, via)
+    return ResolvedActor(_actor_text(sp, text), name, entry.country, sector, via,
+                         person=entry.name if entry.kind == "person" else None)
 
 
 def _gazetteer_state_name(iso3: str) -> str | None:

@@ -47,6 +47,7 @@ Decisions where the codebook is silent (each one is in the code where it applies
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import calendar
 import datetime as dt
 import re
@@ -679,6 +680,9 @@ def _clause_of(position: int, starts: tuple[int, ...], ids: tuple[int, ...]) -> 
 _FRONTED_PREFIX = re.compile(r"""^[\s"'“‘(«]*(?:(?i:and|but|so|then|also)\s*,?\s+)?$""")
 
 
+_WHEN_CLAUSE = re.compile(r",?\s+when\s+")
+
+
 def choose_expression(sentence: str, trigger_span: tuple[int, int]) -> DateExpression | None:
     """The expression that dates the act at ``trigger_span``: the nearest one in the trigger's
     clause that is not a state phrase; else one fronted at the start of the sentence ("Last year,
@@ -688,6 +692,12 @@ def choose_expression(sentence: str, trigger_span: tuple[int, int]) -> DateExpre
     if not expressions:
         return None
     t0, t1 = trigger_span
+    for e in expressions:
+        # "Since 2021, when the Taliban seized power, ...": a when-clause dates its act by the
+        # expression it hangs on, even a state phrase (the since-date is when the act happened).
+        when = _WHEN_CLAUSE.match(sentence, e.span[1])
+        if when and when.end() <= t0 and "," not in sentence[when.end():t0]:
+            return dataclasses.replace(e, is_state=False)
     trigger_clause = _clause_of(t0, starts, ids)
     best, best_key = None, None
     for e in expressions:

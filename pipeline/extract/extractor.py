@@ -179,6 +179,7 @@ def extract_article(article_id: str, text: str, title: str | None, published_at:
             "target_sector": target.sector, "date_text": interval.text, "date_start": interval.start,
             "date_end": interval.end, "date_precision": interval.precision, "date_basis": interval.basis,
             "confidence": round(min(1.0, max(0.0, confidence)), 4), "trigger_text": text[a:b],
+            "actor_person": actor.person, "target_person": target.person,
         }
         if mid not in rows or rows[mid]["confidence"] < row["confidence"]:
             rows[mid] = row
@@ -197,5 +198,6 @@ def extract_mentions(articles: pl.DataFrame) -> pl.DataFrame:
     return conform(pl.DataFrame(rows, schema_overrides={"event_id": pl.String, "date_text": pl.String,
                                                         "date_start": pl.Date, "date_end": pl.Date,
                                                         "actor_country": pl.String, "actor_sector": pl.String,
-                                                        "target_country": pl.String, "target_sector": pl.String},
+                                                        "target_country": pl.String, "target_sector": pl.String,
+                                                        "actor_person": pl.String, "target_person": pl.String},
                                 infer_schema_length=None), Mention)
