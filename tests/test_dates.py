@@ -356,3 +356,12 @@ def test_a_when_clause_is_dated_by_the_expression_it_hangs_on():
     b = s.index("sought")
     other = date_for_event(s, (b, b + 6), dt.date(2023, 5, 1), None, is_lead=False, tense="perfect")
     assert other.basis != "explicit"
+
+
+def test_a_publication_label_does_not_date_the_act():
+    from pipeline.extract.dates import date_for_event
+
+    s = "date 2023-12-29 Ministry bans the group"
+    a = s.index("bans")
+    got = date_for_event(s, (a, a + 4), dt.date(2023, 12, 29), None, is_lead=True, tense="present")
+    assert got.basis == "publication" and got.precision == "week"

@@ -681,6 +681,12 @@ _FRONTED_PREFIX = re.compile(r"""^[\s"'“‘(«]*(?:(?i:and|but|so|then|also)\s
 
 
 _WHEN_CLAUSE = re.compile(r",?\s+when\s+")
+_LABEL_BEFORE = re.compile(r"(?i:\b(?:date|dated|published|posted|updated)\s*(?:on\s*)?[:\-–]?\s*)$")
+
+
+def _is_publication_label(sentence: str, start: int) -> bool:
+    """A "date 2023-12-29" / "Published: ..." label dates the article, not the act."""
+    return _LABEL_BEFORE.search(sentence, max(0, start - 24), start) is not None
 
 
 def choose_expression(sentence: str, trigger_span: tuple[int, int]) -> DateExpression | None:
@@ -701,7 +707,7 @@ def choose_expression(sentence: str, trigger_span: tuple[int, int]) -> DateExpre
     trigger_clause = _clause_of(t0, starts, ids)
     best, best_key = None, None
     for e in expressions:
-        if e.is_state:
+        if e.is_state or _is_publication_label(sentence, e.span[0]):
             continue
         s0, s1 = e.span
         if _clause_of(s0, starts, ids) != trigger_clause:
@@ -712,7 +718,7 @@ def choose_expression(sentence: str, trigger_span: tuple[int, int]) -> DateExpre
             best, best_key = e, key
     if best is not None:
         return best
-    first = next((e for e in expressions if not e.is_state), None)
+    first = next((e for e in expressions if not e.is_state and not _is_publication_label(sentence, e.span[0])), None)
     if first is None or not _FRONTED_PREFIX.match(sentence[: first.span[0]]):
         return None
     lo, hi = sorted((first.span[1], t0))
