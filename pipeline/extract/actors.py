@@ -17,6 +17,7 @@ Deterministic and data-driven (``schemas/dictionaries/actors.yaml`` and ``titles
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, replace
 
@@ -362,7 +363,7 @@ def _dated_sector(entry: Entry, start: dt.date | None, end: dt.date | None, cont
             return r.sector
     # Undated: wording that presupposes a dated role ("Taliban-appointed", "Islamic Emirate's envoy").
     for r in entry.roles:
-        if any(c.search(context) for c in r.cues):
+        if r.presupposed_by(context):
             return r.sector
     return None
 
@@ -439,13 +440,15 @@ def role_lower_bounds(text: str) -> list[dt.date]:
 
     Data-driven: every organization role in actors.yaml with a start date and `cues`.
     """
-    out: set[dt.date] = set()
-    seen: set[int] = set()
+    return sorted({r.start for r in _dated_roles_with_cues() if r.presupposed_by(text)})
+
+
+@functools.lru_cache(maxsize=1)
+def _dated_roles_with_cues() -> tuple:
+    """Roles with a start date and cues, found once (the gazetteer has thousands of entries)."""
+    roles: dict = {}
     for entry in _gazetteer().values():
-        if not entry.roles or id(entry) in seen:
-            continue
-        seen.add(id(entry))
         for r in entry.roles:
-            if r.start is not None and any(c.search(text) for c in r.cues):
-                out.add(r.start)
-    return sorted(out)
+            if r.start is not None and r.cues:
+                roles.setdefault((r.sector, r.start, r.end, r.gate), r)  # one entry per alias: keep one
+    return tuple(roles.values())

@@ -30,6 +30,12 @@ class Role:
     start: dt.date | None
     end: dt.date | None
     cues: tuple[re.Pattern, ...] = ()
+    # The actor's aliases as plain strings: a cue can only match where one occurs, and `in` is
+    # ~1000x cheaper than running the cue patterns over a whole article.
+    gate: tuple[str, ...] = ()
+
+    def presupposed_by(self, text: str) -> bool:
+        return bool(self.cues) and any(a in text for a in self.gate) and any(c.search(text) for c in self.cues)
 
 
 @dataclass(frozen=True)
@@ -94,8 +100,10 @@ def _roles(raw: list[dict] | None, aliases: list[str]) -> tuple[Role, ...]:
     out = []
     alias_re = "(?:" + "|".join(re.escape(a) for a in sorted(aliases, key=len, reverse=True)) + ")"
     for r in raw or []:
-        cues = tuple(re.compile(r"(?<![\w-])" + c.replace("{alias}", alias_re) + r"(?!\w)") for c in r.get("cues", []))
-        out.append(Role(r["sector"], _date(r.get("from")), _date(r.get("until")), cues))
+        # All cues of a role as one alternation: one pass over the text instead of one per cue.
+        cue_list = [c.replace("{alias}", alias_re) for c in r.get("cues", [])]
+        cues = (re.compile(r"(?<![\w-])(?:" + "|".join(cue_list) + r")(?!\w)"),) if cue_list else ()
+        out.append(Role(r["sector"], _date(r.get("from")), _date(r.get("until")), cues, tuple(aliases)))
     return tuple(out)
 
 
