@@ -8,10 +8,11 @@ from pipeline.dedup import assets as dedup_assets
 from pipeline.extract import assets as extract_assets
 from pipeline.ingest import assets as ingest_assets
 from pipeline.release import assets as release_assets
+from pipeline.release import site_assets
 from pipeline.resources import CredenceSettings, ParquetIOManager
 from pipeline.validate import assets as validate_assets
 
-_modules = [ingest_assets, extract_assets, validate_assets, dedup_assets, release_assets]
+_modules = [ingest_assets, extract_assets, validate_assets, dedup_assets, release_assets, site_assets]
 _settings = CredenceSettings.from_env()
 
 defs = dg.Definitions(

@@ -1,5 +1,12 @@
-"""Prepare DAGSTER_HOME: a persistent instance with telemetry and the first-visit pop-up off, and a
-run queue that lets one build run at a time."""
+"""Prepare DAGSTER_HOME: a persistent instance with telemetry and the first-visit pop-up off, one run
+at a time, and one retry of a failed run.
+
+Run limits use the ``concurrency: runs:`` block, the form Dagster 1.13 documents; the older
+``run_queue:`` block is still read, but an instance may not set tag limits in both, so only one is
+written. ``run_retries`` retries a failed run once from the failed step (the build_release job opts
+out with its ``dagster/max_retries: 0`` tag because it retries its steps itself; see
+pipeline/automation.py).
+"""
 from __future__ import annotations
 
 import sys
@@ -13,16 +20,30 @@ telemetry:
   enabled: false
 nux:
   enabled: false
-run_queue:
-  max_concurrent_runs: 1
-  tag_concurrency_limits:
-    - key: dagster/concurrency_key
-      value: credence_build
-      limit: 1
+concurrency:
+  runs:
+    # One build at a time, whatever starts it (schedule, sensor, "Materialize all"); others queue.
+    max_concurrent_runs: 1
+    tag_concurrency_limits:
+      - key: credence/build
+        value: release
+        limit: 1
 run_retries:
   enabled: true
   max_retries: 1
+  retry_on_asset_or_op_failure: true
+freshness:
+  enabled: true
 """
+
+
+def validate_home(home: Path) -> dict:
+    """Load DAGSTER_HOME/dagster.yaml through Dagster's own schema; raises DagsterInvalidConfigError
+    (with the offending key) when this Dagster version would refuse it."""
+    from dagster._core.instance.config import dagster_instance_config
+
+    config, _custom_class = dagster_instance_config(str(home))
+    return dict(config)
 
 
 def ensure_home(home: str | Path | None = None) -> Path:
@@ -35,4 +56,7 @@ def ensure_home(home: str | Path | None = None) -> Path:
 
 
 if __name__ == "__main__":
-    print(f"DAGSTER_HOME={ensure_home(sys.argv[1] if len(sys.argv) > 1 else None)}")
+    home = ensure_home(sys.argv[1] if len(sys.argv) > 1 else None)
+    # Fail `make setup` here, with Dagster's message, rather than at the first `make ui`.
+    validate_home(home)
+    print(f"DAGSTER_HOME={home}")

@@ -5,6 +5,7 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
+from pipeline.automation import RELEASE_FRESHNESS
 from pipeline.extract.extractor import dictionaries_fingerprint
 from pipeline.release.datacard import render_extras
 from pipeline.release.provenance import code_version, inputs_sha256
@@ -16,7 +17,8 @@ from pipeline.validate.assets import public_articles
 @dg.asset(
     group_name="release",
     kinds={"parquet", "csv"},
-    description="The published release in outputs/releases/<version>/: events, mentions, articles, quarantine "
+    freshness_policy=RELEASE_FRESHNESS,
+    description="The published release in `outputs/releases/<version>/`: events, mentions, articles, quarantine "
                 "and changes as Parquet and CSV, datapackage.json, SHA256SUMS, README.md data card, "
                 "CHANGELOG.md, CITATION.cff. Written to a temporary folder and renamed into place; "
                 "unchanged data publishes no new version.",

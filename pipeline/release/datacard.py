@@ -7,6 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipeline.release.chart import timeline_png
 from pipeline.release.files import sha256_file
 from schemas.codebook import load_codebook
 from schemas.dictionary import frictionless_schema, markdown_table
@@ -36,6 +37,7 @@ def datapackage(ctx: dict) -> str:
         parquet = folder / f"{name}.parquet"
         resources.append({
             "name": name,
+            "profile": "tabular-data-resource",
             "path": csv.name,
             "format": "csv",
             "mediatype": "text/csv",
@@ -196,4 +198,6 @@ def render_extras(ctx: dict) -> dict[str, str | bytes]:
         "CHANGELOG.md": changelog(ctx),
         "CITATION.cff": citation(ctx),
         "datapackage.json": datapackage(ctx),
+        # The chart shown on the download page, published (and checksummed) with the data it draws.
+        "timeline.png": timeline_png(ctx["frames"]["events"], title=f"Events by date and country, release {ctx['version']}"),
     }

@@ -1,0 +1,314 @@
+"""The static download page, outputs/index.html, generated from the release folders' manifests.
+
+Every link is relative to outputs/ (``releases/<version>/events.csv``), so the page works from
+``make serve`` (http.server on outputs/), from any static host and straight from disk (file://).
+No JavaScript, no external resources. Everything taken from the data (quotes, names, the data card)
+is escaped; the data card's Markdown is rendered with raw HTML disabled.
+
+The page is written to a temporary file beside it and renamed over the old one, so a reader (or a
+crash) never sees half a page; the fallback timeline image is written the same way.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+import polars as pl
+from markdown_it import MarkdownIt
+
+from pipeline.release.chart import timeline_png
+from pipeline.release.files import sha256_file
+from pipeline.release.publish import MANIFEST_FILE, list_versions, read_latest, releases_dir
+
+INDEX = "index.html"
+TIMELINE = "timeline.png"
+SITE_ASSETS = "site"  # outputs/site/: charts rendered for releases published before timeline.png existed
+CHANGE_ORDER = ("added", "updated", "removed", "merged", "split")
+PREVIEW_COLUMNS = ("event_id", "date_start", "date_end", "event_type", "modality", "actor_name",
+                   "target_name", "n_sources", "confidence", "summary")
+PREVIEW_ROWS = 20
+TABLE_ORDER = {name: i for i, name in enumerate(("events", "mentions", "articles", "quarantine", "changes"))}
+# Files worth a sentence on the page; the rest are listed with their size and checksum only.
+FILE_NOTES = {
+    "README.md": "data card",
+    "CHANGELOG.md": "change log",
+    "CITATION.cff": "citation",
+    "datapackage.json": "Frictionless descriptor",
+    "SHA256SUMS": "checksums (sha256sum -c SHA256SUMS)",
+    MANIFEST_FILE: "release manifest",
+    "id_registry.parquet": "mention id to event id map",
+    TIMELINE: "timeline chart",
+}
+
+
+@dataclass
+class ReleaseEntry:
+    version: str
+    manifest: dict
+    files: list[dict] = field(default_factory=list)  # name, href, bytes, sha256, rows
+
+
+@dataclass
+class SiteResult:
+    path: Path
+    versions: list[str]
+    latest: str | None
+    problems: list[str]
+    timeline: str | None  # href of the chart shown, relative to outputs/
+    preview: pl.DataFrame | None
+
+
+def _href(version: str, name: str) -> str:
+    return f"releases/{quote(version)}/{quote(name)}"
+
+
+def human_size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{int(size)} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with tmp.open("wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _sha256sums(folder: Path) -> dict[str, str]:
+    sums = folder / "SHA256SUMS"
+    if not sums.is_file():
+        return {}
+    out = {}
+    for line in sums.read_text(encoding="utf-8").splitlines():
+        digest, _, name = line.partition("  ")
+        if name:
+            out[name] = digest
+    return out
+
+
+def load_releases(outputs: Path) -> tuple[list[ReleaseEntry], list[str]]:
+    """Releases newest first, with their files (from the manifest; SHA256SUMS and the manifest itself,
+    which the manifest cannot list, from SHA256SUMS), and the problems met (unreadable manifests)."""
+    entries, problems = [], []
+    for version in reversed(list_versions(outputs)):
+        folder = releases_dir(outputs) / version
+        try:
+            manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            problems.append(f"release {version}: manifest unreadable ({err})")
+            continue
+        listed = dict(manifest.get("files", {}))
+        sums = _sha256sums(folder)
+        for extra in (MANIFEST_FILE, "SHA256SUMS"):
+            p = folder / extra
+            if extra not in listed and p.is_file():
+                # SHA256SUMS cannot list itself: its hash is computed here so a reader can pin it.
+                listed[extra] = {"bytes": p.stat().st_size, "sha256": sums.get(extra) or sha256_file(p)}
+        files = []
+        # Data tables first (events, mentions, ...), then the documents, each alphabetically.
+        for name in sorted(listed, key=lambda n: (n.rsplit(".", 1)[0] not in TABLE_ORDER,
+                                                  TABLE_ORDER.get(n.rsplit(".", 1)[0], 0), n)):
+            info = listed[name]
+            if not (folder / name).is_file():
+                problems.append(f"release {version}: {name} is listed but missing")
+                continue
+            files.append({"name": name, "href": _href(version, name), "bytes": int(info.get("bytes", 0)),
+                          "sha256": info.get("sha256", ""), "rows": info.get("rows")})
+        entries.append(ReleaseEntry(version, manifest, files))
+    return entries, problems
+
+
+def newest_events(events: pl.DataFrame, n: int = PREVIEW_ROWS) -> pl.DataFrame:
+    """The n events with the latest dates (end of interval, then start, then first publication);
+    undated events last; ties broken by event_id so the preview is stable."""
+    cols = [c for c in PREVIEW_COLUMNS if c in events.columns]
+    keys = [c for c in ("date_end", "date_start", "first_published_at", "event_id") if c in events.columns]
+    return events.sort(keys, descending=True, nulls_last=True).select(cols).head(n)
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    if isinstance(value, list):
+        return html.escape("; ".join(map(str, value)))
+    return html.escape(str(value))
+
+
+def _table(df: pl.DataFrame) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in df.columns)
+    body = "\n".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>" for row in df.iter_rows())
+    return f'<table class="preview"><thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody></table>'
+
+
+def _change_summary(manifest: dict) -> str:
+    counts = manifest.get("change_counts") or {}
+    prev = manifest.get("previous_version")
+    parts = [f"{counts[k]} {k}" for k in CHANGE_ORDER if counts.get(k)]
+    parts += [f"{v} {k}" for k, v in sorted(counts.items()) if k not in CHANGE_ORDER and v]
+    since = f"since {html.escape(prev)}" if prev else "first release"
+    return f"{since}: " + (html.escape(", ".join(parts)) if parts else "no event changes")
+
+
+def _files_table(entry: ReleaseEntry) -> str:
+    rows = []
+    for f in entry.files:
+        note = FILE_NOTES.get(f["name"], "")
+        # Tables download on click under their own name, as SHA256SUMS lists them (a browser would
+        # otherwise display a CSV); the documents open in the browser.
+        download = " download" if f["name"].endswith((".csv", ".parquet")) else ""
+        rows.append(
+            f'<tr><td><a href="{html.escape(f["href"])}"{download}>{html.escape(f["name"])}</a>'
+            + (f' <span class="note">{html.escape(note)}</span>' if note else "")
+            + f'</td><td class="num" title="{f["bytes"]} bytes">{html.escape(human_size(f["bytes"]))}</td>'
+            f'<td class="num">{"" if f["rows"] is None else f["rows"]}</td>'
+            f'<td><code class="sha">{html.escape(f["sha256"])}</code></td></tr>'
+        )
+    return ('<table class="files"><thead><tr><th>file</th><th>size</th><th>rows</th><th>sha256</th></tr></thead>\n'
+            "<tbody>\n" + "\n".join(rows) + "\n</tbody></table>")
+
+
+def _links(entry: ReleaseEntry, wanted: list[tuple[str, str]], before: str, after: str) -> str:
+    """Links to those of the wanted files the release has (an older release may lack one)."""
+    have = {f["name"]: f["href"] for f in entry.files}
+    links = [f'<a href="{html.escape(have[name])}">{html.escape(text)}</a>' for name, text in wanted if name in have]
+    return before + ", ".join(links) + after if links else ""
+
+
+def _render_markdown(text: str) -> str:
+    # Raw HTML off: the data card quotes article text, which must never become markup on the page.
+    md = MarkdownIt("commonmark", {"html": False}).enable("table")
+    return md.render(text)
+
+
+def _ensure_timeline(outputs: Path, entry: ReleaseEntry) -> str | None:
+    """href of the newest release's chart: its own timeline.png, else one rendered from its
+    events.parquet into outputs/site/ (releases published before the chart was part of them)."""
+    folder = releases_dir(outputs) / entry.version
+    if (folder / TIMELINE).is_file():
+        return _href(entry.version, TIMELINE)
+    events_path = folder / "events.parquet"
+    if not events_path.is_file():
+        return None
+    target = outputs / SITE_ASSETS / f"timeline-{entry.version}.png"
+    if not target.is_file():
+        write_bytes_atomic(target, timeline_png(pl.read_parquet(events_path), title=f"Events by date and country, release {entry.version}"))
+    return f"{SITE_ASSETS}/{quote(target.name)}"
+
+
+CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:1200px;padding:1rem 1.5rem;color:#222;line-height:1.45}
+h1{margin-bottom:.2rem} .sub{color:#555;margin-top:0}
+table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.9rem}
+th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top}
+th{background:#f4f4f4} td.num{text-align:right;white-space:nowrap}
+code.sha{font-size:.75rem;word-break:break-all}
+.note{color:#666;font-size:.8rem}
+section.release{border-top:2px solid #ccc;margin-top:1.5rem;padding-top:.5rem}
+.badge{background:#2a7;color:#fff;border-radius:3px;padding:0 .4rem;font-size:.8rem;vertical-align:middle}
+img.timeline{max-width:100%;border:1px solid #eee}
+details{margin:.5rem 0 1rem} summary{cursor:pointer;font-weight:600}
+.card{border:1px solid #eee;padding:0 1rem;background:#fcfcfc}
+.problems{color:#a00}
+"""
+
+
+def render_index(outputs: Path, *, now: dt.datetime | None = None) -> tuple[str, SiteResult]:
+    entries, problems = load_releases(outputs)
+    latest = read_latest(outputs)
+    now = now or dt.datetime.now(dt.timezone.utc)
+    parts = [
+        "<!doctype html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        "<title>Credence diplomatic events: downloads</title>",
+        f"<style>{CSS}</style></head><body>",
+        "<h1>Credence diplomatic events</h1>",
+        '<p class="sub">Diplomatic events coded from news articles, deduplicated across sources. '
+        "Every release is kept; check a download with <code>sha256sum -c SHA256SUMS</code> in its folder.</p>",
+        f'<p class="sub">Page generated {html.escape(now.strftime("%Y-%m-%d %H:%M UTC"))} from the release manifests. '
+        f"Latest release: <strong id=\"latest\">{html.escape(latest or 'none')}</strong>.</p>",
+    ]
+    if problems:
+        parts.append('<ul class="problems">' + "".join(f"<li>{html.escape(p)}</li>" for p in problems) + "</ul>")
+    timeline_href, preview = None, None
+    # The chart, the preview and the rendered data card are those of the release LATEST names (the
+    # newest folder unless a recovery moved LATEST), so the page agrees with read_latest().
+    featured = latest if latest in {e.version for e in entries} else (entries[0].version if entries else None)
+    if not entries:
+        parts.append("<p>No release has been published yet. Run <code>make run</code> to build one.</p>")
+    for entry in entries:
+        m = entry.manifest
+        v = entry.version
+        counts = m.get("counts") or {}
+        is_latest = v == latest
+        parts.append(f'<section class="release" id="release-{html.escape(v)}">')
+        parts.append(f"<h2>Release {html.escape(v)}" + (' <span class="badge">latest</span>' if is_latest else "") + "</h2>")
+        parts.append(
+            f"<p>Released {html.escape(str(m.get('released_on', '?')))}; "
+            + html.escape(", ".join(f"{counts[k]} {k}" for k in ("events", "mentions", "articles", "quarantine") if k in counts))
+            + f'.<br>Changes <span class="changes">{_change_summary(m)}</span>'
+            + _links(entry, [("CHANGELOG.md", "change log"), ("changes.csv", "changes.csv")], " (", ")")
+            + ". " + _links(entry, [("README.md", "README.md")], "Data card: ", ".") + "</p>"
+        )
+        parts.append(_files_table(entry))
+        if v == featured:
+            timeline_href = _ensure_timeline(outputs, entry)
+            if timeline_href:
+                parts.append(f'<h3>Timeline</h3><img class="timeline" src="{html.escape(timeline_href)}" '
+                             f'alt="Bar chart of the events of release {html.escape(v)} by date and country">')
+            events_path = releases_dir(outputs) / v / "events.parquet"
+            if events_path.is_file():
+                preview = newest_events(pl.read_parquet(events_path))
+                parts.append(f"<h3>Newest events</h3><p class=\"note\">The {preview.height} most recent events by date "
+                             f'(all {counts.get("events", "?")} in <a href="{_href(v, "events.csv")}">events.csv</a>).</p>')
+                parts.append(_table(preview))
+            card = releases_dir(outputs) / v / "README.md"
+            if card.is_file():
+                parts.append('<details class="datacard"><summary>Data card (README.md)</summary><div class="card">'
+                             + _render_markdown(card.read_text(encoding="utf-8")) + "</div></details>")
+        parts.append("</section>")
+    parts.append("</body></html>\n")
+    result = SiteResult(outputs / INDEX, [e.version for e in entries], latest, problems, timeline_href, preview)
+    return "\n".join(parts), result
+
+
+def build_site(outputs: Path) -> SiteResult:
+    """(Re)write outputs/index.html from the releases present; returns what it contains."""
+    outputs = Path(outputs)
+    page, result = render_index(outputs)
+    write_bytes_atomic(outputs / INDEX, page.encode("utf-8"))
+    return result
+
+
+def page_links(page: str) -> list[str]:
+    """The href and src targets of a page (used by the page's own check and by the tests)."""
+    from html.parser import HTMLParser
+
+    found: list[str] = []
+
+    class _Links(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            for key, value in attrs:
+                if key in ("href", "src") and value:
+                    found.append(value)
+
+    _Links().feed(page)
+    return found
