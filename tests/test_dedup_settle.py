@@ -138,3 +138,19 @@ def test_symmetric_event_without_target_keeps_its_actor():
     named = one_event([mention_row("b", "A", event_type="meet", actor_name="Taliban", actor_country=None,
                                    target_name=None, target_country=None, target_sector=None, target_text=None)])
     assert named["actor_name"] == "Taliban" and named["target_name"] is None
+
+
+def test_undated_mentions_do_not_narrow_a_dated_event():
+    import datetime as dt
+
+    from pipeline.dedup.core import deduplicate
+    from pipeline.dedup.synthetic import frames, mention_row
+
+    week = mention_row("w", "A", date_start=dt.date(2023, 12, 22), date_end=dt.date(2023, 12, 29),
+                       date_precision="week", date_basis="publication")
+    after_pub = mention_row("open", "A", date_start=dt.date(2023, 12, 29), date_end=None,
+                            date_precision="unknown", date_basis="none")
+    mentions, arts = frames([week, after_pub])
+    ev = deduplicate(mentions, arts, None).events
+    assert ev.height == 1
+    assert (ev["date_start"][0], ev["date_end"][0], ev["date_precision"][0]) == (dt.date(2023, 12, 22), dt.date(2023, 12, 29), "week")

@@ -2,7 +2,8 @@
 
 Rules where the codebook leaves a choice:
 
-- Date: the intersection of the mentions' intervals (non-empty by construction of the clusters).
+- Date: the intersection of the dated mentions' intervals (those of known precision; of all
+  mentions when none is dated). Non-empty by construction of the clusters.
   Precision and basis come from the founding mention, which is the narrowest one (clusters are
   founded in narrowest-first order), i.e. the mention that fixes the interval.
 - Actor and target names: the most specific canonical name, taken as the one with the most
@@ -162,6 +163,7 @@ def settle(m: pl.DataFrame, articles: pl.DataFrame, texts: dict[str, str],
         .select("__cluster", pl.col("mention_id").alias("__founder"), "date_precision", "date_basis")
     )
     day_start = pl.when(pl.col("date_precision") == "day").then(pl.col("__s"))
+    known_precision = pl.col("date_precision") != "unknown"
     # Sorting once by (cluster, mention_id) makes every list below come out sorted without a
     # per-group sort (those dominate the cost on a million small groups).
     agg = (
@@ -170,8 +172,13 @@ def settle(m: pl.DataFrame, articles: pl.DataFrame, texts: dict[str, str],
         .agg(
             pl.col("event_type").first(),
             pl.col("__strength").min(),
-            pl.col("__s").max().alias("__smax"),
-            pl.col("__e").min().alias("__emin"),
+            # The settled interval intersects the dated mentions (precision known); an undated
+            # mention's open bound ("by publication", "after publication") is weak evidence and
+            # would otherwise pin an event to its article's publication day.
+            pl.when(known_precision.any()).then(pl.col("__s").filter(known_precision).max())
+            .otherwise(pl.col("__s").max()).alias("__smax"),
+            pl.when(known_precision.any()).then(pl.col("__e").filter(known_precision).min())
+            .otherwise(pl.col("__e").min()).alias("__emin"),
             pl.len().alias("n_mentions"),
             pl.col("mention_id").alias("mention_ids"),
             pl.col("published_at").min().alias("first_published_at"),
