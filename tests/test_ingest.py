@@ -382,7 +382,8 @@ def test_zlib_error_midstream_is_reported(tmp_path):
     assert result.quarantine["reason_code"].to_list() == ["corrupt_bundle"]
 
 
-CORPUS = Path("/work/shared/corpora/tehran_times/articles.jsonl.gz")
+# ../shared beside the project (as on CI and the developers' machines).
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "tehran_times" / "articles.jsonl.gz"
 
 
 @pytest.mark.skipif(not CORPUS.exists(), reason="Tehran Times corpus not available")
