@@ -10,6 +10,7 @@ from pipeline.ingest import assets as ingest_assets
 from pipeline.release import assets as release_assets
 from pipeline.release import site_assets
 from pipeline.resources import CredenceSettings, ParquetIOManager
+from pipeline.scale.jobs import build_release_partitioned
 from pipeline.validate import assets as validate_assets
 
 _modules = [ingest_assets, extract_assets, validate_assets, dedup_assets, release_assets, site_assets]
@@ -18,7 +19,7 @@ _settings = CredenceSettings.from_env()
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules(_modules),
     asset_checks=dg.load_asset_checks_from_modules(_modules),
-    jobs=[build_release_job],
+    jobs=[build_release_job, build_release_partitioned],
     schedules=[daily_release_schedule],
     sensors=[raw_folder_sensor],
     resources={

@@ -52,6 +52,15 @@ def ensure_home(home: str | Path | None = None) -> Path:
     cfg = path / "dagster.yaml"
     if not cfg.exists():
         cfg.write_text(DAGSTER_YAML, encoding="utf-8")
+    # Create the SQLite storages once, under a lock: two builds starting together on a new home
+    # would otherwise both run the schema migrations and one fails ("more than one head").
+    if not all((path / p).exists() for p in ("history/runs.db", "history/runs/index.db", "schedules/schedules.db")):
+        import dagster as dg
+        from filelock import FileLock
+
+        with FileLock(str(path / ".instance-init.lock"), timeout=600):
+            with dg.DagsterInstance.from_config(str(path)):
+                pass
     return path
 
 

@@ -1,6 +1,8 @@
 """Dagster resources: the folders a build reads and writes, and the Parquet IO manager."""
 from __future__ import annotations
 
+import os
+import uuid
 from pathlib import Path
 
 import dagster as dg
@@ -56,7 +58,8 @@ class ParquetIOManager(dg.ConfigurableIOManager):
     def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame) -> None:
         path = self._path(context)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".parquet.tmp")
+        # A private temporary name: two builds at once (a CLI build and a UI run) never share it.
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
         obj.write_parquet(tmp, compression="zstd", compression_level=1, statistics=False)
         tmp.replace(path)
 

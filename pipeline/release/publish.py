@@ -115,15 +115,21 @@ def _next_version(today: dt.date, existing: list[str]) -> str:
     return f"{base}.{n}"
 
 
-def _fsync_tree(folder: Path) -> None:
-    for p in folder.iterdir():
-        with p.open("rb") as f:
-            os.fsync(f.fileno())
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable: without it a power cut after the rename may bring back
+    the old name (the files themselves are synced before)."""
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for p in folder.iterdir():
+        with p.open("rb") as f:
+            os.fsync(f.fileno())
+    _fsync_dir(folder)
 
 
 def _write_text_atomic(path: Path, text: str) -> None:
@@ -132,6 +138,7 @@ def _write_text_atomic(path: Path, text: str) -> None:
     with tmp.open("rb") as f:
         os.fsync(f.fileno())
     tmp.replace(path)
+    _fsync_dir(path.parent)
 
 
 def recover(outputs: Path) -> list[str]:
@@ -242,5 +249,6 @@ def publish_release(
         _fsync_tree(tmp)
         final = root / version
         tmp.rename(final)
+        _fsync_dir(root)
         _write_text_atomic(root / "LATEST", version + "\n")
         return ReleaseOutcome(version, final, True, manifest, changes)
