@@ -35,7 +35,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipeline.dedup.keys import (
-    OPEN_END, OPEN_START, PRECISION_RANK, add_party_keys, content_words, jaccard, same_person,
+    OPEN_END, OPEN_START, PRECISION_RANK, add_party_keys, mask_jaccard, same_person, word_mask,
 )
 from schemas.codebook import Codebook, load_codebook
 
@@ -146,11 +146,11 @@ def _greedy(multi: pl.DataFrame, texts: dict[str, str], cb: Codebook) -> list[in
     bit = {mod: 1 << i for i, mod in enumerate(modalities)}
     # incompatible[mod]: mask of the modalities that may not share an event with mod.
     incompatible = {a: sum(bit[b] for b in modalities if not cb.modalities_compatible(a, b)) for a in modalities}
-    vocab: dict[str, frozenset[str]] = {}
+    vocab: dict[str, int] = {}
 
-    def words(article_id: str) -> frozenset[str]:
+    def words(article_id: str) -> int:
         if article_id not in vocab:
-            vocab[article_id] = content_words(texts.get(article_id))
+            vocab[article_id] = word_mask(texts.get(article_id))
         return vocab[article_id]
 
     columns = (
@@ -190,7 +190,8 @@ def _greedy(multi: pl.DataFrame, texts: dict[str, str], cb: Codebook) -> list[in
                 if same_article:
                     similarity = 1.0
                 elif texts:
-                    similarity = max(jaccard(words(art), words(a)) for a in c[4])
+                    mine = words(art)
+                    similarity = max(mask_jaccard(mine, words(a)) for a in c[4])
                 else:
                     similarity = 0.0
                 fit = min(e, c[1]) - max(s, c[0])

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.dedup.keys import OPEN_END, OPEN_START, jaccard, shingles
+from pipeline.dedup.keys import OPEN_END, OPEN_START, mask_jaccard, shingle_mask, word_mask
 from schemas.codebook import Codebook, load_codebook
 
 SYNDICATION_JACCARD = 0.8
@@ -62,12 +62,35 @@ def source_keys(m: pl.DataFrame, texts: dict[str, str]) -> pl.DataFrame:
     multi = base.filter(pl.len().over("__cluster") > 1)
     if multi.height == 0:
         return base
-    shingle_cache: dict[str, frozenset] = {}
+    shingle_cache: dict[str, tuple[int, int]] = {}
 
-    def sh(article_id: str) -> frozenset:
+    def sh(article_id: str) -> tuple[int, int]:
+        """(shingle mask, its popcount), computed once per article."""
         if article_id not in shingle_cache:
-            shingle_cache[article_id] = shingles(texts.get(article_id))
+            mask = shingle_mask(texts.get(article_id))
+            shingle_cache[article_id] = (mask, mask.bit_count())
         return shingle_cache[article_id]
+
+    word_cache: dict[str, int] = {}
+
+    def wm(article_id: str) -> int:
+        if article_id not in word_cache:
+            word_cache[article_id] = word_mask(texts.get(article_id))
+        return word_cache[article_id]
+
+    def syndicated(a: str, b: str) -> bool:
+        la, lb = len(texts.get(a) or ""), len(texts.get(b) or "")
+        # Copies of one text have about the same length: most pairs stop here, before shingling.
+        if min(la, lb) < SYNDICATION_JACCARD * max(la, lb):
+            return False
+        # Copies share their vocabulary: a cheaper word-set test screens out most remaining pairs.
+        if mask_jaccard(wm(a), wm(b)) < SYNDICATION_JACCARD:
+            return False
+        (ma, na), (mb, nb) = sh(a), sh(b)
+        # Jaccard <= min/max of the set sizes: most pairs are ruled out without the popcounts.
+        if not na or not nb or min(na, nb) < SYNDICATION_JACCARD * max(na, nb):
+            return False
+        return mask_jaccard(ma, mb) >= SYNDICATION_JACCARD
 
     remapped: list[tuple[int, str, str]] = []
     for (cluster,), group in multi.group_by(["__cluster"], maintain_order=True):
@@ -85,7 +108,7 @@ def source_keys(m: pl.DataFrame, texts: dict[str, str]) -> pl.DataFrame:
 
         for i in range(len(arts)):
             for j in range(i + 1, len(arts)):
-                if keys[i] == keys[j] or jaccard(sh(arts[i]), sh(arts[j])) >= SYNDICATION_JACCARD:
+                if keys[i] == keys[j] or (find(i) != find(j) and syndicated(arts[i], arts[j])):
                     ri, rj = find(i), find(j)
                     if ri != rj:
                         parent[max(ri, rj)] = min(ri, rj)
