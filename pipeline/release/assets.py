@@ -9,9 +9,21 @@ from pipeline.automation import RELEASE_FRESHNESS
 from pipeline.extract.extractor import dictionaries_fingerprint
 from pipeline.release.datacard import render_extras
 from pipeline.release.provenance import code_version, inputs_sha256
-from pipeline.release.publish import Provenance, ReleaseTables, publish_release, verify_release
+from pipeline.release.publish import Provenance, ReleaseOutcome, ReleaseTables, publish_release, verify_release
 from pipeline.resources import CredenceSettings
 from pipeline.validate.assets import public_articles
+
+
+def publish_tables(settings: CredenceSettings, events: pl.DataFrame, mentions: pl.DataFrame, articles: pl.DataFrame,
+                   quarantine: pl.DataFrame, registry: pl.DataFrame, lineage: pl.DataFrame) -> ReleaseOutcome:
+    """Publish the stage outputs as a release (shared by the asset graph and the scale-out job)."""
+    return publish_release(
+        settings.outputs_path,
+        ReleaseTables(events, mentions, public_articles(articles), quarantine, registry, lineage),
+        Provenance(code_version(), dictionaries_fingerprint(), inputs_sha256(articles, quarantine), str(settings.raw_path)),
+        today=dt.datetime.now(dt.timezone.utc).date(),
+        render_extras=render_extras,
+    )
 
 
 @dg.asset(
@@ -33,13 +45,7 @@ def release_manifest(
     event_id_registry: pl.DataFrame,
     event_lineage: pl.DataFrame,
 ) -> dg.MaterializeResult:
-    outcome = publish_release(
-        settings.outputs_path,
-        ReleaseTables(events, mentions, public_articles(articles), quarantine, event_id_registry, event_lineage),
-        Provenance(code_version(), dictionaries_fingerprint(), inputs_sha256(articles, quarantine), str(settings.raw_path)),
-        today=dt.datetime.now(dt.timezone.utc).date(),
-        render_extras=render_extras,
-    )
+    outcome = publish_tables(settings, events, mentions, articles, quarantine, event_id_registry, event_lineage)
     m = outcome.manifest
     files_md = "| file | bytes | sha256 | rows |\n|---|---|---|---|\n" + "\n".join(
         f"| [{name}]({outcome.path / name}) | {f['bytes']} | `{f['sha256']}` | {f.get('rows', '')} |"

@@ -15,7 +15,6 @@ Each bucket keeps its own incremental extraction cache (``<outputs>/.cache/scale
 rebuild re-extracts only new or changed articles here too.
 """
 
-import datetime as dt
 import pickle
 import shutil
 from pathlib import Path
@@ -196,21 +195,10 @@ def dedup_op(context: dg.OpExecutionContext, settings: CredenceSettings, valid_m
 def publish_op(context: dg.OpExecutionContext, settings: CredenceSettings, events: pl.DataFrame,
                mentions: pl.DataFrame, articles: pl.DataFrame, quarantine: pl.DataFrame,
                event_id_registry: pl.DataFrame, event_lineage: pl.DataFrame) -> None:
-    from pipeline.extract.extractor import dictionaries_fingerprint
-    from pipeline.release.assets import release_checksums_verify
-    from pipeline.release.datacard import render_extras
-    from pipeline.release.provenance import code_version, inputs_sha256
-    from pipeline.release.publish import Provenance, ReleaseTables, publish_release
+    from pipeline.release.assets import publish_tables, release_checksums_verify
     from pipeline.release.site import build_site
-    from pipeline.validate.assets import public_articles
 
-    outcome = publish_release(
-        settings.outputs_path,
-        ReleaseTables(events, mentions, public_articles(articles), quarantine, event_id_registry, event_lineage),
-        Provenance(code_version(), dictionaries_fingerprint(), inputs_sha256(articles, quarantine), str(settings.raw_path)),
-        today=dt.datetime.now(dt.timezone.utc).date(),
-        render_extras=render_extras,
-    )
+    outcome = publish_tables(settings, events, mentions, articles, quarantine, event_id_registry, event_lineage)
     _fail_on_checks(context, {"release_checksums_verify": release_checksums_verify(settings=settings)})
     context.log.info(("published " if outcome.published else "unchanged, kept ") + outcome.version)
     site = build_site(settings.outputs_path)
