@@ -37,7 +37,7 @@ def normalize_name(name: str | None) -> str:
 
 def same_person(a: str, b: str) -> bool:
     """Whether two normalized person names are spelling variants of one person ("Sergei Lavrov" /
-    "Sergey Lavrov", "Smadiyarov" / "Aibek Smadyarov"); rapidfuzz's token-set ratio, plus a
+    "Sergey Lavrov", "Lavrov" / "Sergei Lavrov"); rapidfuzz's token-set ratio, plus a
     surname-only comparison when one side is a bare surname."""
     if a == b:
         return True

@@ -241,11 +241,11 @@ class ArticleActors:
         for t in spans:
             if t.kind != "title" or not isinstance(t.owner, Span):
                 continue
-            # "spokesman Aybek Smadiyarov", "Deputy Minister of Foreign Affairs, Alibek Bakayev"
+            # "spokesman Maria Zakharova", "Deputy Minister of Foreign Affairs, Ali Bagheri"
             m = _NAME_AFTER_TITLE.match(text, t.end)
             if m and register(m.start("name"), m.end("name"), t):
                 continue
-            # "Yerkin Tokumov, Kazakhstan's Special Representative", "X, the acting ambassador of ..."
+            # "Zamir Kabulov, Russia's Special Representative", "X, the acting ambassador of ..."
             phrase_start = min(t.start, t.owner.start)
             lo = max(0, phrase_start - 90)
             m = _NAME_BEFORE_APPOSITION.search(text, lo, phrase_start)
