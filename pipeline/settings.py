@@ -17,7 +17,7 @@ def default_outputs_dir() -> str:
 
 def default_gold_file() -> str:
     """Gold file for the WARN-level quality check; empty string disables it."""
-    return os.environ.get("CREDENCE_GOLD_FILE", str(PROJECT_ROOT / "schemas" / "gold" / "seed_events.yaml"))
+    return os.environ.get("CREDENCE_GOLD_FILE", str(PROJECT_ROOT / "examples" / "gold" / "seed_events.yaml"))
 
 
 def default_dagster_home() -> str:

@@ -337,7 +337,7 @@ def test_bad_gold_files_are_rejected_with_a_reason(tmp_path, body, message):
 
 
 def test_shipped_seed_gold_file_loads():
-    gold = load_gold(PROJECT_ROOT / "schemas" / "gold" / "seed_events.yaml")
+    gold = load_gold(PROJECT_ROOT / "examples" / "gold" / "seed_events.yaml")
     assert len({g.id for g in gold}) == len(gold) > 0
     assert any(g.alts for g in gold) and any(not g.required for g in gold)
 
@@ -438,7 +438,7 @@ def test_check_release_warns_on_an_unusable_gold_file(tmp_path):
 
 
 def test_a_release_coding_the_shipped_gold_exactly_scores_perfectly():
-    gold = load_gold(PROJECT_ROOT / "schemas" / "gold" / "seed_events.yaml")
+    gold = load_gold(PROJECT_ROOT / "examples" / "gold" / "seed_events.yaml")
     files = sorted({f for g in gold for f in g.mentions})
     article_of = {f: i for i, f in enumerate(files)}
     rows, ms, n = [], [], 0

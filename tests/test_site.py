@@ -216,7 +216,7 @@ def test_extraction_quality_check_is_warn_and_disabled_without_gold(two_releases
     missing = release_extraction_quality(CredenceSettings(raw_dir="r", outputs_dir=str(two_releases),
                                                           gold_file=str(tmp_path / "nope.yaml")))
     assert not missing.passed and missing.severity == dg.AssetCheckSeverity.WARN
-    gold = Path(__file__).resolve().parent.parent / "schemas" / "gold" / "seed_events.yaml"
+    gold = Path(__file__).resolve().parent.parent / "examples" / "gold" / "seed_events.yaml"
     scored = release_extraction_quality(CredenceSettings(raw_dir="r", outputs_dir=str(two_releases), gold_file=str(gold)))
     # Four made-up "meet" events match nothing in the seed gold file: a WARN failure with the scores.
     assert not scored.passed and scored.severity == dg.AssetCheckSeverity.WARN

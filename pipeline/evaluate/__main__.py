@@ -44,7 +44,7 @@ def resolve_release_dir(outputs: Path, release: str | None) -> Path:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipeline.evaluate",
                                      description="Score a Credence release against a gold file.")
-    parser.add_argument("--gold", required=True, help="gold YAML file (format of schemas/gold/seed_events.yaml)")
+    parser.add_argument("--gold", required=True, help="gold YAML file (format of examples/gold/seed_events.yaml)")
     parser.add_argument("--outputs", required=True, help="outputs folder holding releases/")
     parser.add_argument("--release", default=None, help="release version (default: the one in releases/LATEST)")
     parser.add_argument("--json", dest="json_out", default=None, help="also write the report as JSON here")

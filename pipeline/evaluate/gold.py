@@ -1,4 +1,4 @@
-"""Load a user's gold file (the format of ``schemas/gold/seed_events.yaml``) into typed records.
+"""Load a user's gold file (the format of ``examples/gold/seed_events.yaml``) into typed records.
 
 A gold file is YAML with a top-level ``events`` list (a bare list is accepted too). Each event has
 ``id``, ``type``, ``actor``, ``target``, ``window`` and ``mentions``; ``required`` (default true),

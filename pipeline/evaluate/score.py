@@ -1,4 +1,4 @@
-"""Score a release against a user's gold file (format and rule: ``schemas/gold/seed_events.yaml``).
+"""Score a release against a user's gold file (format and rule: ``examples/gold/seed_events.yaml``).
 
 Matching (from the gold header). A predicted event matches a gold event when its type equals the
 gold type or an ``alt`` type, its actor and target countries equal the gold ones (unordered for
