@@ -35,7 +35,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipeline.dedup.keys import (
-    OPEN_END, OPEN_START, PRECISION_RANK, add_party_keys, mask_jaccard, same_person, word_mask,
+    OPEN_END, OPEN_START, PRECISION_RANK, ArticleMasks, add_party_keys, mask_jaccard, same_person,
 )
 from schemas.codebook import Codebook, load_codebook
 
@@ -78,7 +78,7 @@ def overlap_components(m: pl.DataFrame) -> pl.DataFrame:
 
 
 def cluster_mentions(mentions: pl.DataFrame, texts: dict[str, str] | None = None,
-                     codebook: Codebook | None = None) -> pl.DataFrame:
+                     codebook: Codebook | None = None, masks: ArticleMasks | None = None) -> pl.DataFrame:
     """Return the prepared mentions with ``__cluster`` (int) and ``__order`` (processing order).
 
     ``__cluster`` is the ``__order`` of the cluster's founding mention, so it is unique, stable for
@@ -92,7 +92,8 @@ def cluster_mentions(mentions: pl.DataFrame, texts: dict[str, str] | None = None
 
     # Components that are one event as a whole get the founder's number without the loop.
     multi = m.filter(pl.col("__whole").not_())
-    cluster_of = _greedy(multi, texts or {}, cb) if multi.height else []
+    masks = masks or ArticleMasks(texts or {})
+    cluster_of = _greedy(multi, masks, cb) if multi.height else []
     assigned = multi.select("__order").with_columns(pl.Series("__cluster", cluster_of, dtype=pl.Int64))
     return (
         m.join(assigned, on="__order", how="left")
@@ -136,7 +137,7 @@ def _whole_components(m: pl.DataFrame, cb: Codebook) -> pl.DataFrame:
     )
 
 
-def _greedy(multi: pl.DataFrame, texts: dict[str, str], cb: Codebook) -> list[int]:
+def _greedy(multi: pl.DataFrame, masks: ArticleMasks, cb: Codebook) -> list[int]:
     """Greedy, order-dependent assignment inside each overlap component (see module docstring).
 
     This is the only per-mention Python; it is kept flat (modalities as bit masks, clusters as
@@ -146,12 +147,8 @@ def _greedy(multi: pl.DataFrame, texts: dict[str, str], cb: Codebook) -> list[in
     bit = {mod: 1 << i for i, mod in enumerate(modalities)}
     # incompatible[mod]: mask of the modalities that may not share an event with mod.
     incompatible = {a: sum(bit[b] for b in modalities if not cb.modalities_compatible(a, b)) for a in modalities}
-    vocab: dict[str, int] = {}
-
-    def words(article_id: str) -> int:
-        if article_id not in vocab:
-            vocab[article_id] = word_mask(texts.get(article_id))
-        return vocab[article_id]
+    texts = masks.texts
+    words = masks.words
 
     columns = (
         multi["__comp"].to_list(), multi["__order"].to_list(), multi["__s"].to_list(), multi["__e"].to_list(),

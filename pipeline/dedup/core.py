@@ -19,6 +19,7 @@ import polars as pl
 
 from pipeline.dedup.cluster import cluster_mentions
 from pipeline.dedup.ids import LINEAGE_SCHEMA, REGISTRY_SCHEMA, assign_ids
+from pipeline.dedup.keys import ArticleMasks
 from pipeline.dedup.settle import settle
 from schemas.codebook import Codebook, load_codebook
 from schemas.models import Event, Mention, conform, empty_frame
@@ -56,10 +57,11 @@ def deduplicate(mentions: pl.DataFrame, articles: pl.DataFrame, registry: pl.Dat
         return DedupResult(empty_frame(Event), mentions, retired, pl.DataFrame(schema=LINEAGE_SCHEMA))
 
     texts = _texts(articles)
+    masks = ArticleMasks(texts)  # article vocabularies, shared by clustering and settling
     # Sorted by mention_id once here: the mentions table and the registry keep this order
     # (order-preserving joins below), which saves sorting a million strings twice more.
-    clustered = cluster_mentions(mentions, texts, cb).sort("mention_id")
-    events = settle(clustered, _article_meta(articles), texts, cb)
+    clustered = cluster_mentions(mentions, texts, cb, masks).sort("mention_id")
+    events = settle(clustered, _article_meta(articles), texts, cb, masks)
 
     cluster_ids, new_registry, lineage = assign_ids(
         clustered.select("mention_id", "__cluster"), events.select("__cluster", "__founder"), registry)

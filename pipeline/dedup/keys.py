@@ -144,6 +144,21 @@ def shingle_mask(text: str | None, k: int = 3) -> int:
     return hashed_mask((" ".join(s) for s in shingles(text, k)), SHINGLE_MASK_BITS)
 
 
+class ArticleMasks:
+    """Word masks of the articles, computed once per build and shared by clustering (affinity
+    between candidate events) and settling (the syndication screen)."""
+
+    def __init__(self, texts: dict[str, str]):
+        self.texts = texts
+        self._words: dict[str, int] = {}
+
+    def words(self, article_id: str) -> int:
+        mask = self._words.get(article_id)
+        if mask is None:
+            mask = self._words[article_id] = word_mask(self.texts.get(article_id))
+        return mask
+
+
 def mask_jaccard(a: int, b: int) -> float:
     union = (a | b).bit_count()
     return (a & b).bit_count() / union if union else 0.0

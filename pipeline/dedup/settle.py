@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.dedup.keys import OPEN_END, OPEN_START, mask_jaccard, shingle_mask, word_mask
+from pipeline.dedup.keys import OPEN_END, OPEN_START, ArticleMasks, mask_jaccard, shingle_mask
 from schemas.codebook import Codebook, load_codebook
 
 SYNDICATION_JACCARD = 0.8
@@ -46,7 +46,7 @@ def orient(m: pl.DataFrame) -> pl.DataFrame:
     return m.with_columns(exprs)
 
 
-def source_keys(m: pl.DataFrame, texts: dict[str, str]) -> pl.DataFrame:
+def source_keys(m: pl.DataFrame, texts: dict[str, str], masks: ArticleMasks | None = None) -> pl.DataFrame:
     """(__cluster, article_id, outlet, __source), sorted: one independent-source key per article of
     each event."""
     base = (
@@ -71,12 +71,7 @@ def source_keys(m: pl.DataFrame, texts: dict[str, str]) -> pl.DataFrame:
             shingle_cache[article_id] = (mask, mask.bit_count())
         return shingle_cache[article_id]
 
-    word_cache: dict[str, int] = {}
-
-    def wm(article_id: str) -> int:
-        if article_id not in word_cache:
-            word_cache[article_id] = word_mask(texts.get(article_id))
-        return word_cache[article_id]
+    wm = (masks or ArticleMasks(texts)).words
 
     def syndicated(a: str, b: str) -> bool:
         la, lb = len(texts.get(a) or ""), len(texts.get(b) or "")
@@ -158,7 +153,7 @@ def _most_specific(m: pl.DataFrame, prefix: str, out: str) -> pl.DataFrame:
 
 
 def settle(m: pl.DataFrame, articles: pl.DataFrame, texts: dict[str, str],
-           codebook: Codebook | None = None) -> pl.DataFrame:
+           codebook: Codebook | None = None, masks: ArticleMasks | None = None) -> pl.DataFrame:
     """One row per __cluster with the Event columns (except event_id) plus __founder (mention_id)."""
     cb = codebook or load_codebook()
     strength = {mod: i for i, mod in enumerate(cb.modality_strength)}
@@ -166,7 +161,7 @@ def settle(m: pl.DataFrame, articles: pl.DataFrame, texts: dict[str, str],
     m = orient(m).join(art, on="article_id", how="left")
     m = m.with_columns(pl.col("modality").replace_strict(strength, return_dtype=pl.Int8).alias("__strength"))
 
-    src = source_keys(m, texts)  # distinct (cluster, article), sorted: also gives the article lists
+    src = source_keys(m, texts, masks)  # distinct (cluster, article), sorted: also gives the article lists
     m = m.join(src.drop("outlet"), on=["__cluster", "article_id"], how="left")
     conf = (
         m.group_by("__cluster", "__source").agg(pl.col("confidence").max())
