@@ -93,6 +93,8 @@ def cluster_mentions(mentions: pl.DataFrame, texts: dict[str, str] | None = None
     # Components that are one event as a whole get the founder's number without the loop.
     multi = m.filter(pl.col("__whole").not_())
     masks = masks or ArticleMasks(texts or {})
+    if multi.height and masks.texts:
+        masks.precompute(multi["article_id"].unique().to_list())
     cluster_of = _greedy(multi, masks, cb) if multi.height else []
     assigned = multi.select("__order").with_columns(pl.Series("__cluster", cluster_of, dtype=pl.Int64))
     return (
@@ -148,7 +150,6 @@ def _greedy(multi: pl.DataFrame, masks: ArticleMasks, cb: Codebook) -> list[int]
     # incompatible[mod]: mask of the modalities that may not share an event with mod.
     incompatible = {a: sum(bit[b] for b in modalities if not cb.modalities_compatible(a, b)) for a in modalities}
     texts = masks.texts
-    words = masks.words
 
     columns = (
         multi["__comp"].to_list(), multi["__order"].to_list(), multi["__s"].to_list(), multi["__e"].to_list(),
@@ -159,14 +160,42 @@ def _greedy(multi: pl.DataFrame, masks: ArticleMasks, cb: Codebook) -> list[int]
     def people_fit(p: str | None, known: set[str]) -> bool:
         return p is None or all(same_person(p, q) for q in known)
 
+    # Similarity between articles, per component: one matrix product over the component's
+    # articles, built the first time a mention there has several candidate clusters. Then
+    # best[(article, cluster number)] = (how many of the cluster's articles were compared, the
+    # best Jaccard among them): the many mentions of one article meet the same clusters over and
+    # over, so each (article, cluster article) pair is looked at once, not once per mention.
+    comp_articles = dict(zip(*multi.group_by("__comp").agg(pl.col("article_id").unique().sort()).to_dict().values()))
+    local: dict[str, int] = {}
+    matrix: list[list[float]] = []
+    best_seen: dict[tuple[str, int], tuple[int, float]] = {}
+
+    def best_similarity(art: str, c: list, comp: int) -> float:
+        nonlocal local, matrix
+        if not local:
+            ids = comp_articles[comp].to_list()
+            local = {a: i for i, a in enumerate(ids)}
+            matrix = masks.similarity_matrix(ids)
+        key = (art, c[5])
+        seen, best = best_seen.get(key, (0, 0.0))
+        arts = c[8]
+        if seen < len(arts):
+            row = matrix[local[art]]
+            for other in arts[seen:]:
+                j = row[local[other]]
+                if j > best:
+                    best = j
+            best_seen[key] = (len(arts), best)
+        return best
+
     out: list[int] = []
     current_comp = None
     # One cluster: [start, end, modality mask, day-precision dates, article ids, cluster number,
-    #               people on side 1, people on side 2]
+    #               people on side 1, people on side 2, article ids in order of joining]
     clusters: list[list] = []
     for comp, order, s, e, mod, day, art, p1, p2 in zip(*columns):
         if comp != current_comp:
-            current_comp, clusters = comp, []
+            current_comp, clusters, local, matrix = comp, [], {}, []
         bad = incompatible[mod]
         candidates = [
             c for c in clusters
@@ -176,7 +205,7 @@ def _greedy(multi: pl.DataFrame, masks: ArticleMasks, cb: Codebook) -> list[int]
         ]
         if not candidates:
             clusters.append([s, e, bit[mod], {s} if day else set(), {art}, order,
-                             {p1} if p1 else set(), {p2} if p2 else set()])
+                             {p1} if p1 else set(), {p2} if p2 else set(), [art]])
             out.append(order)
             continue
         best = candidates[0]
@@ -185,21 +214,22 @@ def _greedy(multi: pl.DataFrame, masks: ArticleMasks, cb: Codebook) -> list[int]
             for c in candidates:
                 same_article = art in c[4]
                 if same_article:
-                    similarity = 1.0
+                    sim = 1.0
                 elif texts:
-                    mine = words(art)
-                    similarity = max(mask_jaccard(mine, words(a)) for a in c[4])
+                    sim = best_similarity(art, c, comp)
                 else:
-                    similarity = 0.0
+                    sim = 0.0
                 fit = min(e, c[1]) - max(s, c[0])
-                key = (same_article, similarity, -fit, -c[5])
+                key = (same_article, sim, -fit, -c[5])
                 if best_key is None or key > best_key:
                     best, best_key = c, key
         best[0], best[1] = max(best[0], s), min(best[1], e)
         best[2] |= bit[mod]
         if day:
             best[3].add(s)
-        best[4].add(art)
+        if art not in best[4]:
+            best[4].add(art)
+            best[8].append(art)
         if p1:
             best[6].add(p1)
         if p2:

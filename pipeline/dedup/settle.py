@@ -74,11 +74,7 @@ def source_keys(m: pl.DataFrame, texts: dict[str, str], masks: ArticleMasks | No
     wm = (masks or ArticleMasks(texts)).words
 
     def syndicated(a: str, b: str) -> bool:
-        la, lb = len(texts.get(a) or ""), len(texts.get(b) or "")
-        # Copies of one text have about the same length: most pairs stop here, before shingling.
-        if min(la, lb) < SYNDICATION_JACCARD * max(la, lb):
-            return False
-        # Copies share their vocabulary: a cheaper word-set test screens out most remaining pairs.
+        # Copies share their vocabulary: a cheap word-set test screens out most pairs.
         if mask_jaccard(wm(a), wm(b)) < SYNDICATION_JACCARD:
             return False
         (ma, na), (mb, nb) = sh(a), sh(b)
@@ -87,35 +83,42 @@ def source_keys(m: pl.DataFrame, texts: dict[str, str], masks: ArticleMasks | No
             return False
         return mask_jaccard(ma, mb) >= SYNDICATION_JACCARD
 
-    remapped: list[tuple[int, str, str]] = []
-    for (cluster,), group in multi.group_by(["__cluster"], maintain_order=True):
-        arts = group["article_id"].to_list()
-        keys = group["__source"].to_list()
-        # Union-find over the few articles of one event: a shared outlet key or a syndicated text
-        # joins two articles into one source. Written by hand: it is ten lines on tiny inputs.
-        parent = list(range(len(arts)))
+    # Articles of one event are one source when they share a source key (the same outlet) or are
+    # syndicated copies; a source is a connected component of that graph. Candidate pairs are
+    # screened in polars first: pairs of different keys whose texts have about the same length
+    # (copies of one text do), which leaves a small fraction of the pairs of big events for the
+    # word and shingle tests in Python.
+    lengths = multi.select(pl.col("article_id").unique())
+    lengths = lengths.with_columns(pl.Series("__len", [len(texts.get(a) or "") for a in lengths["article_id"].to_list()],
+                                             dtype=pl.Int64))
+    side = multi.select("__cluster", "article_id", "__source").join(lengths, on="article_id")
+    pairs = (
+        side.join(side, on="__cluster", suffix="_b")
+        .filter((pl.col("article_id") < pl.col("article_id_b")) & (pl.col("__source") != pl.col("__source_b"))
+                & (pl.min_horizontal("__len", "__len_b") >= SYNDICATION_JACCARD * pl.max_horizontal("__len", "__len_b")))
+        .select("__cluster", "article_id", "article_id_b", "__source", "__source_b")
+    )
+    parent: dict[tuple[int, str], tuple[int, str]] = {}
 
-        def find(i: int) -> int:
-            while parent[i] != i:
-                parent[i] = parent[parent[i]]
-                i = parent[i]
-            return i
+    def find(node: tuple[int, str]) -> tuple[int, str]:
+        root = node
+        while parent.get(root, root) != root:
+            root = parent[root]
+        while node != root:  # path compression
+            parent[node], node = root, parent[node]
+        return root
 
-        for i in range(len(arts)):
-            for j in range(i + 1, len(arts)):
-                if keys[i] == keys[j] or (find(i) != find(j) and syndicated(arts[i], arts[j])):
-                    ri, rj = find(i), find(j)
-                    if ri != rj:
-                        parent[max(ri, rj)] = min(ri, rj)
-        group_key: dict[int, str] = {}
-        for i in range(len(arts)):
-            r = find(i)
-            group_key[r] = min(group_key.get(r, keys[i]), keys[i])
-        remapped.extend((cluster, arts[i], group_key[find(i)]) for i in range(len(arts)))
-    fixed = pl.DataFrame(remapped, schema={"__cluster": pl.Int64, "article_id": pl.String, "__src2": pl.String},
-                         orient="row")
+    for cluster, a, b, ka, kb in pairs.iter_rows():
+        ra, rb = find((cluster, ka)), find((cluster, kb))
+        if ra != rb and syndicated(a, b):
+            # The smaller key names the merged source, as it would after any order of unions.
+            parent[max(ra, rb)] = min(ra, rb)
+    if not parent:
+        return base
+    fixed = pl.DataFrame([(c, k, find((c, k))[1]) for c, k in parent],
+                         schema={"__cluster": pl.Int64, "__source": pl.String, "__src2": pl.String}, orient="row")
     return (
-        base.join(fixed, on=["__cluster", "article_id"], how="left")
+        base.join(fixed, on=["__cluster", "__source"], how="left")
         .with_columns(pl.coalesce("__src2", "__source").alias("__source"))
         .select("__cluster", "article_id", "outlet", "__source")
         .sort("__cluster", "article_id")
