@@ -114,3 +114,68 @@ def test_screened_syndication_equals_the_pairwise_definition():
     # Some articles without an outlet were joined to another article's source: syndication did it.
     assert any(a.startswith("a") and s != f"a:{a}" and m.filter((pl.col("__cluster") == c) & (pl.col("article_id") == a))["outlet"][0] is None
                for (c, a), s in got.items())
+
+
+def _corpus_with_texts(n: int):
+    from pipeline.dedup.synthetic import synthetic_corpus
+
+    mentions, articles = synthetic_corpus(n, seed=7)
+    rng = random.Random(8)
+    texts = [" ".join(rng.choice(WORDS) for _ in range(30)) for _ in range(articles.height)]
+    return mentions, articles.with_columns(pl.Series("text", texts))
+
+
+def test_incremental_clustering_reuses_unchanged_components_and_equals_a_fresh_run(monkeypatch, tmp_path):
+    from pipeline.dedup import cluster as cluster_module
+    from pipeline.dedup.cache import DedupCache
+    from pipeline.dedup.core import article_texts, deduplicate
+
+    mentions, articles = _corpus_with_texts(4000)
+    earlier = mentions.filter(pl.col("mention_id").hash(seed=1) % 50 != 0)  # 2% of the mentions are new later
+    cache = DedupCache(tmp_path)
+    masks = cache.load_masks(article_texts(articles))
+    first = deduplicate(earlier, articles, None, masks=masks, previous_components=cache.load_components())
+    cache.save(masks, first.components)
+    assert first.components.height > 100  # the synthetic corpus has components the greedy loop clusters
+
+    clustered_rows = []
+    real_greedy = cluster_module._greedy
+    monkeypatch.setattr(cluster_module, "_greedy", lambda multi, *a: clustered_rows.append(multi.height) or real_greedy(multi, *a))
+    masks = cache.load_masks(article_texts(articles))
+    assert len(masks.known()) > 0
+    again = deduplicate(mentions, articles, first.registry, masks=masks, previous_components=cache.load_components())
+    assert sum(clustered_rows) < first.components.height / 2  # most components were taken as they were
+
+    fresh = deduplicate(mentions, articles, first.registry)
+    for table in ("events", "mentions", "registry", "lineage", "components"):
+        assert getattr(again, table).equals(getattr(fresh, table)), table
+
+
+def test_a_changed_mention_invalidates_its_component():
+    from pipeline.dedup.cluster import cluster_mentions_reusing
+
+    mentions, articles = _corpus_with_texts(1500)
+    texts = dict(zip(articles["article_id"].to_list(), articles["text"].to_list()))
+    _, components = cluster_mentions_reusing(mentions, texts, None, None, None)
+    # Same mention ids, one field the clustering reads changed: every component holding a changed
+    # mention is renamed, so the previous clustering cannot be applied to it.
+    asserted = mentions.filter(pl.col("modality") == "asserted").select("mention_id")
+    changed = components.join(asserted, on="mention_id", how="semi")["mention_id"].head(5).implode()
+    edited = mentions.with_columns(pl.when(pl.col("mention_id").is_in(changed)).then(pl.lit("hypothetical"))
+                                   .otherwise(pl.col("modality")).alias("modality"))
+    reclustered, components2 = cluster_mentions_reusing(edited, texts, None, None, components)
+    before = dict(zip(components["mention_id"].to_list(), components["component"].to_list()))
+    after = dict(zip(components2["mention_id"].to_list(), components2["component"].to_list()))
+    assert all(after.get(m) != before[m] for m in changed.explode().to_list())
+    fresh, _ = cluster_mentions_reusing(edited, texts, None, None, None)
+    assert reclustered.equals(fresh)
+
+
+def test_dedup_cache_ignores_a_corrupt_file(tmp_path):
+    from pipeline.dedup.cache import DedupCache
+
+    cache = DedupCache(tmp_path)
+    cache.components_file.write_bytes(b"not parquet")
+    cache.masks_file.write_bytes(b"PAR1 torn")
+    assert cache.load_components() is None
+    assert cache.load_masks({"a": "some words here"}).known() == {}

@@ -3,7 +3,8 @@
 import dagster as dg
 import polars as pl
 
-from pipeline.dedup.core import deduplicate
+from pipeline.dedup.cache import DedupCache
+from pipeline.dedup.core import article_texts, deduplicate
 from pipeline.metadata import markdown_preview, table_metadata
 from pipeline.release.publish import load_previous_registry
 from pipeline.resources import CredenceSettings
@@ -25,9 +26,16 @@ from schemas.models import Event, Mention
 )
 def dedup(context: dg.AssetExecutionContext, settings: CredenceSettings, valid_mentions: pl.DataFrame, articles: pl.DataFrame):
     previous = load_previous_registry(settings.outputs_path)
-    result = deduplicate(valid_mentions, articles, previous)
+    cache = DedupCache(settings.cache_path)
+    masks = cache.load_masks(article_texts(articles))
+    reused_masks = len(masks.known())
+    components = cache.load_components()
+    result = deduplicate(valid_mentions, articles, previous, masks=masks, previous_components=components)
+    cache.save(masks, result.components)
     ev = result.events
-    context.log.info(f"{valid_mentions.height} mentions -> {ev.height} events")
+    context.log.info(f"{valid_mentions.height} mentions -> {ev.height} events "
+                     f"(cache: {reused_masks} article masks and {0 if components is None else components.height} "
+                     "clustered mentions from the previous build)")
     newest = ev.sort(["date_end", "event_id"], descending=True, nulls_last=True)
     yield dg.Output(ev, "events", metadata=table_metadata(
         ev, Event,

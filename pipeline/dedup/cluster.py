@@ -32,6 +32,8 @@ How (vectorised first, Python only where a choice exists):
 """
 from __future__ import annotations
 
+import hashlib
+
 import polars as pl
 
 from pipeline.dedup.keys import (
@@ -84,6 +86,27 @@ def cluster_mentions(mentions: pl.DataFrame, texts: dict[str, str] | None = None
     ``__cluster`` is the ``__order`` of the cluster's founding mention, so it is unique, stable for
     given inputs, and the founder is the row where ``__order == __cluster``.
     """
+    return cluster_mentions_reusing(mentions, texts, codebook, masks, None)[0]
+
+
+# The per-mention fields the greedy loop reads, which (with the article texts, addressed by their
+# content hash) decide a component's clustering completely.
+_SIGNATURE_FIELDS = ["mention_id", "__s", "__e", "modality", "date_precision", "article_id", "__p1", "__p2"]
+COMPONENTS_SCHEMA = {"component": pl.String, "mention_id": pl.String, "founder": pl.String}
+
+
+def cluster_mentions_reusing(mentions: pl.DataFrame, texts: dict[str, str] | None, codebook: Codebook | None,
+                             masks: ArticleMasks | None, previous: pl.DataFrame | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """cluster_mentions, taking the clustering of unchanged components from a previous build.
+
+    The greedy assignment of one overlap component depends on nothing but that component's
+    mentions (the fields in _SIGNATURE_FIELDS, in their processing order) and their articles'
+    texts, which article ids address by content. So a component is named by a hash of exactly
+    those fields, and a component with a name seen in ``previous`` (COMPONENTS_SCHEMA: component,
+    mention_id, founder mention_id) gets the same clusters again without the loop; only new or
+    changed components are clustered. The result is identical to clustering everything (a test
+    checks it). Returns (clustered mentions, this build's components for the next build).
+    """
     cb = codebook or load_codebook()
     m = overlap_components(prepare(mentions, cb))
     m = m.sort(["__comp", "__w", "__prec", "mention_id"]).with_row_index("__order")
@@ -92,16 +115,52 @@ def cluster_mentions(mentions: pl.DataFrame, texts: dict[str, str] | None = None
 
     # Components that are one event as a whole get the founder's number without the loop.
     multi = m.filter(pl.col("__whole").not_())
+    names = _component_names(multi)
+    multi = multi.join(names, on="__comp", how="left", maintain_order="left")
+    reused = pl.DataFrame(schema={"__order": pl.Int64, "__cluster": pl.Int64})
+    if previous is not None and previous.height and multi.height:
+        known = multi.join(previous.select("component", "mention_id", "founder"), on=["component", "mention_id"], how="inner")
+        founders = m.select(pl.col("mention_id").alias("founder"), pl.col("__order").alias("__cluster"))
+        reused = known.join(founders, on="founder", how="inner").select("__order", "__cluster")
+        # A component is reused whole or not at all (every member found with its founder).
+        complete = (reused.join(multi.select("__order", "__comp"), on="__order")
+                    .group_by("__comp").len()
+                    .join(multi.group_by("__comp").len(), on="__comp", suffix="_all")
+                    .filter(pl.col("len") == pl.col("len_all")).select("__comp"))
+        reused = reused.join(multi.select("__order", "__comp"), on="__order").join(complete, on="__comp", how="semi").select("__order", "__cluster")
+    todo = multi.join(reused, on="__order", how="anti").sort("__order")
     masks = masks or ArticleMasks(texts or {})
-    if multi.height and masks.texts:
-        masks.precompute(multi["article_id"].unique().to_list())
-    cluster_of = _greedy(multi, masks, cb) if multi.height else []
-    assigned = multi.select("__order").with_columns(pl.Series("__cluster", cluster_of, dtype=pl.Int64))
-    return (
+    if todo.height and masks.texts:
+        masks.precompute(todo["article_id"].unique().to_list())
+    cluster_of = _greedy(todo, masks, cb) if todo.height else []
+    assigned = pl.concat([
+        reused,
+        todo.select("__order").with_columns(pl.Series("__cluster", cluster_of, dtype=pl.Int64)),
+    ])
+    clustered = (
         m.join(assigned, on="__order", how="left")
         .with_columns(pl.col("__cluster").fill_null(pl.col("__first")))
         .drop("__whole", "__first")
     )
+    founder_of = clustered.select(pl.col("__order").alias("__cluster"), pl.col("mention_id").alias("founder"))
+    components = (
+        multi.select("component", "mention_id", "__order")
+        .join(assigned, on="__order").join(founder_of, on="__cluster")
+        .select(list(COMPONENTS_SCHEMA)).sort("mention_id")
+    )
+    return clustered, components
+
+
+def _component_names(multi: pl.DataFrame) -> pl.DataFrame:
+    """(__comp, component): sha256 of the component's signature fields, rows in processing order."""
+    if multi.height == 0:
+        return pl.DataFrame(schema={"__comp": pl.Int64, "component": pl.String})
+    rows = multi.select(
+        "__comp",
+        pl.concat_str([pl.col(c).cast(pl.String).fill_null("\x00") for c in _SIGNATURE_FIELDS], separator="\x1f").alias("__row"),
+    ).group_by("__comp", maintain_order=True).agg(pl.col("__row").str.join("\x1e"))
+    digests = [hashlib.sha256(r.encode("utf-8")).hexdigest()[:32] for r in rows["__row"].to_list()]
+    return rows.select("__comp").with_columns(pl.Series("component", digests, dtype=pl.String))
 
 
 def _whole_components(m: pl.DataFrame, cb: Codebook) -> pl.DataFrame:

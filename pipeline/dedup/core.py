@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from pipeline.dedup.cluster import cluster_mentions
+from pipeline.dedup.cluster import COMPONENTS_SCHEMA, cluster_mentions_reusing
 from pipeline.dedup.ids import LINEAGE_SCHEMA, REGISTRY_SCHEMA, assign_ids
 from pipeline.dedup.keys import ArticleMasks
 from pipeline.dedup.settle import settle
@@ -31,9 +31,10 @@ class DedupResult:
     mentions: pl.DataFrame  # schemas.models.Mention columns with event_id filled, sorted by mention_id
     registry: pl.DataFrame  # ids.REGISTRY_SCHEMA: mention_id, event_id, status (active|retired)
     lineage: pl.DataFrame   # ids.LINEAGE_SCHEMA: change_type (merged|split), event_id, related_event_ids, n_mentions
+    components: pl.DataFrame  # cluster.COMPONENTS_SCHEMA: how this build clustered (for the next build to reuse)
 
 
-def _texts(articles: pl.DataFrame) -> dict[str, str]:
+def article_texts(articles: pl.DataFrame) -> dict[str, str]:
     if "text" not in articles.columns:
         return {}
     rows = articles.select("article_id", "text").drop_nulls()
@@ -47,20 +48,28 @@ def _article_meta(articles: pl.DataFrame) -> pl.DataFrame:
 
 
 def deduplicate(mentions: pl.DataFrame, articles: pl.DataFrame, registry: pl.DataFrame | None,
-                codebook: Codebook | None = None) -> DedupResult:
+                codebook: Codebook | None = None, *, masks: ArticleMasks | None = None,
+                previous_components: pl.DataFrame | None = None) -> DedupResult:
+    """``masks`` may come pre-filled with known article masks (ArticleMasks(article_texts(articles))
+    plus seeded masks; it is filled further, so a caller can keep them); ``previous_components`` is a previous result's ``components``: unchanged
+    components are not clustered again (see cluster.cluster_mentions_reusing). Neither changes
+    the result."""
     cb = codebook or load_codebook()
     mentions = conform(mentions, Mention)
     if mentions.height == 0:
         retired = (pl.DataFrame(schema=REGISTRY_SCHEMA) if registry is None
                    else registry.select(list(REGISTRY_SCHEMA)).cast(REGISTRY_SCHEMA)
                    .with_columns(pl.lit("retired").alias("status")).sort("mention_id"))
-        return DedupResult(empty_frame(Event), mentions, retired, pl.DataFrame(schema=LINEAGE_SCHEMA))
+        return DedupResult(empty_frame(Event), mentions, retired, pl.DataFrame(schema=LINEAGE_SCHEMA),
+                           pl.DataFrame(schema=COMPONENTS_SCHEMA))
 
-    texts = _texts(articles)
-    masks = ArticleMasks(texts)  # article vocabularies, shared by clustering and settling
+    texts = masks.texts if masks is not None else article_texts(articles)
+    if masks is None:
+        masks = ArticleMasks(texts)  # article vocabularies, shared by clustering and settling
     # Sorted by mention_id once here: the mentions table and the registry keep this order
     # (order-preserving joins below), which saves sorting a million strings twice more.
-    clustered = cluster_mentions(mentions, texts, cb, masks).sort("mention_id")
+    clustered, components = cluster_mentions_reusing(mentions, texts, cb, masks, previous_components)
+    clustered = clustered.sort("mention_id")
     events = settle(clustered, _article_meta(articles), texts, cb, masks)
 
     cluster_ids, new_registry, lineage = assign_ids(
@@ -70,4 +79,4 @@ def deduplicate(mentions: pl.DataFrame, articles: pl.DataFrame, registry: pl.Dat
         clustered.drop("event_id").join(cluster_ids, on="__cluster", how="left", maintain_order="left"), Mention)
     # One chunk each, so that what is written from them does not depend on how they were built.
     return DedupResult(events=events.rechunk(), mentions=out_mentions.rechunk(),
-                       registry=new_registry.rechunk(), lineage=lineage.rechunk())
+                       registry=new_registry.rechunk(), lineage=lineage.rechunk(), components=components)

@@ -158,6 +158,13 @@ class ArticleMasks:
             mask = self._words[article_id] = word_mask(self.texts.get(article_id))
         return mask
 
+    def seed(self, known: dict[str, int]) -> None:
+        """Masks computed earlier (e.g. by the previous build, see dedup.cache)."""
+        self._words.update(known)
+
+    def known(self) -> dict[str, int]:
+        return dict(self._words)
+
     def precompute(self, article_ids) -> None:
         """Compute the word masks of many articles at once (see :func:`bulk_word_masks`): the
         same masks as :meth:`words`, at a third of the cost on thousands of articles."""
@@ -165,6 +172,26 @@ class ArticleMasks:
         if todo:
             self._words.update(bulk_word_masks(todo, [self.texts[a] for a in todo]))
 
+
+    def pair_similarity(self, left: list[str], right: list[str]):
+        """Word-mask Jaccard of each pair (left[i], right[i]) as a numpy float64 array, equal to
+        mask_jaccard() of the pair (counts are exact integers; the division is IEEE float64,
+        correctly rounded like Python's int / int)."""
+        import numpy as np
+
+        ids = sorted(set(left) | set(right))
+        self.precompute(ids)
+        row = {a: i for i, a in enumerate(ids)}
+        n_bytes = WORD_MASK_BITS // 8
+        table = np.frombuffer(b"".join(self.words(a).to_bytes(n_bytes, "little") for a in ids),
+                              dtype=np.uint64).reshape(len(ids), n_bytes // 8)
+        sizes = np.bitwise_count(table).sum(axis=1, dtype=np.int64)
+        li = np.fromiter((row[a] for a in left), dtype=np.int64, count=len(left))
+        ri = np.fromiter((row[a] for a in right), dtype=np.int64, count=len(right))
+        inter = np.bitwise_count(table[li] & table[ri]).sum(axis=1, dtype=np.int64)
+        union = sizes[li] + sizes[ri] - inter
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(union > 0, inter / np.maximum(union, 1), 0.0)
 
     def similarity_matrix(self, article_ids: list[str]) -> list[list[float]]:
         """Word-mask Jaccard of every pair of the given articles, as nested lists (row i, column

@@ -71,12 +71,10 @@ def source_keys(m: pl.DataFrame, texts: dict[str, str], masks: ArticleMasks | No
             shingle_cache[article_id] = (mask, mask.bit_count())
         return shingle_cache[article_id]
 
-    wm = (masks or ArticleMasks(texts)).words
+    masks = masks or ArticleMasks(texts)
 
     def syndicated(a: str, b: str) -> bool:
-        # Copies share their vocabulary: a cheap word-set test screens out most pairs.
-        if mask_jaccard(wm(a), wm(b)) < SYNDICATION_JACCARD:
-            return False
+        """Shingle test of a pair that passed the length and vocabulary screens."""
         (ma, na), (mb, nb) = sh(a), sh(b)
         # Jaccard <= min/max of the set sizes: most pairs are ruled out without the popcounts.
         if not na or not nb or min(na, nb) < SYNDICATION_JACCARD * max(na, nb):
@@ -85,9 +83,9 @@ def source_keys(m: pl.DataFrame, texts: dict[str, str], masks: ArticleMasks | No
 
     # Articles of one event are one source when they share a source key (the same outlet) or are
     # syndicated copies; a source is a connected component of that graph. Candidate pairs are
-    # screened in polars first: pairs of different keys whose texts have about the same length
-    # (copies of one text do), which leaves a small fraction of the pairs of big events for the
-    # word and shingle tests in Python.
+    # screened in bulk first: pairs of different keys whose texts have about the same length
+    # (polars) and vocabulary (numpy), which leaves a handful of the pairs of big events for the
+    # shingle test in Python.
     lengths = multi.select(pl.col("article_id").unique())
     lengths = lengths.with_columns(pl.Series("__len", [len(texts.get(a) or "") for a in lengths["article_id"].to_list()],
                                              dtype=pl.Int64))
@@ -98,6 +96,10 @@ def source_keys(m: pl.DataFrame, texts: dict[str, str], masks: ArticleMasks | No
                 & (pl.min_horizontal("__len", "__len_b") >= SYNDICATION_JACCARD * pl.max_horizontal("__len", "__len_b")))
         .select("__cluster", "article_id", "article_id_b", "__source", "__source_b")
     )
+    if pairs.height:
+        # Copies share their vocabulary: the word-mask screen, for all pairs at once.
+        words_alike = masks.pair_similarity(pairs["article_id"].to_list(), pairs["article_id_b"].to_list())
+        pairs = pairs.filter(pl.Series(words_alike >= SYNDICATION_JACCARD))
     parent: dict[tuple[int, str], tuple[int, str]] = {}
 
     def find(node: tuple[int, str]) -> tuple[int, str]:

@@ -1,0 +1,93 @@
+"""What a rebuild keeps from the previous deduplication: article word masks and component clusterings.
+
+Both are pure functions of content, so reusing them cannot change a result, only its cost:
+
+- word masks are keyed by article id, which is a hash of the article's text;
+- a component's clustering is keyed by a hash of every field the clustering reads
+  (cluster.cluster_mentions_reusing).
+
+The files are keyed by a fingerprint of the code and codebook that produce them (a change to
+either starts afresh) and hold only what the current build used, so they stay the size of the
+corpus. Like the extraction cache they live in ``<outputs>/.cache`` (never published) and are
+replaced atomically; an unreadable file is ignored (the build recomputes), never fatal. On the
+33k-article corpus, adding one article leaves all but a few components unchanged, which is what
+makes deduplication of an incremental build cheap.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import polars as pl
+
+from pipeline.dedup.cluster import COMPONENTS_SCHEMA
+from pipeline.dedup.keys import WORD_MASK_BITS, ArticleMasks
+from schemas.codebook import CODEBOOK_PATH
+
+CACHE_VERSION = "1"
+_SOURCES = ("keys.py", "cluster.py", "cache.py")
+
+
+def dedup_fingerprint() -> str:
+    h = hashlib.sha256(CACHE_VERSION.encode())
+    here = Path(__file__).resolve().parent
+    for name in _SOURCES:
+        h.update(name.encode())
+        h.update((here / name).read_bytes())
+    h.update(Path(CODEBOOK_PATH).read_bytes())
+    return h.hexdigest()[:20]
+
+
+class DedupCache:
+    def __init__(self, cache_dir: Path, fingerprint: str | None = None):
+        self.dir = Path(cache_dir)
+        self.fingerprint = fingerprint or dedup_fingerprint()
+        self.masks_file = self.dir / f"dedup-masks-{self.fingerprint}.parquet"
+        self.components_file = self.dir / f"dedup-components-{self.fingerprint}.parquet"
+
+    def load_masks(self, texts: dict[str, str]) -> ArticleMasks:
+        masks = ArticleMasks(texts)
+        frame = _read(self.masks_file, {"article_id": pl.String, "mask": pl.Binary})
+        if frame is not None:
+            n_bytes = WORD_MASK_BITS // 8
+            masks.seed({a: int.from_bytes(b, "little")
+                        for a, b in zip(frame["article_id"].to_list(), frame["mask"].to_list())
+                        if a in texts and len(b) == n_bytes})
+        return masks
+
+    def load_components(self) -> pl.DataFrame | None:
+        return _read(self.components_file, COMPONENTS_SCHEMA)
+
+    def save(self, masks: ArticleMasks, components: pl.DataFrame) -> None:
+        """Keep the masks of the current articles and this build's components; drop other
+        fingerprints' files (an older code or codebook)."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        n_bytes = WORD_MASK_BITS // 8
+        known = sorted((a, m) for a, m in masks.known().items() if a in masks.texts)
+        _write(pl.DataFrame({"article_id": [a for a, _ in known], "mask": [m.to_bytes(n_bytes, "little") for _, m in known]},
+                            schema={"article_id": pl.String, "mask": pl.Binary}), self.masks_file)
+        _write(components.select(list(COMPONENTS_SCHEMA)), self.components_file)
+        for old in self.dir.glob("dedup-*.parquet"):
+            if self.fingerprint not in old.name:
+                old.unlink(missing_ok=True)
+
+
+def _read(path: Path, schema: dict) -> pl.DataFrame | None:
+    if not path.is_file():
+        return None
+    try:
+        frame = pl.read_parquet(path)
+    except Exception:  # noqa: BLE001 - a torn or foreign file is a cache miss, never a failed build
+        return None
+    if dict(frame.schema) != schema:
+        return None
+    return frame
+
+
+def _write(df: pl.DataFrame, path: Path) -> None:
+    # The pid in the name lets the extraction cache's clean-up tell a dead writer's file from a
+    # live one (pipeline/extract/cache.py _remove_dead_temporaries).
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    df.write_parquet(tmp, compression="zstd", compression_level=1)
+    tmp.replace(path)
