@@ -43,11 +43,33 @@ class CredenceSettings(dg.ConfigurableResource):
         return self.outputs_path / ".cache"
 
 
+# Tables this process wrote or read, by path, with the file's identity when it was: the
+# in-process executor runs every step of a build in one process, and `articles` alone (107 MB of
+# text on the 33k corpus) is read by seven steps and checks. A changed file (another build wrote
+# it) has another identity and is read again.
+_RECENT: dict[Path, tuple[tuple[int, int, int], pl.DataFrame]] = {}
+_RECENT_MAX = 24  # more than one build's tables; a long-lived process (tests) does not grow
+
+
+def _remember(path: Path, identity: tuple[int, int, int], frame: pl.DataFrame) -> None:
+    _RECENT.pop(path, None)
+    _RECENT[path] = (identity, frame)
+    while len(_RECENT) > _RECENT_MAX:
+        _RECENT.pop(next(iter(_RECENT)))
+
+
+def _identity(path: Path) -> tuple[int, int, int]:
+    st = path.stat()
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
 class ParquetIOManager(dg.ConfigurableIOManager):
     """Stores polars DataFrames between assets as Parquet under <outputs>/.work/.
 
     Written because dagster-polars 0.27 fails on every load with polars 2.x; a temporary file plus
-    rename keeps a killed run from leaving a torn table behind.
+    rename keeps a killed run from leaving a torn table behind. Within one process a table that
+    was just written or read is handed out again without reading the file (polars frames are
+    immutable, so sharing one is safe).
     """
 
     settings: CredenceSettings
@@ -62,6 +84,14 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
         obj.write_parquet(tmp, compression="zstd", compression_level=1, statistics=False)
         tmp.replace(path)
+        _remember(path, _identity(path), obj)
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame:
-        return pl.read_parquet(self._path(context.upstream_output))
+        path = self._path(context.upstream_output)
+        identity = _identity(path)
+        recent = _RECENT.get(path)
+        if recent is not None and recent[0] == identity:
+            return recent[1]
+        frame = pl.read_parquet(path)
+        _remember(path, identity, frame)
+        return frame
