@@ -25,6 +25,7 @@ import polars as pl
 
 from pipeline.extract.dates import WEEKDAY_TOKEN_PATTERN, YEAR_TOKEN_PATTERN, infer_publication_date
 from pipeline.ingest.bundle import BundleStop, read_bundle
+from pipeline.ingest.cache import CacheStats, IngestCache, session
 from pipeline.ingest.decode import decode_bytes, looks_like_html, sniff_type
 from pipeline.ingest.discover import Entry, discover
 from pipeline.ingest.html import extract_html
@@ -58,15 +59,45 @@ class IngestLimits:
 class IngestResult:
     articles: pl.DataFrame  # schemas.models.ArticleText columns
     quarantine: pl.DataFrame  # schemas.models.Quarantine columns, stage "ingest"
+    cache: CacheStats | None = None  # with a cache_dir: inputs reused from the cache / read
+
+
+class StoredText:
+    """A normalized text kept in a polars Series (as loaded from the cache): turned into a Python
+    string only when needed, which on a warm build is for none of the cached texts."""
+    __slots__ = ("series", "index", "n_chars")
+
+    def __init__(self, series: pl.Series, index: int, n_chars: int):
+        self.series, self.index, self.n_chars = series, index, n_chars
+
+    def __str__(self) -> str:
+        return self.series[self.index]
+
+
+def _str(text: str | StoredText) -> str:
+    return text if isinstance(text, str) else str(text)
 
 
 @dataclass
 class _Candidate:
     order: tuple[str, int]
     source_file: str
-    text: str  # as decoded; normalized in _finish
+    text: str | StoredText  # as decoded; normalized in _finish (a StoredText is normalized)
     meta: Metadata
     empty_code: str  # reason code when nothing is left: empty_file (a file) or empty_text (a bundle line)
+    prepared: bool = False  # text normalized, head set (by _prepare_texts, or taken from the cache)
+    head: str | None = None  # start of the text before boilerplate removal; None when it had no content
+    digest: str | None = None  # sha256 of the normalized text, once computed
+
+
+@dataclass
+class Analysis:
+    """What ingest derives from a normalized text alone (cacheable by its sha256). Filled lazily:
+    each part is computed only when an article needs it (None = not computed yet)."""
+    english: bool | None = None
+    guess: str | None = None  # LanguageGuess.describe() when not English
+    structure: tuple[str | None, str | None, dt.date | None] | None = None  # title, dateline, date_marker
+    publication: tuple[dt.date | None, str, dt.date | None] | None = None  # published_at, basis, published_after
 
 
 @dataclass
@@ -76,6 +107,7 @@ class _Run:
     candidates: list[_Candidate] = field(default_factory=list)
     quarantine: list[dict] = field(default_factory=list)
     issues: list[MetadataIssue] = field(default_factory=list)
+    analyses: dict[str, Analysis] = field(default_factory=dict)  # sha256 -> Analysis of the texts of this run
 
     def reject(self, source_file: str, line: int | None, code: str, reason: str, detail: str | None = None,
                record_id: str | None = None, duplicate_of: str | None = None) -> None:
@@ -179,10 +211,22 @@ def _source_order(source_file: str, line: int | None) -> tuple[str, int]:
 
 
 def ingest_raw(raw_dir: Path, limits: IngestLimits | None = None,
-               publication_hints: PublicationHints | None = None) -> IngestResult:
-    """Read every input under ``raw_dir``; return the articles and the quarantine (see module docstring)."""
-    raw_dir = Path(raw_dir)
-    run = _Run(limits or IngestLimits(), default_boilerplate())
+               publication_hints: PublicationHints | None = None, cache_dir: Path | None = None) -> IngestResult:
+    """Read every input under ``raw_dir``; return the articles and the quarantine (see module docstring).
+
+    With ``cache_dir``, inputs unchanged since the last call with the same cache folder are not read
+    again (pipeline/ingest/cache.py); the result is the same as without it.
+    """
+    limits = limits or IngestLimits()
+    if cache_dir is None:
+        return _ingest(Path(raw_dir), limits, publication_hints, None)
+    with session(Path(cache_dir), limits, publication_hints) as cache:
+        return _ingest(Path(raw_dir), limits, publication_hints, cache)
+
+
+def _ingest(raw_dir: Path, limits: IngestLimits, publication_hints: PublicationHints | None,
+            cache: IngestCache | None) -> IngestResult:
+    run = _Run(limits, default_boilerplate())
     entries, skipped = discover(raw_dir)
     for s in skipped:
         run.reject(s.source_file, None, s.reason_code, s.reason, s.detail)
@@ -201,25 +245,40 @@ def ingest_raw(raw_dir: Path, limits: IngestLimits | None = None,
     for e in entries:
         if e.kind == "sources":
             continue
+        meta = None
+        if e.kind != "bundle":
+            meta = sources.by_file[e.source_file][1] if sources and e.source_file in sources.by_file else Metadata()
+        key = cache.key(e, meta) if cache is not None else None
+        if key is not None and cache.replay(key, run):
+            continue
+        marks = cache.mark(run) if key is not None else None
         if e.kind == "bundle":
             _ingest_bundle(run, e)
         else:
-            meta = sources.by_file[e.source_file][1] if sources and e.source_file in sources.by_file else Metadata()
             _ingest_file(run, e, meta)
+        if key is not None:
+            cache.record(key, e, run, marks)
 
-    articles = _finish(run, publication_hints)
+    articles = _finish(run, publication_hints, cache.analyses if cache is not None else None)
+    stats = None
+    if cache is not None:
+        inputs = sum(e.kind != "sources" for e in entries)
+        stats = CacheStats(reused=cache.reused, read=inputs - cache.reused, written=cache.save(run.analyses))
     kept_ids = {r["source_file"]: r["article_id"] for r in articles}
     for issue in run.issues:
         run.reject(issue.source_file, issue.line, "bad_metadata", issue.message, issue.detail,
                    record_id=kept_ids.get(issue.applies_to) if issue.applies_to else None)
 
     articles.sort(key=lambda r: _source_order(r["source_file"], r["_line"]))
-    for r in articles:
-        del r["_line"]
     run.quarantine.sort(key=lambda r: (_source_order(r["source_file"], r["line"]), r["reason_code"], r["detail"] or ""))
+    schema = polars_schema(ArticleText)
+    columns = {name: [r[name] for r in articles] for name in schema}  # faster than from rows
+    columns["text"] = _text_column(columns["text"])
+    del articles
     return IngestResult(
-        articles=conform(pl.DataFrame(articles, schema=polars_schema(ArticleText)), ArticleText),
+        articles=conform(pl.DataFrame(columns, schema=schema), ArticleText),
         quarantine=conform(pl.DataFrame(run.quarantine, schema=polars_schema(Quarantine)), Quarantine),
+        cache=stats,
     )
 
 
@@ -244,79 +303,148 @@ def _read_sources(run: _Run, entry: Entry, raw_dir: Path, existing: set[str]):
     return table
 
 
-def _prepare_texts(run: _Run) -> tuple[list[str], list[str | None]]:
-    """Normalize and strip boilerplate from all candidate texts in one polars pass.
+def _prepare_texts(candidates: list[_Candidate], boilerplate: Boilerplate) -> None:
+    """Normalize and strip boilerplate from the candidate texts not yet prepared, in one polars pass.
 
-    Returns the stored texts and, for each, the start of the text before boilerplate removal when
-    that text had content (None when it was empty or whitespace only): used for the messages.
+    Sets each one's stored text and ``head``: the start of the text before boilerplate removal
+    when that text had content (None when it was empty or whitespace only), used for the messages.
     """
-    raw = pl.Series("raw", [c.text for c in run.candidates], dtype=pl.String)
-    for c in run.candidates:
+    todo = [c for c in candidates if not c.prepared]
+    if not todo:
+        return
+    raw = pl.Series("raw", [c.text for c in todo], dtype=pl.String)
+    for c in todo:
         c.text = ""  # the Series holds them now; lowers peak memory on a large corpus
     frame = pl.DataFrame({"raw": raw}).select(
-        tidy_expr(run.boilerplate.remove_expr(clean_expr(pl.col("raw")))).alias("text"),
+        tidy_expr(boilerplate.remove_expr(clean_expr(pl.col("raw")))).alias("text"),
         pl.when(pl.col("raw").str.contains(r"[^\s\x00-\x08\x0e-\x1f\x7f\x{feff}]"))
         .then(pl.col("raw").str.slice(0, 200)).alias("head"),
     )
     del raw
-    return nfc(frame["text"].to_list()), frame["head"].to_list()
+    for c, text, head in zip(todo, nfc(frame["text"].to_list()), frame["head"].to_list()):
+        c.text, c.head, c.prepared = text, head, True
 
 
-def _finish(run: _Run, publication_hints: PublicationHints | None) -> list[dict]:
-    """Normalization, language check, deduplication by text, structure and publication date."""
-    text_col, head_col = _prepare_texts(run)
-    # Year and weekday tokens for publication-date inference, found for every text in one Rust
-    # regex pass (Python's re needs ~4 s for the same on the 33k corpus).
-    texts = pl.Series(text_col, dtype=pl.String)
-    year_col = texts.str.extract_all(YEAR_TOKEN_PATTERN).to_list()
-    weekday_col = texts.str.contains(WEEKDAY_TOKEN_PATTERN).to_list()
-    del texts
+def _finish(run: _Run, publication_hints: PublicationHints | None,
+            known_analyses: dict[str, Analysis] | None = None) -> list[dict]:
+    """Normalization, language check, deduplication by text, structure and publication date.
+
+    ``known_analyses`` (sha256 -> Analysis) holds what is already known about texts (from the
+    cache); the analyses of this run's texts, completed as needed, end up in ``run.analyses``.
+    """
+    analyses = run.analyses
+    known_analyses = known_analyses or {}
+    _prepare_texts(run.candidates, run.boilerplate)
     kept: dict[str, str] = {}  # sha256 -> source_file of the first (in order) article with that text
     rows: list[dict] = []
+    to_date: list[tuple[dict, Analysis]] = []  # articles whose publication date is inferred below
     order = sorted(range(len(run.candidates)), key=lambda i: run.candidates[i].order)
     for i in order:
         cand = run.candidates[i]
         line = cand.order[1] or None
-        text = text_col[i]
+        text = cand.text
+        n_chars = text.n_chars if isinstance(text, StoredText) else len(text)
         meta = cand.meta
-        if head_col[i] is None:
+        if cand.head is None:
             what = "file" if cand.empty_code == "empty_file" else "text"
             run.reject(cand.source_file, line, cand.empty_code, f"{what} is empty or whitespace only")
             continue
-        if not text:
+        if not n_chars:
             run.reject(cand.source_file, line, "only_boilerplate", "nothing is left after removing boilerplate",
-                       head_col[i])
+                       cand.head)
             continue
-        article_id, digest = article_id_of(text)
+        if cand.digest is None:
+            cand.digest = hashlib.sha256(_str(text).encode("utf-8")).hexdigest()
+        digest = cand.digest
+        article_id = "a" + digest[:16]  # as article_id_of
         if meta.language is not None and meta.language != "en":
             run.reject(cand.source_file, line, "non_english",
                        f"language stated as {meta.language!r}; the extractor reads English", None, record_id=article_id)
             continue
+        known = analyses.get(digest)
+        if known is None:
+            known = analyses[digest] = known_analyses.get(digest) or Analysis()
         if meta.language is None:
-            guess = guess_english(text)
-            if not guess.is_english:
+            if known.english is None:
+                guess = guess_english(_str(text))
+                known.english, known.guess = guess.is_english, None if guess.is_english else guess.describe()
+            if not known.english:
                 run.reject(cand.source_file, line, "non_english", "text does not read as English prose (too few English function words); the extractor reads English",
-                           guess.describe(), record_id=article_id)
+                           known.guess, record_id=article_id)
                 continue
         if digest in kept:
             run.reject(cand.source_file, line, "duplicate_text", f"same text as {kept[digest]}", None,
                        record_id=article_id, duplicate_of=kept[digest])
             continue
         kept[digest] = cand.source_file
-        structure = analyze(text)
-        if meta.published_at is not None:
-            published_at, basis, after = meta.published_at, "metadata", None
-        elif structure.date_marker is not None:
-            published_at, basis, after = structure.date_marker, "text", None
-        else:
-            hints = tuple(publication_hints(text)) if publication_hints is not None else ()
-            pub = infer_publication_date(text, hints, years=year_col[i], has_weekday=weekday_col[i])
-            published_at, basis, after = pub.published_at, pub.basis, pub.published_after
-        rows.append({
+        if known.structure is None:
+            structure = analyze(_str(text))
+            known.structure = (structure.title, structure.dateline, structure.date_marker)
+        title, dateline, marker = known.structure
+        row = {
             "article_id": article_id, "source_file": cand.source_file,
-            "title": meta.title or structure.title, "outlet": meta.outlet, "url": meta.url,
-            "published_at": published_at, "published_basis": basis, "language": meta.language or "en",
-            "n_chars": len(text), "sha256": digest, "dateline": structure.dateline,
-            "published_after": after if published_at is None else None, "text": text, "_line": line,
-        })
+            "title": meta.title or title, "outlet": meta.outlet, "url": meta.url,
+            "published_at": None, "published_basis": None, "language": meta.language or "en",
+            "n_chars": n_chars, "sha256": digest, "dateline": dateline,
+            "published_after": None, "text": text, "_line": line,
+        }
+        if meta.published_at is not None:
+            row["published_at"], row["published_basis"] = meta.published_at, "metadata"
+        elif marker is not None:
+            row["published_at"], row["published_basis"] = marker, "text"
+        else:
+            to_date.append((row, known))
+        rows.append(row)
+    _infer_dates(to_date, publication_hints)
     return rows
+
+
+def _infer_dates(to_date: list[tuple[dict, Analysis]], publication_hints: PublicationHints | None) -> None:
+    """Publication dates inferred from the text, for the articles without one stated or marked."""
+    todo = [(row, known) for row, known in to_date if known.publication is None]
+    if todo:
+        # Year and weekday tokens for publication-date inference, found for these texts in one
+        # Rust regex pass (Python's re needs ~4 s for the same on the 33k corpus).
+        texts = pl.Series([_str(row["text"]) for row, _ in todo], dtype=pl.String)
+        year_col = texts.str.extract_all(YEAR_TOKEN_PATTERN).to_list()
+        weekday_col = texts.str.contains(WEEKDAY_TOKEN_PATTERN).to_list()
+        del texts
+        for (row, known), years, has_weekday in zip(todo, year_col, weekday_col):
+            text = _str(row["text"])
+            hints = _lazy_hints(publication_hints, text) if publication_hints is not None else ()
+            pub = infer_publication_date(text, hints, years=years, has_weekday=has_weekday)
+            known.publication = (pub.published_at, pub.basis, pub.published_after)
+    for row, known in to_date:
+        published_at, basis, after = known.publication
+        row["published_at"], row["published_basis"] = published_at, basis
+        row["published_after"] = after if published_at is None else None
+
+
+def _lazy_hints(publication_hints: PublicationHints, text: str):
+    """The hints, computed only if infer_publication_date gets to them (it returns early for a
+    text stating its date; the first call of the dictionary-driven hints loads the gazetteer)."""
+    yield from publication_hints(text)
+
+
+def _text_column(values: list[str | StoredText]) -> pl.Series:
+    """The texts as a Series; cached ones are gathered from their Series, not copied through Python."""
+    if not any(isinstance(v, StoredText) for v in values):
+        return pl.Series("text", values, dtype=pl.String)
+    parts: list[pl.Series] = []
+    offsets: dict[int, int] = {}  # id(series) -> offset in the concatenation
+    total = 0
+    for v in values:
+        if isinstance(v, StoredText) and id(v.series) not in offsets:
+            offsets[id(v.series)] = total
+            parts.append(v.series)
+            total += v.series.len()
+    fresh = [v for v in values if not isinstance(v, StoredText)]
+    index, k = [], total
+    for v in values:
+        if isinstance(v, StoredText):
+            index.append(offsets[id(v.series)] + v.index)
+        else:
+            index.append(k)
+            k += 1
+    parts.append(pl.Series(fresh, dtype=pl.String))
+    return pl.concat([p.cast(pl.String).rename("text") for p in parts]).gather(index)
