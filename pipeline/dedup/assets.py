@@ -3,8 +3,7 @@
 import dagster as dg
 import polars as pl
 
-from pipeline.dedup.cache import DedupCache
-from pipeline.dedup.core import article_texts, deduplicate
+from pipeline.dedup.cache import deduplicate_with_cache
 from pipeline.metadata import markdown_preview, table_metadata
 from pipeline.release.publish import load_previous_registry
 from pipeline.resources import CredenceSettings
@@ -26,21 +25,15 @@ from schemas.models import Event, Mention
 )
 def dedup(context: dg.AssetExecutionContext, settings: CredenceSettings, valid_mentions: pl.DataFrame, articles: pl.DataFrame):
     previous = load_previous_registry(settings.outputs_path)
-    cache = DedupCache(settings.cache_path)
-    masks = cache.load_masks(article_texts(articles))
-    reused_masks = len(masks.known())
-    components = cache.load_components()
-    result = deduplicate(valid_mentions, articles, previous, masks=masks, previous_components=components)
-    cache.save(masks, result.components)
+    result, reuse = deduplicate_with_cache(valid_mentions, articles, previous, settings.cache_path)
     ev = result.events
-    context.log.info(f"{valid_mentions.height} mentions -> {ev.height} events "
-                     f"(cache: {reused_masks} article masks and {0 if components is None else components.height} "
-                     "clustered mentions from the previous build)")
+    context.log.info(f"{valid_mentions.height} mentions -> {ev.height} events ({reuse})")
     newest = ev.sort(["date_end", "event_id"], descending=True, nulls_last=True)
     yield dg.Output(ev, "events", metadata=table_metadata(
         ev, Event,
         preview=markdown_preview(newest, ["event_id", "summary", "n_sources", "confidence"], n=15),
         multi_source_events=ev.filter(pl.col("n_sources") >= 2).height,
+        incremental=reuse,
     ))
     yield dg.Output(result.mentions, "mentions", metadata=table_metadata(result.mentions, Mention))
     yield dg.Output(result.registry, "event_id_registry", metadata={"dagster/row_count": result.registry.height})

@@ -22,6 +22,7 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.dedup.cluster import COMPONENTS_SCHEMA
+from pipeline.dedup.core import DedupResult, article_texts, deduplicate
 from pipeline.dedup.keys import WORD_MASK_BITS, ArticleMasks
 from schemas.codebook import CODEBOOK_PATH
 
@@ -71,6 +72,20 @@ class DedupCache:
         for old in self.dir.glob("dedup-*.parquet"):
             if self.fingerprint not in old.name:
                 old.unlink(missing_ok=True)
+
+
+def deduplicate_with_cache(mentions: pl.DataFrame, articles: pl.DataFrame, registry: pl.DataFrame | None,
+                           cache_dir: Path) -> tuple[DedupResult, str]:
+    """deduplicate() with the previous build's masks and components (shared by the dedup asset and
+    the scale-out job); returns the result and a one-line account of what was reused."""
+    cache = DedupCache(cache_dir)
+    masks = cache.load_masks(article_texts(articles))
+    reused_masks = len(masks.known())
+    components = cache.load_components()
+    result = deduplicate(mentions, articles, registry, masks=masks, previous_components=components)
+    cache.save(masks, result.components)
+    return result, (f"reused {reused_masks} article masks and the clustering of "
+                    f"{0 if components is None else components.height} mentions from the previous build")
 
 
 def _read(path: Path, schema: dict) -> pl.DataFrame | None:

@@ -110,7 +110,7 @@ def ingest_op(context: dg.OpExecutionContext, settings: CredenceSettings):
     from pipeline.extract.actors import role_lower_bounds
     from pipeline.ingest.core import ingest_raw
 
-    result = ingest_raw(settings.raw_path, publication_hints=role_lower_bounds)
+    result = ingest_raw(settings.raw_path, publication_hints=role_lower_bounds, cache_dir=settings.cache_path)
     context.log.info(f"ingested {result.articles.height} articles, quarantined {result.quarantine.height} inputs")
     return result.articles, result.quarantine
 
@@ -177,16 +177,17 @@ def validate_op(context: dg.OpExecutionContext, parts: list[pl.DataFrame], artic
        description="Valid mentions of every bucket -> events with stable ids (as the dedup asset), with its blocking checks.")
 def dedup_op(context: dg.OpExecutionContext, settings: CredenceSettings, valid_mentions: pl.DataFrame,
              articles: pl.DataFrame):
-    from pipeline.dedup.core import deduplicate
+    from pipeline.dedup.cache import deduplicate_with_cache
     from pipeline.release.publish import load_previous_registry
     from pipeline.validate import assets as va
 
-    result = deduplicate(valid_mentions, articles, load_previous_registry(settings.outputs_path))
+    result, reuse = deduplicate_with_cache(valid_mentions, articles, load_previous_registry(settings.outputs_path),
+                                           settings.cache_path)
     _fail_on_checks(context, {
         "events_match_schema": va.events_match_schema(result.events),
         "events_provenance_complete": va.events_provenance_complete(result.events, result.mentions, articles),
     })
-    context.log.info(f"{valid_mentions.height} mentions -> {result.events.height} events")
+    context.log.info(f"{valid_mentions.height} mentions -> {result.events.height} events ({reuse})")
     return result.events, result.mentions, result.registry, result.lineage
 
 
