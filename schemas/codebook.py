@@ -9,6 +9,12 @@ from typing import Any
 
 import yaml
 
+
+def load_yaml(text: str | bytes) -> Any:
+    """yaml.safe_load, through libyaml's loader when PyYAML has it (its wheels do): the same
+    data, several times faster (the actor gazetteer is read by every extraction worker)."""
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
 SCHEMAS_DIR = Path(__file__).resolve().parent
 CODEBOOK_PATH = SCHEMAS_DIR / "codebook.yaml"
 
@@ -58,4 +64,4 @@ class Codebook:
 @functools.lru_cache(maxsize=8)
 def load_codebook(path: str | Path = CODEBOOK_PATH) -> Codebook:
     data = Path(path).read_bytes()
-    return Codebook(raw=yaml.safe_load(data), sha256=hashlib.sha256(data).hexdigest())
+    return Codebook(raw=load_yaml(data), sha256=hashlib.sha256(data).hexdigest())

@@ -16,7 +16,8 @@ from pathlib import Path
 import ahocorasick
 import numpy as np
 import pycountry
-import yaml
+
+from schemas.codebook import load_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 DICT_DIR = ROOT / "schemas" / "dictionaries"
@@ -109,17 +110,17 @@ def _roles(raw: list[dict] | None, aliases: list[str]) -> tuple[Role, ...]:
 
 @functools.lru_cache(maxsize=1)
 def load_actor_data() -> dict:
-    return yaml.safe_load((DICT_DIR / "actors.yaml").read_text(encoding="utf-8"))
+    return load_yaml((DICT_DIR / "actors.yaml").read_text(encoding="utf-8"))
 
 
 @functools.lru_cache(maxsize=1)
 def load_titles() -> dict:
-    return yaml.safe_load((DICT_DIR / "titles.yaml").read_text(encoding="utf-8"))
+    return load_yaml((DICT_DIR / "titles.yaml").read_text(encoding="utf-8"))
 
 
 @functools.lru_cache(maxsize=1)
 def load_modality() -> dict:
-    return yaml.safe_load((DICT_DIR / "modality.yaml").read_text(encoding="utf-8"))
+    return load_yaml((DICT_DIR / "modality.yaml").read_text(encoding="utf-8"))
 
 
 def gazetteer() -> dict[str, Entry]:

@@ -19,7 +19,7 @@ import functools
 import re
 from pathlib import Path
 
-import yaml
+from schemas.codebook import load_yaml
 
 DICT_DIR = Path(__file__).resolve().parents[2] / "schemas" / "dictionaries"
 
@@ -34,7 +34,7 @@ _NEWLINE = re.compile(r"\n\s*")
 
 @functools.lru_cache(maxsize=1)
 def abbreviations() -> frozenset[str]:
-    data = yaml.safe_load((DICT_DIR / "abbreviations.yaml").read_text(encoding="utf-8"))
+    data = load_yaml((DICT_DIR / "abbreviations.yaml").read_text(encoding="utf-8"))
     return frozenset(data["abbreviations"])
 
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
-import yaml
+
+from schemas.codebook import load_yaml
 
 BOILERPLATE_FILE = Path(__file__).resolve().parents[2] / "schemas" / "dictionaries" / "boilerplate.yaml"
 
@@ -109,7 +110,7 @@ class Boilerplate:
 
 
 def load_boilerplate(path: Path = BOILERPLATE_FILE) -> Boilerplate:
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = load_yaml(path.read_text(encoding="utf-8")) or {}
     return Boilerplate([
         BoilerplatePattern(id=str(p["id"]), kind=str(p["kind"]), regex=str(p["regex"]),
                            case_sensitive=bool(p.get("case_sensitive", False)))
