@@ -175,7 +175,28 @@ def test_dedup_cache_ignores_a_corrupt_file(tmp_path):
     from pipeline.dedup.cache import DedupCache
 
     cache = DedupCache(tmp_path)
+    cache.dir.mkdir(parents=True)
     cache.components_file.write_bytes(b"not parquet")
     cache.masks_file.write_bytes(b"PAR1 torn")
     assert cache.load_components() is None
     assert cache.load_masks({"a": "some words here"}).known() == {}
+
+
+def test_dedup_cache_survives_an_incremental_extraction(tmp_path):
+    """The caches share <outputs>/.cache: the extraction cache's clean-up must not remove the
+    dedup cache's files (it removes other extractor versions' files)."""
+    from pipeline.dedup.cache import DedupCache
+    from pipeline.extract.cache import extract_incremental
+    from pipeline.dedup.keys import ArticleMasks
+
+    cache = DedupCache(tmp_path)
+    masks = ArticleMasks({"a1": "words of one article"})
+    masks.precompute(["a1"])
+    cache.save(masks, pl.DataFrame(schema={"component": pl.String, "mention_id": pl.String, "founder": pl.String}))
+    articles = pl.DataFrame({"article_id": ["x1"], "text": ["Iran and Russia signed a deal on Monday."], "title": [None],
+                             "published_at": [None], "published_after": [None]},
+                            schema={"article_id": pl.String, "text": pl.String, "title": pl.String,
+                                    "published_at": pl.Date, "published_after": pl.Date})
+    extract_incremental(articles, tmp_path, "f" * 40, 1)
+    assert cache.masks_file.is_file() and cache.components_file.is_file()
+    assert cache.load_masks({"a1": "words of one article"}).known()

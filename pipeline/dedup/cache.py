@@ -8,7 +8,7 @@ Both are pure functions of content, so reusing them cannot change a result, only
 
 The files are keyed by a fingerprint of the code and codebook that produce them (a change to
 either starts afresh) and hold only what the current build used, so they stay the size of the
-corpus. Like the extraction cache they live in ``<outputs>/.cache`` (never published) and are
+corpus. Like the extraction cache they live in ``<outputs>/.cache`` (``dedup/``; never published) and are
 replaced atomically; an unreadable file is ignored (the build recomputes), never fatal. On the
 33k-article corpus, adding one article leaves all but a few components unchanged, which is what
 makes deduplication of an incremental build cheap.
@@ -42,7 +42,8 @@ def dedup_fingerprint() -> str:
 
 class DedupCache:
     def __init__(self, cache_dir: Path, fingerprint: str | None = None):
-        self.dir = Path(cache_dir)
+        # A folder of its own: the extraction cache removes other *.parquet files beside its own.
+        self.dir = Path(cache_dir) / "dedup"
         self.fingerprint = fingerprint or dedup_fingerprint()
         self.masks_file = self.dir / f"dedup-masks-{self.fingerprint}.parquet"
         self.components_file = self.dir / f"dedup-components-{self.fingerprint}.parquet"
