@@ -457,3 +457,39 @@ def test_a_release_coding_the_shipped_gold_exactly_scores_perfectly():
     assert (report.precision, report.recall) == (1.0, 1.0) and report.passed()
     assert report.default.n_optional_only == sum(not g.required for g in gold)
     assert report.dedup.n_exact == len(gold) and not report.dedup.false_merges
+
+
+def test_articles_outside_the_gold_still_count_as_predictions_and_mentions(tmp_path):
+    """Scoring only looks up the gold's articles by name; events and mentions from other articles are
+    scored as before: wrong rows, and counted (not assigned) mentions."""
+    rows = perfect_rows() + [event("E000000000009", "meet", "IRN", "IRQ", "2020-01-01", "2020-01-01", [3])]
+    ms = [mention(1, "E000000000001", 0, "accept_credentials", "KAZ", "AFG", "2024-08-20", "2024-08-20"),
+          mention(2, "E000000000009", 3, "meet", "IRN", "IRQ", "2020-01-01", "2020-01-01")]
+    report = score(tmp_path, rows, mentions=ms)
+    assert report.default.n_counted == 4 and report.default.n_correct == 3
+    assert [w["event_id"] for w in report.default.wrong_rows] == ["E000000000009"]
+    assert (report.dedup.n_mentions, report.dedup.n_assigned) == (2, 1)
+    assert report.dedup.per_gold[0]["predicted_articles"] == [["seeds/000_a.txt"]]
+
+
+def test_gold_names_match_windows_paths_and_nested_folders(tmp_path):
+    files = {0: "seeds\\000_a.txt", 1: "deep/er/seeds/001_b.txt", 2: "x002_c.txt", 3: "other/003_d.txt"}
+    report = score(tmp_path, perfect_rows(), files=files)
+    # 000_a.txt (backslash path) and 001_b.txt match; "x002_c.txt" is another file.
+    assert report.default.required_matched == 3  # matching ignores files
+    ms = [mention(n + 1, f"E00000000000{n + 1}", n, *args)
+          for n, args in enumerate([("accept_credentials", "KAZ", "AFG", "2024-08-20", "2024-08-20"),
+                                    ("meet", "AFG", "KAZ", "2025-07-10", "2025-07-10"),
+                                    ("reject", "KAZ", "AFG", "2023-08-01", "2023-08-31")])]
+    dd = score(tmp_path, perfect_rows(), mentions=ms, files=files).dedup
+    assert dd.n_assigned == 2 and {g["gold_id"]: g["exact"] for g in dd.per_gold}["G3"] is False
+
+
+def test_score_release_reads_only_the_scored_columns(tmp_path):
+    from pipeline.evaluate.score import read_release_tables
+
+    folder = write_release(tmp_path / "out", "2026.01.0")
+    full = read_release_tables(folder)
+    scored = read_release_tables(folder, scored_columns_only=True)
+    assert set(scored["events"].columns) < set(full["events"].columns)
+    assert scored["events"].columns == [c for c in full["events"].columns if c in scored["events"].columns]

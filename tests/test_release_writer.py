@@ -1,6 +1,8 @@
 """The release writer: CSV safety, atomic publishing, recovery from a killed build."""
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
 from pipeline.release.files import csv_frame
@@ -59,3 +61,37 @@ def test_verify_release_detects_a_changed_file(tmp_path):
     assert verify_release(folder) == []
     (folder / "events.csv").write_bytes(b"changed")
     assert verify_release(folder) == ["events.csv: checksum mismatch"]
+
+
+def test_inputs_sha256_is_the_hash_of_the_sorted_lines():
+    import hashlib
+
+    from pipeline.release.provenance import inputs_sha256
+
+    articles = pl.DataFrame({"sha256": ["b" * 64, "a" * 64, "a" * 64, "é", "Z"],
+                             "source_file": ["x/é.txt", "x/ä.txt", "x/a.txt", "日本", "\U0001F600"]})
+    quarantine = pl.DataFrame({"source_file": ["q.txt", "p.txt"], "line": [None, 3], "stage": ["ingest", "validate"],
+                               "reason_code": ["binary_file", "schema_error"]})
+    h = hashlib.sha256()
+    for sha, src in sorted(articles.iter_rows()):
+        h.update(f"{sha} {src}\n".encode())
+    h.update(f"{('q.txt', None, 'binary_file')}\n".encode())
+    assert inputs_sha256(articles, quarantine) == h.hexdigest()
+    assert inputs_sha256(articles.reverse(), quarantine) == h.hexdigest()
+
+
+def test_files_written_from_memory_match_their_digests(tmp_path):
+    import hashlib
+
+    from pipeline.release.files import csv_bytes, frame_fingerprint, write_table
+
+    df = pl.DataFrame({"quote": ["=x", "a,b", 'say "hi"', None], "ids": [["a", "b"], [], None, ["c"]],
+                       "d": [None, dt.date(2024, 1, 2), None, None], "n": [1, 2, 3, 4]})
+    digests: dict = {}
+    paths = write_table(df, tmp_path, "t", digests=digests)
+    for p in paths:
+        data = p.read_bytes()
+        assert digests[p.name] == {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    assert (tmp_path / "t.csv").read_bytes() == csv_bytes(df)
+    assert pl.read_parquet(tmp_path / "t.parquet").equals(df)
+    assert frame_fingerprint(df) == frame_fingerprint(df, csv_bytes(df))

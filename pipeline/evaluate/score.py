@@ -45,6 +45,7 @@ from typing import Any, Iterable, Sequence
 import polars as pl
 
 from pipeline.evaluate.gold import Coding, GoldEvent, GoldFormatError, load_gold, parse_gold
+from pipeline.release.files import gc_paused
 from schemas.codebook import Codebook, load_codebook
 
 __all__ = [
@@ -404,13 +405,23 @@ def _date(value: Any) -> dt.date | None:
 
 
 def _predictions(events: pl.DataFrame, names_of: dict[str, tuple[str, ...]]) -> list[_Row]:
+    """One row per event. Its ``files`` are the names of those of its articles that ``names_of``
+    holds (scoring passes the gold's articles: files are only ever matched against gold names)."""
+    files_of: dict[int, set[str]] = defaultdict(set)
+    linked = (events.select(pl.col("article_ids").alias("a")).with_row_index("i").explode("a")
+              .filter(pl.col("a").is_in(pl.Series(list(names_of), dtype=pl.String).implode())))
+    for i, a in linked.iter_rows():
+        files_of[i].update(names_of[a])
+    quote = pl.col("quote") if "quote" in events.columns else pl.lit(None, dtype=pl.String)
+    view = events.select("event_id", "event_type", "modality", "actor_country", "target_country", "date_start",
+                         "date_end", "date_precision", quote.alias("quote"))
     rows = []
-    for r in events.iter_rows(named=True):
-        files = frozenset(n for a in (r["article_ids"] or []) for n in names_of.get(a, ()))
-        rows.append(_Row(id=r["event_id"], event_type=r["event_type"], modality=r["modality"],
-                         actor=r["actor_country"], target=r["target_country"], start=_date(r["date_start"]),
-                         end=_date(r["date_end"]), precision=r["date_precision"] or "unknown",
-                         files=files, quote=r.get("quote") or "", event_id=r["event_id"]))
+    no_files: frozenset[str] = frozenset()
+    for i, (event_id, event_type, modality, actor, target, start, end, precision, text) in enumerate(view.iter_rows()):
+        files = frozenset(files_of[i]) if i in files_of else no_files
+        rows.append(_Row(id=event_id, event_type=event_type, modality=modality, actor=actor, target=target,
+                         start=_date(start), end=_date(end), precision=precision or "unknown",
+                         files=files, quote=text or "", event_id=event_id))
     return rows
 
 
@@ -486,7 +497,7 @@ def _pairs(clusters: Iterable[list[str]]) -> set[frozenset[str]]:
 
 
 def _score_dedup(mentions: list[_Row], matcher: _Matcher,
-                 event_articles: dict[str, list[tuple[str, ...]]]) -> DedupScores:
+                 event_articles: dict[str, list[tuple[str, ...]]], n_mentions: int | None = None) -> DedupScores:
     # Each mention goes to the narrowest-window gold event it fits; gold order breaks ties.
     assigned: dict[str, str] = {}
     predicted_of: dict[str, str] = {}
@@ -538,7 +549,7 @@ def _score_dedup(mentions: list[_Row], matcher: _Matcher,
                          "n_mentions": len(gold_clusters.get(g.id, [])), "exact": exact})
 
     return DedupScores(
-        n_mentions=len(mentions), n_assigned=n, predicted_pairs=len(pred_pairs), gold_pairs=len(gold_pairs),
+        n_mentions=len(mentions) if n_mentions is None else n_mentions, n_assigned=n, predicted_pairs=len(pred_pairs), gold_pairs=len(gold_pairs),
         common_pairs=common, pair_precision=pair_p, pair_recall=pair_r, pair_f1=_f1(pair_p, pair_r),
         bcubed_precision=b_p, bcubed_recall=b_r, bcubed_f1=_f1(b_p, b_r),
         false_merges=false_merges, per_gold=per_gold)
@@ -554,18 +565,45 @@ def _same_articles(articles: Sequence[tuple[str, ...]], gold: GoldEvent) -> bool
             and all(any(hit(names, g) for names in articles) for g in gold.mentions))
 
 
-def _article_names(articles: pl.DataFrame, quarantine: pl.DataFrame | None) -> dict[str, tuple[str, ...]]:
-    """article_id -> its source file, then the files quarantined as duplicates of it.
+def _article_names(articles: pl.DataFrame, quarantine: pl.DataFrame | None,
+                   ids: Iterable[str] | None = None) -> dict[str, tuple[str, ...]]:
+    """article_id -> its source file, then the files quarantined as duplicates of it (only for the
+    articles in ``ids`` when given: a release has tens of thousands, scoring needs a few).
 
     The same text under two names is one article; a gold file may list either name, so both must
     lead to the article that was kept."""
-    names = {a: [f] for a, f in zip(articles["article_id"].to_list(), articles["source_file"].to_list())}
+    chosen = articles if ids is None else articles.filter(
+        pl.col("article_id").is_in(pl.Series(sorted(set(ids)), dtype=pl.String).implode()))
+    names = {a: [f] for a, f in zip(chosen["article_id"].to_list(), chosen["source_file"].to_list())}
     if quarantine is not None and {"source_file", "duplicate_of"} <= set(quarantine.columns):
-        id_of = {f: a for a, fs in names.items() for f in fs}
-        for source, kept in quarantine.select("source_file", "duplicate_of").iter_rows():
-            if kept is not None and kept in id_of and source not in names[id_of[kept]]:
-                names[id_of[kept]].append(source)
+        copies = quarantine.select("source_file", "duplicate_of").filter(pl.col("duplicate_of").is_not_null())
+        kept_by = articles.filter(pl.col("source_file").is_in(copies["duplicate_of"].implode()))
+        id_of = dict(zip(kept_by["source_file"].to_list(), kept_by["article_id"].to_list()))
+        for source, kept in copies.iter_rows():
+            a = id_of.get(kept)
+            if a is not None and a in names and source not in names[a]:
+                names[a].append(source)
     return {a: tuple(fs) for a, fs in names.items()}
+
+
+def _basename_expr(col: str) -> pl.Expr:
+    return pl.col(col).str.replace_all("\\", "/", literal=True).str.split("/").list.last()
+
+
+def _gold_article_names(articles: pl.DataFrame, quarantine: pl.DataFrame | None,
+                        gold: Sequence[GoldEvent]) -> dict[str, tuple[str, ...]]:
+    """_article_names of the articles one of whose names stands for a gold mention file. A name
+    can only match a gold name with the same last path component: that is looked up first, in
+    polars, and file_matches decides on the few candidates."""
+    gold_names = {n for g in gold for n in g.mentions}
+    bases = pl.Series(sorted({_basename(n) for n in gold_names}), dtype=pl.String).implode()
+    candidates = set(articles.filter(_basename_expr("source_file").is_in(bases))["article_id"].to_list())
+    if quarantine is not None and {"source_file", "duplicate_of"} <= set(quarantine.columns):
+        kept = quarantine.filter(_basename_expr("source_file").is_in(bases))["duplicate_of"].drop_nulls()
+        candidates |= set(articles.filter(pl.col("source_file").is_in(kept.implode()))["article_id"].to_list())
+    names_of = _article_names(articles, quarantine, candidates)
+    return {a: names for a, names in names_of.items()
+            if any(file_matches(f, n) for f in names for n in gold_names)}
 
 
 def score_tables(events: pl.DataFrame, mentions: pl.DataFrame, articles: pl.DataFrame,
@@ -574,6 +612,14 @@ def score_tables(events: pl.DataFrame, mentions: pl.DataFrame, articles: pl.Data
                  gold_source: str | None = None) -> EvalReport:
     """Score release tables against gold events (or a gold file path). ``quarantine`` (optional)
     lets a gold file name a copy that was set aside as a duplicate of a kept article."""
+    with gc_paused():
+        return _score_tables(events, mentions, articles, gold, quarantine=quarantine, codebook=codebook,
+                             release=release, gold_source=gold_source)
+
+
+def _score_tables(events: pl.DataFrame, mentions: pl.DataFrame, articles: pl.DataFrame,
+                  gold: Sequence[GoldEvent] | str | Path, *, quarantine: pl.DataFrame | None,
+                  codebook: Codebook | None, release: str | None, gold_source: str | None) -> EvalReport:
     codebook = codebook or load_codebook()
     if isinstance(gold, (str, Path)):
         gold_source = gold_source or str(gold)
@@ -582,11 +628,19 @@ def score_tables(events: pl.DataFrame, mentions: pl.DataFrame, articles: pl.Data
     _require_columns(events, EVENT_COLUMNS, "events")
     _require_columns(mentions, MENTION_COLUMNS, "mentions")
     _require_columns(articles, ARTICLE_COLUMNS, "articles")
-    names_of = _article_names(articles, quarantine)
+    # Only the gold's articles can make a match count (file names are matched against the gold's),
+    # so only their names are looked up; predictions from other articles are scored all the same.
+    names_of = _gold_article_names(articles, quarantine, gold)
     preds = _predictions(events, names_of)
     matcher = _Matcher(gold, codebook)
-    event_articles = {r["event_id"]: [names_of[a] for a in (r["article_ids"] or []) if a in names_of]
-                      for r in events.select("event_id", "article_ids").iter_rows(named=True)}
+    # Only a mention from one of the gold's articles can be assigned to a gold event (deduplication
+    # is scored on assigned mentions), so the others are counted but not turned into rows.
+    gold_mentions = mentions.filter(pl.col("article_id").is_in(pl.Series(sorted(names_of), dtype=pl.String).implode()))
+    # The articles (all of them) of the events that can hold an assigned mention.
+    holders = events.filter(pl.col("event_id").is_in(gold_mentions["event_id"].drop_nulls().implode()))
+    holder_names = _article_names(articles, quarantine, holders["article_ids"].explode().drop_nulls().to_list())
+    event_articles = {e: [holder_names[a] for a in (ids or []) if a in holder_names]
+                      for e, ids in holders.select("event_id", "article_ids").iter_rows()}
     return EvalReport(
         gold_source=gold_source or "(gold events)",
         release=release,
@@ -594,19 +648,37 @@ def score_tables(events: pl.DataFrame, mentions: pl.DataFrame, articles: pl.Data
         n_gold_required=sum(g.required for g in gold),
         default=_score_events(preds, matcher, all_modalities=False),
         all_modalities=_score_events(preds, matcher, all_modalities=True),
-        dedup=_score_dedup(_mentions(mentions, names_of), matcher, event_articles),
+        dedup=_score_dedup(_mentions(gold_mentions, names_of), matcher, event_articles, n_mentions=mentions.height),
     )
 
 
-def _read_table(path: Path) -> pl.DataFrame:
+def _basename(name: str) -> str:
+    return name.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+# The columns scoring reads (optional ones included); the rest of a release is never loaded.
+SCORED_COLUMNS = {
+    "events": (*EVENT_COLUMNS, "quote"),
+    "mentions": (*MENTION_COLUMNS, "date_precision"),
+    "articles": ARTICLE_COLUMNS,
+    "quarantine": ("source_file", "duplicate_of"),
+}
+
+
+def _read_table(path: Path, columns: Sequence[str] | None = None) -> pl.DataFrame:
     try:
-        return pl.read_parquet(path)
+        if columns is None:
+            return pl.read_parquet(path)
+        present = pl.read_parquet_schema(path)
+        # A missing column is reported by _require_columns with the table's name.
+        return pl.read_parquet(path, columns=[c for c in columns if c in present])
     except Exception as exc:  # polars raises several error types for a bad file
         raise ReleaseFormatError(f"cannot read {path}: {exc}") from exc
 
 
-def read_release_tables(release_dir: str | Path) -> dict[str, pl.DataFrame | None]:
-    """events, mentions, articles (required) and quarantine (None when absent) of a release folder."""
+def read_release_tables(release_dir: str | Path, *, scored_columns_only: bool = False) -> dict[str, pl.DataFrame | None]:
+    """events, mentions, articles (required) and quarantine (None when absent) of a release folder;
+    with ``scored_columns_only``, only the columns scoring looks at."""
     release_dir = Path(release_dir)
     if not release_dir.is_dir():
         raise ReleaseFormatError(f"release folder not found: {release_dir}")
@@ -615,9 +687,10 @@ def read_release_tables(release_dir: str | Path) -> dict[str, pl.DataFrame | Non
         path = release_dir / f"{name}.parquet"
         if not path.is_file():
             raise ReleaseFormatError(f"release {release_dir} has no {name}.parquet")
-        tables[name] = _read_table(path)
+        tables[name] = _read_table(path, SCORED_COLUMNS[name] if scored_columns_only else None)
     quarantine = release_dir / "quarantine.parquet"
-    tables["quarantine"] = _read_table(quarantine) if quarantine.is_file() else None
+    tables["quarantine"] = (_read_table(quarantine, SCORED_COLUMNS["quarantine"] if scored_columns_only else None)
+                            if quarantine.is_file() else None)
     return tables
 
 
@@ -625,7 +698,7 @@ def score_release(release_dir: str | Path, gold_path: str | Path, *, codebook: C
     """Score the release in ``release_dir`` (events/mentions/articles .parquet) against a gold file."""
     codebook = codebook or load_codebook()
     gold = load_gold(gold_path, codebook)
-    t = read_release_tables(release_dir)
+    t = read_release_tables(release_dir, scored_columns_only=True)
     return score_tables(t["events"], t["mentions"], t["articles"], gold, quarantine=t["quarantine"],
                         codebook=codebook, release=Path(release_dir).name, gold_source=str(gold_path))
 

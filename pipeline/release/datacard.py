@@ -3,6 +3,7 @@ Frictionless datapackage.json. Column documentation comes from the pandera model
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -31,10 +32,19 @@ TABLE_DESCRIPTIONS = {
 def datapackage(ctx: dict) -> str:
     folder: Path = ctx["folder"]
     manifest = ctx["manifest"]
+    digests: dict[str, dict] = ctx.get("digests") or {}
+
+    def size_and_sha(path: Path) -> tuple[int, str]:
+        # The writer passes the files' digests, made as it wrote them; otherwise read the file.
+        d = digests.get(path.name)
+        return (d["bytes"], d["sha256"]) if d else (path.stat().st_size, sha256_file(path))
+
     resources = []
     for name, model in RELEASE_TABLES.items():
         csv = folder / f"{name}.csv"
         parquet = folder / f"{name}.parquet"
+        csv_size, csv_sha = size_and_sha(csv)
+        parquet_size, parquet_sha = size_and_sha(parquet)
         resources.append({
             "name": name,
             "profile": "tabular-data-resource",
@@ -43,12 +53,12 @@ def datapackage(ctx: dict) -> str:
             "mediatype": "text/csv",
             "encoding": "utf-8",
             "description": TABLE_DESCRIPTIONS[name],
-            "bytes": csv.stat().st_size,
-            "hash": "sha256:" + sha256_file(csv),
+            "bytes": csv_size,
+            "hash": "sha256:" + csv_sha,
             "schema": frictionless_schema(model),
             # The same table with native types and lists; Frictionless tools need a plugin to read it,
             # so it is described here rather than as a second resource.
-            "credence:parquet": {"path": parquet.name, "bytes": parquet.stat().st_size, "sha256": sha256_file(parquet)},
+            "credence:parquet": {"path": parquet.name, "bytes": parquet_size, "sha256": parquet_sha},
         })
     package = {
         "profile": "tabular-data-package",
@@ -192,12 +202,30 @@ keywords:
 """
 
 
+def _timeline(ctx: dict) -> bytes:
+    return timeline_png(ctx["frames"]["events"], title=f"Events by date and country, release {ctx['version']}")
+
+
+def _prepare(ctx: dict) -> dict:
+    """Start rendering the chart in a worker thread: it is mostly Python (matplotlib) while writing
+    the tables is mostly polars, which releases the GIL, so the two overlap."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="release-chart")
+    try:
+        return {"timeline_future": pool.submit(_timeline, ctx)}
+    finally:
+        pool.shutdown(wait=False)
+
+
 def render_extras(ctx: dict) -> dict[str, str | bytes]:
+    future = ctx.get("timeline_future")
     return {
         "README.md": data_card(ctx),
         "CHANGELOG.md": changelog(ctx),
         "CITATION.cff": citation(ctx),
         "datapackage.json": datapackage(ctx),
         # The chart shown on the download page, published (and checksummed) with the data it draws.
-        "timeline.png": timeline_png(ctx["frames"]["events"], title=f"Events by date and country, release {ctx['version']}"),
+        "timeline.png": future.result() if future is not None else _timeline(ctx),
     }
+
+
+render_extras.prepare = _prepare

@@ -7,7 +7,10 @@ exact text.
 """
 from __future__ import annotations
 
+import gc
 import hashlib
+import io
+from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -28,12 +31,37 @@ def csv_frame(df: pl.DataFrame) -> pl.DataFrame:
     return df.select(exprs)
 
 
-def write_table(df: pl.DataFrame, folder: Path, name: str) -> list[Path]:
-    parquet = folder / f"{name}.parquet"
-    csv = folder / f"{name}.csv"
-    df.write_parquet(parquet, compression="zstd", statistics=True)
-    csv_frame(df).write_csv(csv, quote_style="necessary", date_format="%Y-%m-%d")
-    return [parquet, csv]
+def csv_bytes(df: pl.DataFrame) -> bytes:
+    """The table's CSV file, as written by write_table (and hashed by frame_fingerprint)."""
+    return csv_frame(df).write_csv(quote_style="necessary", date_format="%Y-%m-%d").encode()
+
+
+def parquet_bytes(df: pl.DataFrame) -> bytes:
+    """The table's Parquet file (zstd, with statistics), as write_table writes it."""
+    buf = io.BytesIO()
+    df.write_parquet(buf, compression="zstd", statistics=True)
+    return buf.getvalue()
+
+
+def write_bytes(path: Path, data: bytes) -> dict:
+    """Write a file; return its size and sha256, hashed from memory (no second read)."""
+    path.write_bytes(data)
+    return {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def write_table(df: pl.DataFrame, folder: Path, name: str, *, csv: bytes | None = None,
+                digests: dict[str, dict] | None = None) -> list[Path]:
+    """Write ``name``.parquet and ``name``.csv (``csv``: the CSV bytes when already made); their
+    sizes and sha256 go into ``digests`` when given."""
+    parquet_path = folder / f"{name}.parquet"
+    csv_path = folder / f"{name}.csv"
+    written = {
+        parquet_path.name: write_bytes(parquet_path, parquet_bytes(df)),
+        csv_path.name: write_bytes(csv_path, csv_bytes(df) if csv is None else csv),
+    }
+    if digests is not None:
+        digests.update(written)
+    return [parquet_path, csv_path]
 
 
 def sha256_file(path: Path) -> str:
@@ -44,9 +72,26 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def frame_fingerprint(df: pl.DataFrame) -> str:
-    """Content hash of a table, independent of file encoding details (the CSV form is canonical)."""
+def frame_fingerprint(df: pl.DataFrame, csv: bytes | None = None) -> str:
+    """Content hash of a table, independent of file encoding details (the CSV form is canonical;
+    ``csv``: csv_bytes(df) when already made)."""
     h = hashlib.sha256()
     h.update(",".join(f"{k}:{v}" for k, v in df.schema.items()).encode())
-    h.update(csv_frame(df).write_csv(date_format="%Y-%m-%d").encode())
+    h.update(csv_bytes(df) if csv is None else csv)
     return h.hexdigest()
+
+
+@contextmanager
+def gc_paused():
+    """Pause Python's cyclic garbage collector (reference counting still frees everything acyclic).
+
+    In a Dagster run the heap holds hundreds of thousands of long-lived objects; code that
+    allocates many small ones (the chart's artists, score rows) triggers collections that walk
+    them all, which profiles showed costing more than the work itself. Restores the previous state."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -18,7 +18,8 @@ from pathlib import Path
 import polars as pl
 from filelock import FileLock
 
-from pipeline.release.files import frame_fingerprint, sha256_file, write_table
+from pipeline.release.files import (csv_bytes, frame_fingerprint, gc_paused, parquet_bytes, sha256_file, write_bytes,
+                                    write_table)
 from schemas.models import RELEASE_TABLES, conform
 
 LOCK_TIMEOUT_S = 3600
@@ -186,7 +187,7 @@ def publish_release(
     outputs.mkdir(parents=True, exist_ok=True)
     root = releases_dir(outputs)
     root.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(outputs / ".release.lock"), timeout=LOCK_TIMEOUT_S):
+    with FileLock(str(outputs / ".release.lock"), timeout=LOCK_TIMEOUT_S), gc_paused():
         recover(outputs)
         frames = {
             "events": conform(tables.events, RELEASE_TABLES["events"]),
@@ -194,23 +195,34 @@ def publish_release(
             "articles": conform(tables.articles, RELEASE_TABLES["articles"]),
             "quarantine": conform(tables.quarantine, RELEASE_TABLES["quarantine"]),
         }
+        # Each table's CSV is made once: it is both the canonical form the fingerprint hashes and
+        # the CSV file a new release writes.
+        csvs = {name: csv_bytes(df) for name, df in frames.items()}
         fingerprint = frame_fingerprint(pl.concat(
-            [pl.DataFrame({"t": [name], "h": [frame_fingerprint(df)]}) for name, df in frames.items()]
+            [pl.DataFrame({"t": [name], "h": [frame_fingerprint(df, csvs[name])]}) for name, df in frames.items()]
         ))
         previous = read_latest(outputs)
         if previous is not None:
             prev_manifest = json.loads((root / previous / MANIFEST_FILE).read_text(encoding="utf-8"))
             if prev_manifest.get("data_fingerprint") == fingerprint:
                 return ReleaseOutcome(previous, root / previous, False, prev_manifest)
+        version = _next_version(today, list_versions(outputs))
+        # ``render_extras.prepare(ctx) -> dict`` (optional) starts work that needs only the version
+        # and the public tables (the chart, in a thread) while the tables are written; what it
+        # returns is passed on to render_extras.
+        prepare = getattr(render_extras, "prepare", None)
+        prepared = prepare({"version": version, "previous": previous, "frames": dict(frames), "today": today}) if prepare else {}
         prev_events = pl.read_parquet(root / previous / "events.parquet") if previous else None
         changes = conform(build_changes(prev_events, frames["events"], tables.lineage), RELEASE_TABLES["changes"])
         frames["changes"] = changes
-        version = _next_version(today, list_versions(outputs))
         tmp = root / f".tmp-{version}-{uuid.uuid4().hex[:8]}"
         tmp.mkdir()
+        # Size and sha256 of every file written, hashed from memory as it is written.
+        digests: dict[str, dict] = {}
         for name, df in frames.items():
-            write_table(df, tmp, name)
-        tables.registry.write_parquet(tmp / REGISTRY_FILE, compression="zstd")
+            write_table(df, tmp, name, csv=csvs.get(name), digests=digests)
+        del csvs
+        digests[REGISTRY_FILE] = write_bytes(tmp / REGISTRY_FILE, parquet_bytes(tables.registry))
         changelog_entry = render_changelog_md(changes, version, previous)
         previous_log = (root / previous / "CHANGELOG.md").read_text(encoding="utf-8") if previous else ""
         manifest = {
@@ -228,23 +240,25 @@ def publish_release(
         extras = render_extras({
             "version": version, "previous": previous, "manifest": manifest, "frames": frames,
             "changelog_entry": changelog_entry, "previous_changelog": previous_log, "today": today,
-            "folder": tmp,
+            "folder": tmp, "digests": digests, **prepared,
         })
         for name, content in extras.items():
-            if isinstance(content, bytes):
-                (tmp / name).write_bytes(content)
-            else:
-                (tmp / name).write_text(content, encoding="utf-8")
+            digests[name] = write_bytes(tmp / name, content if isinstance(content, bytes) else content.encode("utf-8"))
+
+        def digest(p: Path) -> dict:
+            # A file render_extras wrote itself is hashed from disk.
+            return digests[p.name] if p.name in digests else {"bytes": p.stat().st_size, "sha256": sha256_file(p)}
+
         files = {}
         for p in sorted(tmp.iterdir()):
-            files[p.name] = {"bytes": p.stat().st_size, "sha256": sha256_file(p)}
+            files[p.name] = {"bytes": digest(p)["bytes"], "sha256": digest(p)["sha256"]}
             stem = p.name.rsplit(".", 1)[0]
             if stem in frames:
                 files[p.name]["rows"] = frames[stem].height
         manifest["files"] = files
-        (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        digests[MANIFEST_FILE] = write_bytes(tmp / MANIFEST_FILE, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8"))
         # SHA256SUMS last: it covers every other file, in `sha256sum -c` format.
-        sums = "".join(f"{sha256_file(p)}  {p.name}\n" for p in sorted(tmp.iterdir()))
+        sums = "".join(f"{digest(p)['sha256']}  {p.name}\n" for p in sorted(tmp.iterdir()))
         (tmp / "SHA256SUMS").write_text(sums, encoding="utf-8")
         _fsync_tree(tmp)
         final = root / version

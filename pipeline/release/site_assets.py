@@ -17,6 +17,7 @@ import dagster as dg
 
 from pipeline.automation import RELEASE_FRESHNESS
 from pipeline.metadata import markdown_preview
+from pipeline.release.files import gc_paused
 from pipeline.release.publish import read_latest, releases_dir
 from pipeline.release.site import INDEX, build_site, load_releases, page_links
 from pipeline.resources import CredenceSettings
@@ -117,11 +118,13 @@ def release_extraction_quality(settings: CredenceSettings) -> dg.AssetCheckResul
     latest = read_latest(settings.outputs_path)
     if latest is None:
         return dg.AssetCheckResult(passed=False, severity=warn, metadata={"error": "no LATEST release to score"})
-    try:
-        report = score_release(releases_dir(settings.outputs_path) / latest, gold)
-    except ValueError as err:  # GoldFormatError and ReleaseFormatError are ValueErrors with a clear message
-        return dg.AssetCheckResult(passed=False, severity=warn, metadata={"gold_file": str(gold), "error": str(err)})
-    passed, metadata = evaluation_check_result(report)
+    with gc_paused():  # scoring and the report allocate many small objects
+        try:
+            report = score_release(releases_dir(settings.outputs_path) / latest, gold)
+        except ValueError as err:  # GoldFormatError and ReleaseFormatError are ValueErrors with a clear message
+            return dg.AssetCheckResult(passed=False, severity=warn, metadata={"gold_file": str(gold), "error": str(err)})
+        passed, metadata = evaluation_check_result(report)
+        markdown = report.to_markdown()
     return dg.AssetCheckResult(passed=passed, severity=warn, metadata={
-        **metadata, "report": dg.MetadataValue.md(report.to_markdown()),
+        **metadata, "report": dg.MetadataValue.md(markdown),
     })
