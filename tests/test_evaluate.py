@@ -493,3 +493,14 @@ def test_score_release_reads_only_the_scored_columns(tmp_path):
     scored = read_release_tables(folder, scored_columns_only=True)
     assert set(scored["events"].columns) < set(full["events"].columns)
     assert scored["events"].columns == [c for c in full["events"].columns if c in scored["events"].columns]
+
+
+def test_markdown_report_caps_wrong_rows_when_asked():
+    from pipeline.evaluate.score import _wrong_table
+
+    rows = [{"event_id": f"E{i}", "type": "meet", "modality": "asserted", "actor": "A", "target": "B",
+             "date_start": None, "date_end": None, "quote": "q"} for i in range(120)]
+    capped = _wrong_table(rows, 50)
+    assert sum(line.startswith("| E") for line in capped) == 50
+    assert "70 more" in capped[-1]
+    assert sum(line.startswith("| E") for line in _wrong_table(rows)) == 120

@@ -307,7 +307,9 @@ class EvalReport:
             "dedup": dedup,
         }
 
-    def to_markdown(self) -> str:
+    def to_markdown(self, max_rows: int | None = None) -> str:
+        """The report; ``max_rows`` caps each list of wrong rows (the asset check's copy in the
+        event log: a corpus the gold does not cover has thousands; `make evaluate` prints all)."""
         d, a, dd = self.default, self.all_modalities, self.dedup
         out = [f"# Evaluation: release {self.release or '(tables)'} against {self.gold_source}", ""]
         out += [f"Gold: {self.n_gold} events, {self.n_gold_required} required. "
@@ -363,7 +365,7 @@ class EvalReport:
         out += [f"- {m['gold_id']} {m['type']} {m['actor']} -> {m['target']} {m['window']}: "
                 f"\"{m['evidence']}\"" for m in d.misses] or ["None."]
         out += ["", "## Wrong rows (counted predictions matching no gold event)", ""]
-        out += _wrong_table(d.wrong_rows)
+        out += _wrong_table(d.wrong_rows, max_rows)
         out += ["", "## Date errors", ""]
         if d.date_errors:
             out += ["| event_id | gold | predicted interval | gold window | also matches |", "|---|---|---|---|---|"]
@@ -374,17 +376,20 @@ class EvalReport:
         default_wrong = {w["event_id"] for w in d.wrong_rows}
         extra = [w for w in a.wrong_rows if w["event_id"] not in default_wrong]
         out += ["", "## Wrong rows added when every modality counts", ""]
-        out += _wrong_table(extra)
+        out += _wrong_table(extra, max_rows)
         return "\n".join(out) + "\n"
 
 
-def _wrong_table(rows: list[dict[str, Any]]) -> list[str]:
+def _wrong_table(rows: list[dict[str, Any]], max_rows: int | None = None) -> list[str]:
     if not rows:
         return ["None."]
     lines = ["| event_id | type | modality | actor | target | dates | quote |", "|---|---|---|---|---|---|---|"]
-    for w in rows:
+    shown = rows if max_rows is None else rows[:max_rows]
+    for w in shown:
         lines.append(f"| {w['event_id']} | {w['type']} | {w['modality']} | {_cell(w['actor'])} | "
                      f"{_cell(w['target'])} | [{w['date_start']}, {w['date_end']}] | {_cell(w['quote'])} |")
+    if len(shown) < len(rows):
+        lines += ["", f"... and {len(rows) - len(shown):,} more (all of them: `make evaluate`)."]
     return lines
 
 

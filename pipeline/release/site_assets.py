@@ -22,6 +22,9 @@ from pipeline.release.publish import read_latest, releases_dir
 from pipeline.release.site import INDEX, build_site, load_releases, page_links
 from pipeline.resources import CredenceSettings
 
+# Wrong rows listed in the check's report (stored in the event log on every build).
+CHECK_REPORT_ROWS = 50
+
 
 @dg.asset(
     group_name="release",
@@ -124,7 +127,7 @@ def release_extraction_quality(settings: CredenceSettings) -> dg.AssetCheckResul
         except ValueError as err:  # GoldFormatError and ReleaseFormatError are ValueErrors with a clear message
             return dg.AssetCheckResult(passed=False, severity=warn, metadata={"gold_file": str(gold), "error": str(err)})
         passed, metadata = evaluation_check_result(report)
-        markdown = report.to_markdown()
+        markdown = report.to_markdown(max_rows=CHECK_REPORT_ROWS)
     return dg.AssetCheckResult(passed=passed, severity=warn, metadata={
         **metadata, "report": dg.MetadataValue.md(markdown),
     })
