@@ -8,7 +8,6 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.release.chart import timeline_png
 from pipeline.release.files import sha256_file
 from schemas.codebook import load_codebook
 from schemas.dictionary import frictionless_schema, markdown_table
@@ -203,6 +202,11 @@ keywords:
 
 
 def _timeline(ctx: dict) -> bytes:
+    # Imported here, in the chart's thread: matplotlib takes ~0.7 s to import, which then overlaps
+    # with writing the tables instead of delaying every build's start (and a build that publishes
+    # nothing never imports it).
+    from pipeline.release.chart import timeline_png
+
     return timeline_png(ctx["frames"]["events"], title=f"Events by date and country, release {ctx['version']}")
 
 

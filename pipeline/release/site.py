@@ -22,7 +22,6 @@ from urllib.parse import quote
 import polars as pl
 from markdown_it import MarkdownIt
 
-from pipeline.release.chart import timeline_png
 from pipeline.release.files import sha256_file
 from pipeline.release.publish import MANIFEST_FILE, list_versions, read_latest, releases_dir
 
@@ -209,6 +208,8 @@ def _ensure_timeline(outputs: Path, entry: ReleaseEntry) -> str | None:
         return None
     target = outputs / SITE_ASSETS / f"timeline-{entry.version}.png"
     if not target.is_file():
+        from pipeline.release.chart import timeline_png  # matplotlib only when a chart is missing
+
         write_bytes_atomic(target, timeline_png(pl.read_parquet(events_path), title=f"Events by date and country, release {entry.version}"))
     return f"{SITE_ASSETS}/{quote(target.name)}"
 
