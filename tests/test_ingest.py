@@ -349,7 +349,7 @@ def test_symlinked_raw_folder_itself_is_followed(tmp_path, seed_raw):
 
 def test_publication_hints_reach_the_date_inference(seed_raw, monkeypatch):
     from pipeline.extract import dates
-    from pipeline.ingest import core
+    from pipeline.ingest import parallel
 
     seen = []
 
@@ -357,7 +357,7 @@ def test_publication_hints_reach_the_date_inference(seed_raw, monkeypatch):
         seen.append(tuple(hints))
         return dates.PublicationDate(None, "unknown", dt.date(2024, 1, 1))
 
-    monkeypatch.setattr(core, "infer_publication_date", fake_infer)
+    monkeypatch.setattr(parallel, "infer_publication_date", fake_infer)
     result = ingest_raw(seed_raw, publication_hints=lambda text: [dt.date(2021, 8, 15)])
     assert seen and all(h == (dt.date(2021, 8, 15),) for h in seen)
     assert len(seen) == 4  # 003 has its own date line: no inference needed

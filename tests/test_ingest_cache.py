@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from pipeline.ingest import core
+from pipeline.ingest import core, parallel
 from pipeline.ingest.cache import SUBDIR, fingerprint
 from pipeline.ingest.core import IngestLimits, ingest_raw
 from tests.test_ingest import ENGLISH, FRENCH, HEADLINE, SMALL_LIMITS, article, write
@@ -152,8 +152,9 @@ def test_warm_call_does_not_read_an_unchanged_bundle_again(raw, tmp_path, monkey
         raise AssertionError("an unchanged input was read again")
 
     monkeypatch.setattr(core, "read_bundle", no_reading)
-    for name in ("_ingest_file", "guess_english", "analyze", "infer_publication_date"):
+    for name in ("_ingest_file", "guess_english", "analyze"):
         monkeypatch.setattr(core, name, no_reading)
+    monkeypatch.setattr(parallel, "infer_publication_date", no_reading)
     again = ingest_raw(raw, SMALL_LIMITS, publication_hints=hints, cache_dir=cache)
     assert again.articles.equals(first.articles) and again.quarantine.equals(first.quarantine)
     assert again.cache.read == 0

@@ -252,3 +252,39 @@ def test_read_bundle_limits(tmp_path: Path):
     items = list(read_bundle(p, max_line_bytes=1000, max_bundle_bytes=3000))
     assert isinstance(items[-1], BundleStop) and items[-1].line == 2 and items[-1].code == "bundle_too_large"
     assert isinstance(items[0], BundleLine) and items[0].record == {"text": "a"}
+
+
+def test_dating_in_two_processes_equals_dating_in_one(monkeypatch):
+    """pipeline/ingest/parallel.py splits many texts between this process and a spawned one; the
+    dates, in order, are the ones a single process gives."""
+    import datetime as dt
+
+    import polars as pl
+
+    from pipeline.extract.dates import WEEKDAY_TOKEN_PATTERN, YEAR_TOKEN_PATTERN
+    from pipeline.ingest import parallel
+
+    stories = [
+        "KABUL (Reuters) - The delegation arrived on Wednesday, August 21, officials said.",
+        "Talks began in 2023 and resumed on Monday, March 4.",
+        "The ministry said on Friday that the envoy had presented credentials.",
+        "ASTANA, Dec 29 - Kazakhstan removed the group from its list.",
+        "No date here at all.",
+    ]
+    texts = [f"{stories[i % len(stories)]} (Item {i}.)" for i in range(60)]
+    series = pl.Series(texts)
+    years = series.str.extract_all(YEAR_TOKEN_PATTERN).to_list()
+    weekdays = series.str.contains(WEEKDAY_TOKEN_PATTERN).to_list()
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_TEXTS", 10)
+    hints = _fixed_hints
+    one = parallel.infer_dates(texts, years, weekdays, hints, workers=1)
+    two = parallel.infer_dates(texts, years, weekdays, hints, workers=2)
+    assert one == two
+    assert any(d[0] is not None for d in one) and any(d[0] is None for d in one)
+    assert all(isinstance(d[0], (dt.date, type(None))) for d in two)
+
+
+def _fixed_hints(text):  # module level: the spawned worker unpickles it by name
+    import datetime as dt
+
+    return [dt.date(2021, 8, 15)]

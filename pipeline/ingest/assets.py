@@ -27,7 +27,8 @@ from schemas.models import ArticleText, Quarantine
     },
 )
 def ingest(context: dg.AssetExecutionContext, settings: CredenceSettings):
-    result = ingest_raw(settings.raw_path, publication_hints=role_lower_bounds, cache_dir=settings.cache_path)
+    result = ingest_raw(settings.raw_path, publication_hints=role_lower_bounds, cache_dir=settings.cache_path,
+                        workers=settings.extract_workers)
     arts, quar = result.articles, result.quarantine
     context.log.info(f"ingested {arts.height} articles, quarantined {quar.height} inputs from {settings.raw_path}")
     cache = result.cache

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.extract.dates import WEEKDAY_TOKEN_PATTERN, YEAR_TOKEN_PATTERN, infer_publication_date
+from pipeline.extract.dates import WEEKDAY_TOKEN_PATTERN, YEAR_TOKEN_PATTERN
 from pipeline.ingest.bundle import BundleStop, read_bundle
 from pipeline.ingest.cache import CacheStats, IngestCache, session
 from pipeline.ingest.decode import decode_bytes, looks_like_html, sniff_type
@@ -34,6 +34,7 @@ from pipeline.ingest.metadata import (
     SOURCES_FILE, Metadata, MetadataIssue, metadata_from_fields, read_sources_csv,
 )
 from pipeline.ingest.normalize import Boilerplate, clean_expr, default_boilerplate, nfc, tidy_expr
+from pipeline.ingest.parallel import infer_dates
 from pipeline.ingest.structure import analyze
 from schemas.models import ArticleText, Quarantine, conform, polars_schema
 
@@ -108,6 +109,7 @@ class _Run:
     quarantine: list[dict] = field(default_factory=list)
     issues: list[MetadataIssue] = field(default_factory=list)
     analyses: dict[str, Analysis] = field(default_factory=dict)  # sha256 -> Analysis of the texts of this run
+    workers: int = 1  # processes for publication-date inference (pipeline/ingest/parallel.py)
 
     def reject(self, source_file: str, line: int | None, code: str, reason: str, detail: str | None = None,
                record_id: str | None = None, duplicate_of: str | None = None) -> None:
@@ -211,22 +213,24 @@ def _source_order(source_file: str, line: int | None) -> tuple[str, int]:
 
 
 def ingest_raw(raw_dir: Path, limits: IngestLimits | None = None,
-               publication_hints: PublicationHints | None = None, cache_dir: Path | None = None) -> IngestResult:
+               publication_hints: PublicationHints | None = None, cache_dir: Path | None = None,
+               workers: int = 1) -> IngestResult:
     """Read every input under ``raw_dir``; return the articles and the quarantine (see module docstring).
 
     With ``cache_dir``, inputs unchanged since the last call with the same cache folder are not read
-    again (pipeline/ingest/cache.py); the result is the same as without it.
+    again (pipeline/ingest/cache.py); the result is the same as without it. ``workers`` > 1 dates
+    many texts in two processes (pipeline/ingest/parallel.py); the result is the same.
     """
     limits = limits or IngestLimits()
     if cache_dir is None:
-        return _ingest(Path(raw_dir), limits, publication_hints, None)
+        return _ingest(Path(raw_dir), limits, publication_hints, None, workers)
     with session(Path(cache_dir), limits, publication_hints) as cache:
-        return _ingest(Path(raw_dir), limits, publication_hints, cache)
+        return _ingest(Path(raw_dir), limits, publication_hints, cache, workers)
 
 
 def _ingest(raw_dir: Path, limits: IngestLimits, publication_hints: PublicationHints | None,
-            cache: IngestCache | None) -> IngestResult:
-    run = _Run(limits, default_boilerplate())
+            cache: IngestCache | None, workers: int = 1) -> IngestResult:
+    run = _Run(limits, default_boilerplate(), workers=workers)
     entries, skipped = discover(raw_dir)
     for s in skipped:
         run.reject(s.source_file, None, s.reason_code, s.reason, s.detail)
@@ -395,11 +399,12 @@ def _finish(run: _Run, publication_hints: PublicationHints | None,
         else:
             to_date.append((row, known))
         rows.append(row)
-    _infer_dates(to_date, publication_hints)
+    _infer_dates(to_date, publication_hints, run.workers)
     return rows
 
 
-def _infer_dates(to_date: list[tuple[dict, Analysis]], publication_hints: PublicationHints | None) -> None:
+def _infer_dates(to_date: list[tuple[dict, Analysis]], publication_hints: PublicationHints | None,
+                 workers: int = 1) -> None:
     """Publication dates inferred from the text, for the articles without one stated or marked."""
     todo = [(row, known) for row, known in to_date if known.publication is None]
     if todo:
@@ -409,21 +414,13 @@ def _infer_dates(to_date: list[tuple[dict, Analysis]], publication_hints: Public
         year_col = texts.str.extract_all(YEAR_TOKEN_PATTERN).to_list()
         weekday_col = texts.str.contains(WEEKDAY_TOKEN_PATTERN).to_list()
         del texts
-        for (row, known), years, has_weekday in zip(todo, year_col, weekday_col):
-            text = _str(row["text"])
-            hints = _lazy_hints(publication_hints, text) if publication_hints is not None else ()
-            pub = infer_publication_date(text, hints, years=years, has_weekday=has_weekday)
-            known.publication = (pub.published_at, pub.basis, pub.published_after)
+        dated = infer_dates([_str(row["text"]) for row, _ in todo], year_col, weekday_col, publication_hints, workers)
+        for (_, known), publication in zip(todo, dated):
+            known.publication = publication
     for row, known in to_date:
         published_at, basis, after = known.publication
         row["published_at"], row["published_basis"] = published_at, basis
         row["published_after"] = after if published_at is None else None
-
-
-def _lazy_hints(publication_hints: PublicationHints, text: str):
-    """The hints, computed only if infer_publication_date gets to them (it returns early for a
-    text stating its date; the first call of the dictionary-driven hints loads the gazetteer)."""
-    yield from publication_hints(text)
 
 
 def _text_column(values: list[str | StoredText]) -> pl.Series:

@@ -110,7 +110,8 @@ def ingest_op(context: dg.OpExecutionContext, settings: CredenceSettings):
     from pipeline.extract.actors import role_lower_bounds
     from pipeline.ingest.core import ingest_raw
 
-    result = ingest_raw(settings.raw_path, publication_hints=role_lower_bounds, cache_dir=settings.cache_path)
+    result = ingest_raw(settings.raw_path, publication_hints=role_lower_bounds, cache_dir=settings.cache_path,
+                        workers=settings.extract_workers)
     context.log.info(f"ingested {result.articles.height} articles, quarantined {result.quarantine.height} inputs")
     return result.articles, result.quarantine
 
