@@ -82,7 +82,9 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         path.parent.mkdir(parents=True, exist_ok=True)
         # A private temporary name: two builds at once (a CLI build and a UI run) never share it.
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
-        obj.write_parquet(tmp, compression="zstd", compression_level=1, statistics=False)
+        # Uncompressed: these are scratch tables on a local disk between steps, and compressing
+        # `articles` (107 MB of text on the 33k corpus) took 0.5 s of every build, 0.1 s without.
+        obj.write_parquet(tmp, compression="uncompressed", statistics=False)
         tmp.replace(path)
         _remember(path, _identity(path), obj)
 
