@@ -17,7 +17,9 @@ def build() -> int:
     from pipeline.definitions import defs
 
     with dg.DagsterInstance.get() as instance:
-        result = defs.resolve_job_def("build_release").execute_in_process(instance=instance, raise_on_error=False)
+        result = defs.resolve_job_def("build_release").execute_in_process(
+            instance=instance, raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}})
         if not result.success:
             print("build failed; see the run in the Dagster UI (make ui) for the step that failed", file=sys.stderr)
             return 1

@@ -200,3 +200,16 @@ def test_dedup_cache_survives_an_incremental_extraction(tmp_path):
     extract_incremental(articles, tmp_path, "f" * 40, 1)
     assert cache.masks_file.is_file() and cache.components_file.is_file()
     assert cache.load_masks({"a1": "words of one article"}).known()
+
+
+def test_article_texts_reads_like_a_dict():
+    from pipeline.dedup.core import article_texts
+    from pipeline.dedup.keys import text_lengths, texts_of
+
+    articles = pl.DataFrame({"article_id": ["a1", "a2", "a3"], "text": ["one text", None, "ünïcode"]})
+    texts = article_texts(articles)
+    plain = {"a1": "one text", "a3": "ünïcode"}
+    assert dict(texts) == plain and len(texts) == 2 and "a2" not in texts and texts.get("a2") is None
+    assert texts_of(texts, ["a3", "zz", "a1"]) == texts_of(plain, ["a3", "zz", "a1"]) == ["ünïcode", None, "one text"]
+    assert text_lengths(texts, ["a3", "zz"]) == text_lengths(plain, ["a3", "zz"]) == [7, 0]
+    assert not article_texts(articles.drop("text"))

@@ -19,7 +19,7 @@ import polars as pl
 
 from pipeline.dedup.cluster import COMPONENTS_SCHEMA, cluster_mentions_reusing
 from pipeline.dedup.ids import LINEAGE_SCHEMA, REGISTRY_SCHEMA, assign_ids
-from pipeline.dedup.keys import ArticleMasks
+from pipeline.dedup.keys import ArticleMasks, ArticleTexts
 from pipeline.dedup.settle import settle
 from schemas.codebook import Codebook, load_codebook
 from schemas.models import Event, Mention, conform, empty_frame
@@ -34,11 +34,12 @@ class DedupResult:
     components: pl.DataFrame  # cluster.COMPONENTS_SCHEMA: how this build clustered (for the next build to reuse)
 
 
-def article_texts(articles: pl.DataFrame) -> dict[str, str]:
+def article_texts(articles: pl.DataFrame) -> ArticleTexts:
+    """article_id -> text of the articles (read from the column on demand; empty without texts)."""
     if "text" not in articles.columns:
-        return {}
+        return ArticleTexts(pl.Series([], dtype=pl.String), pl.Series([], dtype=pl.String))
     rows = articles.select("article_id", "text").drop_nulls()
-    return dict(zip(rows["article_id"].to_list(), rows["text"].to_list()))
+    return ArticleTexts(rows["article_id"], rows["text"])
 
 
 def _article_meta(articles: pl.DataFrame) -> pl.DataFrame:

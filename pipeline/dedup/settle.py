@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.dedup.keys import OPEN_END, OPEN_START, ArticleMasks, mask_jaccard, shingle_mask
+from pipeline.dedup.keys import OPEN_END, OPEN_START, ArticleMasks, mask_jaccard, shingle_mask, text_lengths
 from schemas.codebook import Codebook, load_codebook
 
 SYNDICATION_JACCARD = 0.8
@@ -87,8 +87,7 @@ def source_keys(m: pl.DataFrame, texts: dict[str, str], masks: ArticleMasks | No
     # (polars) and vocabulary (numpy), which leaves a handful of the pairs of big events for the
     # shingle test in Python.
     lengths = multi.select(pl.col("article_id").unique())
-    lengths = lengths.with_columns(pl.Series("__len", [len(texts.get(a) or "") for a in lengths["article_id"].to_list()],
-                                             dtype=pl.Int64))
+    lengths = lengths.with_columns(pl.Series("__len", text_lengths(texts, lengths["article_id"].to_list()), dtype=pl.Int64))
     side = multi.select("__cluster", "article_id", "__source").join(lengths, on="article_id")
     pairs = (
         side.join(side, on="__cluster", suffix="_b")
