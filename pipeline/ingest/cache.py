@@ -186,7 +186,8 @@ class IngestCache:
         if dict(df.schema) != _SCHEMA:
             raise ValueError(f"unexpected columns {list(df.schema)}")
         for rec, required in _REQUIRED.items():  # what the code relies on is there (a damaged file is ignored)
-            part = df.filter(pl.col("rec") == rec).select(required)
+            # select before filter: filtering first would copy every column, the texts included
+            part = df.select("rec", *required).filter(pl.col("rec") == rec).drop("rec")
             if sum(part.null_count().row(0)):
                 raise ValueError(f"{rec!r} rows with missing values")
         if not df["rec"].is_in(list(_REQUIRED)).all():
