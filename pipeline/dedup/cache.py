@@ -16,7 +16,6 @@ makes deduplication of an incremental build cheap.
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import polars as pl
@@ -24,6 +23,7 @@ import polars as pl
 from pipeline.dedup.cluster import COMPONENTS_SCHEMA
 from pipeline.dedup.core import DedupResult, article_texts, deduplicate
 from pipeline.dedup.keys import WORD_MASK_BITS, ArticleMasks
+from pipeline.extract.cache import atomic_write
 from schemas.codebook import CODEBOOK_PATH
 
 CACHE_VERSION = "1"
@@ -67,9 +67,9 @@ class DedupCache:
         self.dir.mkdir(parents=True, exist_ok=True)
         n_bytes = WORD_MASK_BITS // 8
         known = sorted((a, m) for a, m in masks.known().items() if a in masks.texts)
-        _write(pl.DataFrame({"article_id": [a for a, _ in known], "mask": [m.to_bytes(n_bytes, "little") for _, m in known]},
+        atomic_write(pl.DataFrame({"article_id": [a for a, _ in known], "mask": [m.to_bytes(n_bytes, "little") for _, m in known]},
                             schema={"article_id": pl.String, "mask": pl.Binary}), self.masks_file)
-        _write(components.select(list(COMPONENTS_SCHEMA)), self.components_file)
+        atomic_write(components.select(list(COMPONENTS_SCHEMA)), self.components_file)
         for old in self.dir.glob("dedup-*.parquet"):
             if self.fingerprint not in old.name:
                 old.unlink(missing_ok=True)
@@ -99,11 +99,3 @@ def _read(path: Path, schema: dict) -> pl.DataFrame | None:
     if dict(frame.schema) != schema:
         return None
     return frame
-
-
-def _write(df: pl.DataFrame, path: Path) -> None:
-    # The pid in the name lets the extraction cache's clean-up tell a dead writer's file from a
-    # live one (pipeline/extract/cache.py _remove_dead_temporaries).
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    df.write_parquet(tmp, compression="zstd", compression_level=1)
-    tmp.replace(path)

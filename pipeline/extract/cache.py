@@ -94,8 +94,8 @@ def _extract_incremental_locked(articles: pl.DataFrame, cache_dir: Path, fingerp
         # Mentions first, then the done-list: a kill between the two leaves a done-list that is
         # older than the mentions, so the next build re-extracts a few articles (harmless), never
         # the reverse (articles marked done whose mentions were not written).
-        _atomic_write(mentions, cache_file)
-        _atomic_write(pl.DataFrame({"article_id": current.sort()}), done_file)
+        atomic_write(mentions, cache_file)
+        atomic_write(pl.DataFrame({"article_id": current.sort()}), done_file)
     return mentions, ExtractionStats(articles.height, todo.height, articles.height - todo.height, fingerprint)
 
 
@@ -119,7 +119,9 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _atomic_write(df: pl.DataFrame, path: Path) -> None:
+def atomic_write(df: pl.DataFrame, path: Path) -> None:
+    """Write a Parquet file whole or not at all: to a temporary name carrying this process's pid
+    (so that _remove_dead_temporaries can tell a dead writer's file), then renamed."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     df.write_parquet(tmp, compression="zstd", compression_level=1)
     tmp.replace(path)
