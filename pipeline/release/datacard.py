@@ -3,7 +3,7 @@ Frictionless datapackage.json. Column documentation comes from the pandera model
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -11,7 +11,7 @@ import polars as pl
 from pipeline.release.files import sha256_file
 from schemas.codebook import load_codebook
 from schemas.dictionary import frictionless_schema, markdown_table
-from schemas.models import RELEASE_TABLES
+from schemas.models import RELEASE_TABLES, conform
 
 TITLE = "Credence diplomatic events"
 LICENSE = {
@@ -201,35 +201,40 @@ keywords:
 """
 
 
-def _timeline(ctx: dict) -> bytes:
+TIMELINE_TITLE = "Events by date and country"
+
+
+def _timeline(events: pl.DataFrame) -> bytes:
     # Imported here, in the chart's thread: matplotlib takes ~0.7 s to import, which then overlaps
     # with writing the tables instead of delaying every build's start (and a build that publishes
     # nothing never imports it).
     from pipeline.release.chart import timeline_png
 
-    return timeline_png(ctx["frames"]["events"], title=f"Events by date and country, release {ctx['version']}")
+    return timeline_png(conform(events, RELEASE_TABLES["events"]), title=TIMELINE_TITLE)
 
 
-def _prepare(ctx: dict) -> dict:
-    """Start rendering the chart in a worker thread: it is mostly Python (matplotlib) while writing
-    the tables is mostly polars, which releases the GIL, so the two overlap."""
+def start_timeline(events: pl.DataFrame) -> Future:
+    """Draw the release's timeline in a worker thread, starting now: it is mostly Python
+    (matplotlib) while conforming and writing the tables is mostly polars, which releases the GIL,
+    so the two overlap. It needs only the events (the title names no version), so the caller can
+    start it before the release is even fingerprinted; an unchanged build just drops it."""
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="release-chart")
     try:
-        return {"timeline_future": pool.submit(_timeline, ctx)}
+        return pool.submit(_timeline, events)
     finally:
         pool.shutdown(wait=False)
 
 
-def render_extras(ctx: dict) -> dict[str, str | bytes]:
-    future = ctx.get("timeline_future")
+def render_extras(ctx: dict, timeline: Future | None = None) -> dict[str, str | bytes]:
+    """The release's files besides the tables; ``timeline`` is the chart started by start_timeline
+    (drawn here when not given)."""
     return {
         "README.md": data_card(ctx),
         "CHANGELOG.md": changelog(ctx),
         "CITATION.cff": citation(ctx),
         "datapackage.json": datapackage(ctx),
         # The chart shown on the download page, published (and checksummed) with the data it draws.
-        "timeline.png": future.result() if future is not None else _timeline(ctx),
+        "timeline.png": timeline.result() if timeline is not None else _timeline(ctx["frames"]["events"]),
     }
 
 
-render_extras.prepare = _prepare

@@ -207,11 +207,6 @@ def publish_release(
             if prev_manifest.get("data_fingerprint") == fingerprint:
                 return ReleaseOutcome(previous, root / previous, False, prev_manifest)
         version = _next_version(today, list_versions(outputs))
-        # ``render_extras.prepare(ctx) -> dict`` (optional) starts work that needs only the version
-        # and the public tables (the chart, in a thread) while the tables are written; what it
-        # returns is passed on to render_extras.
-        prepare = getattr(render_extras, "prepare", None)
-        prepared = prepare({"version": version, "previous": previous, "frames": dict(frames), "today": today}) if prepare else {}
         prev_events = pl.read_parquet(root / previous / "events.parquet") if previous else None
         changes = conform(build_changes(prev_events, frames["events"], tables.lineage), RELEASE_TABLES["changes"])
         frames["changes"] = changes
@@ -240,7 +235,7 @@ def publish_release(
         extras = render_extras({
             "version": version, "previous": previous, "manifest": manifest, "frames": frames,
             "changelog_entry": changelog_entry, "previous_changelog": previous_log, "today": today,
-            "folder": tmp, "digests": digests, **prepared,
+            "folder": tmp, "digests": digests,
         })
         for name, content in extras.items():
             digests[name] = write_bytes(tmp / name, content if isinstance(content, bytes) else content.encode("utf-8"))

@@ -209,8 +209,9 @@ def _ensure_timeline(outputs: Path, entry: ReleaseEntry) -> str | None:
     target = outputs / SITE_ASSETS / f"timeline-{entry.version}.png"
     if not target.is_file():
         from pipeline.release.chart import timeline_png  # matplotlib only when a chart is missing
+        from pipeline.release.datacard import TIMELINE_TITLE
 
-        write_bytes_atomic(target, timeline_png(pl.read_parquet(events_path), title=f"Events by date and country, release {entry.version}"))
+        write_bytes_atomic(target, timeline_png(pl.read_parquet(events_path), title=TIMELINE_TITLE))
     return f"{SITE_ASSETS}/{quote(target.name)}"
 
 
