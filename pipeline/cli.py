@@ -3,6 +3,8 @@ Dagster instance (DAGSTER_HOME), so command-line runs show up in the UI like any
 from __future__ import annotations
 
 import argparse
+import atexit
+import logging
 import os
 import sys
 from pathlib import Path
@@ -47,5 +49,17 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
+def exit_now(code: int) -> None:
+    """Leave without the interpreter's teardown. When a build returns, its work is done and durable
+    (the release is fsynced and renamed, the instance closed); tearing down the few hundred
+    thousand objects that Dagster, polars and pandera leave behind took 1.1 s of every build's
+    wall time. Output is flushed and the atexit handlers run first, as a normal exit would."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    atexit._run_exitfuncs()
+    logging.shutdown()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    exit_now(main())
