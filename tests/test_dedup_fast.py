@@ -213,3 +213,26 @@ def test_article_texts_reads_like_a_dict():
     assert texts_of(texts, ["a3", "zz", "a1"]) == texts_of(plain, ["a3", "zz", "a1"]) == ["ünïcode", None, "one text"]
     assert text_lengths(texts, ["a3", "zz"]) == text_lengths(plain, ["a3", "zz"]) == [7, 0]
     assert not article_texts(articles.drop("text"))
+
+
+def test_dedup_cache_rewrites_only_what_changed(tmp_path):
+    from pipeline.dedup.cache import DedupCache
+    from pipeline.dedup.core import article_texts, deduplicate
+
+    mentions, articles = _corpus_with_texts(600)
+
+    def build(arts):
+        cache = DedupCache(tmp_path)
+        masks = cache.load_masks(article_texts(arts))
+        result = deduplicate(mentions, arts, None, masks=masks, previous_components=cache.load_components())
+        cache.save(masks, result.components)
+        return cache
+
+    cache = build(articles)
+    stamps = (cache.masks_file.stat().st_mtime_ns, cache.components_file.stat().st_mtime_ns)
+    build(articles)  # nothing changed: neither file is written again
+    assert (cache.masks_file.stat().st_mtime_ns, cache.components_file.stat().st_mtime_ns) == stamps
+    # One article's text is gone: its mask leaves the file.
+    gone = articles["article_id"][0]
+    build(articles.with_columns(pl.when(pl.col("article_id") == gone).then(None).otherwise(pl.col("text")).alias("text")))
+    assert gone not in pl.read_parquet(cache.masks_file)["article_id"].to_list()

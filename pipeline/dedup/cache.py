@@ -27,6 +27,7 @@ from pipeline.extract.cache import atomic_write
 from schemas.codebook import CODEBOOK_PATH
 
 CACHE_VERSION = "1"
+MASKS_SCHEMA = {"article_id": pl.String, "mask": pl.Binary}
 _SOURCES = ("keys.py", "cluster.py", "cache.py")
 
 
@@ -47,29 +48,39 @@ class DedupCache:
         self.fingerprint = fingerprint or dedup_fingerprint()
         self.masks_file = self.dir / f"dedup-masks-{self.fingerprint}.parquet"
         self.components_file = self.dir / f"dedup-components-{self.fingerprint}.parquet"
+        self._saved_masks = -1  # rows of the masks file as loaded, all still wanted (-1: rewrite it)
+        self._saved_components: pl.DataFrame | None = None
 
     def load_masks(self, texts: dict[str, str]) -> ArticleMasks:
         masks = ArticleMasks(texts)
-        frame = _read(self.masks_file, {"article_id": pl.String, "mask": pl.Binary})
+        frame = _read(self.masks_file, MASKS_SCHEMA)
         if frame is not None:
             n_bytes = WORD_MASK_BITS // 8
-            masks.seed({a: int.from_bytes(b, "little")
-                        for a, b in zip(frame["article_id"].to_list(), frame["mask"].to_list())
-                        if a in texts and len(b) == n_bytes})
+            kept = {a: int.from_bytes(b, "little") for a, b in zip(frame["article_id"].to_list(), frame["mask"].to_list())
+                    if a in texts and len(b) == n_bytes}
+            masks.seed(kept)
+            # The file can stay as it is only if every row of it was still wanted.
+            self._saved_masks = len(kept) if len(kept) == frame.height else -1
         return masks
 
     def load_components(self) -> pl.DataFrame | None:
-        return _read(self.components_file, COMPONENTS_SCHEMA)
+        self._saved_components = _read(self.components_file, COMPONENTS_SCHEMA)
+        return self._saved_components
 
     def save(self, masks: ArticleMasks, components: pl.DataFrame) -> None:
         """Keep the masks of the current articles and this build's components; drop other
-        fingerprints' files (an older code or codebook)."""
+        fingerprints' files (an older code or codebook). A file that would be written with what it
+        already holds (no article added or gone, no component changed) is left as it is."""
         self.dir.mkdir(parents=True, exist_ok=True)
         n_bytes = WORD_MASK_BITS // 8
         known = sorted((a, m) for a, m in masks.known().items() if a in masks.texts)
-        atomic_write(pl.DataFrame({"article_id": [a for a, _ in known], "mask": [m.to_bytes(n_bytes, "little") for _, m in known]},
-                            schema={"article_id": pl.String, "mask": pl.Binary}), self.masks_file)
-        atomic_write(components.select(list(COMPONENTS_SCHEMA)), self.components_file)
+        if len(known) != self._saved_masks:  # masks are only ever added to the loaded ones: same count, same set
+            atomic_write(pl.DataFrame({"article_id": [a for a, _ in known],
+                                       "mask": [m.to_bytes(n_bytes, "little") for _, m in known]},
+                                      schema=MASKS_SCHEMA), self.masks_file)
+        components = components.select(list(COMPONENTS_SCHEMA))
+        if self._saved_components is None or not components.equals(self._saved_components):
+            atomic_write(components, self.components_file)
         for old in self.dir.glob("dedup-*.parquet"):
             if self.fingerprint not in old.name:
                 old.unlink(missing_ok=True)

@@ -37,7 +37,7 @@ import hashlib
 import polars as pl
 
 from pipeline.dedup.keys import (
-    OPEN_END, OPEN_START, PRECISION_RANK, ArticleMasks, add_party_keys, mask_jaccard, same_person,
+    OPEN_END, OPEN_START, PRECISION_RANK, ArticleMasks, add_party_keys, same_person,
 )
 from schemas.codebook import Codebook, load_codebook
 
@@ -121,13 +121,12 @@ def cluster_mentions_reusing(mentions: pl.DataFrame, texts: dict[str, str] | Non
     if previous is not None and previous.height and multi.height:
         known = multi.join(previous.select("component", "mention_id", "founder"), on=["component", "mention_id"], how="inner")
         founders = m.select(pl.col("mention_id").alias("founder"), pl.col("__order").alias("__cluster"))
-        reused = known.join(founders, on="founder", how="inner").select("__order", "__cluster")
+        found = known.join(founders, on="founder", how="inner").select("__order", "__comp", "__cluster")
         # A component is reused whole or not at all (every member found with its founder).
-        complete = (reused.join(multi.select("__order", "__comp"), on="__order")
-                    .group_by("__comp").len()
+        complete = (found.group_by("__comp").len()
                     .join(multi.group_by("__comp").len(), on="__comp", suffix="_all")
                     .filter(pl.col("len") == pl.col("len_all")).select("__comp"))
-        reused = reused.join(multi.select("__order", "__comp"), on="__order").join(complete, on="__comp", how="semi").select("__order", "__cluster")
+        reused = found.join(complete, on="__comp", how="semi").select("__order", "__cluster")
     todo = multi.join(reused, on="__order", how="anti").sort("__order")
     masks = masks or ArticleMasks(texts or {})
     if todo.height and masks.texts:

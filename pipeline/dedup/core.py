@@ -52,9 +52,9 @@ def deduplicate(mentions: pl.DataFrame, articles: pl.DataFrame, registry: pl.Dat
                 codebook: Codebook | None = None, *, masks: ArticleMasks | None = None,
                 previous_components: pl.DataFrame | None = None) -> DedupResult:
     """``masks`` may come pre-filled with known article masks (ArticleMasks(article_texts(articles))
-    plus seeded masks; it is filled further, so a caller can keep them); ``previous_components`` is a previous result's ``components``: unchanged
-    components are not clustered again (see cluster.cluster_mentions_reusing). Neither changes
-    the result."""
+    plus seeded masks; it is filled further, so a caller can keep them). ``previous_components``
+    is a previous result's ``components``: unchanged components are not clustered again (see
+    cluster.cluster_mentions_reusing). Neither changes the result."""
     cb = codebook or load_codebook()
     mentions = conform(mentions, Mention)
     if mentions.height == 0:
@@ -64,9 +64,9 @@ def deduplicate(mentions: pl.DataFrame, articles: pl.DataFrame, registry: pl.Dat
         return DedupResult(empty_frame(Event), mentions, retired, pl.DataFrame(schema=LINEAGE_SCHEMA),
                            pl.DataFrame(schema=COMPONENTS_SCHEMA))
 
-    texts = masks.texts if masks is not None else article_texts(articles)
-    if masks is None:
-        masks = ArticleMasks(texts)  # article vocabularies, shared by clustering and settling
+    # Article vocabularies, shared by clustering and settling.
+    masks = masks if masks is not None else ArticleMasks(article_texts(articles))
+    texts = masks.texts
     # Sorted by mention_id once here: the mentions table and the registry keep this order
     # (order-preserving joins below), which saves sorting a million strings twice more.
     clustered, components = cluster_mentions_reusing(mentions, texts, cb, masks, previous_components)

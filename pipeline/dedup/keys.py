@@ -169,17 +169,17 @@ class ArticleTexts(Mapping):
         return len(self._row)
 
     def many(self, article_ids: list[str]) -> list[str | None]:
-        rows = [self._row.get(a) for a in article_ids]
-        taken = self._texts.gather([r for r in rows if r is not None]).to_list()
-        it = iter(taken)
-        return [next(it) if r is not None else None for r in rows]
+        return self._gather(article_ids, lambda texts: texts, None)
 
     def lengths(self, article_ids: list[str]) -> list[int]:
         """len() of each text (0 when unknown), computed in polars."""
+        return self._gather(article_ids, lambda texts: texts.str.len_chars().fill_null(0), 0)
+
+    def _gather(self, article_ids: list[str], column, missing) -> list:
+        """``column`` of the texts of ``article_ids`` (one polars gather), ``missing`` for unknown ids."""
         rows = [self._row.get(a) for a in article_ids]
-        known = self._texts.gather([r for r in rows if r is not None]).str.len_chars().fill_null(0).to_list()
-        it = iter(known)
-        return [next(it) if r is not None else 0 for r in rows]
+        found = iter(column(self._texts.gather([r for r in rows if r is not None])).to_list())
+        return [next(found) if r is not None else missing for r in rows]
 
 
 def text_lengths(texts: Mapping[str, str], article_ids: list[str]) -> list[int]:
@@ -226,6 +226,13 @@ class ArticleMasks:
             if todo:
                 self._words.update(bulk_word_masks([a for a, _ in todo], [t for _, t in todo]))
 
+    def _packed(self, article_ids: list[str]):
+        """The word masks of the articles as rows of a numpy uint8 matrix (little-endian bits)."""
+        import numpy as np
+
+        n_bytes = WORD_MASK_BITS // 8
+        return np.frombuffer(b"".join(self.words(a).to_bytes(n_bytes, "little") for a in article_ids),
+                             dtype=np.uint8).reshape(len(article_ids), n_bytes)
 
     def pair_similarity(self, left: list[str], right: list[str]):
         """Word-mask Jaccard of each pair (left[i], right[i]) as a numpy float64 array, equal to
@@ -236,9 +243,7 @@ class ArticleMasks:
         ids = sorted(set(left) | set(right))
         self.precompute(ids)
         row = {a: i for i, a in enumerate(ids)}
-        n_bytes = WORD_MASK_BITS // 8
-        table = np.frombuffer(b"".join(self.words(a).to_bytes(n_bytes, "little") for a in ids),
-                              dtype=np.uint64).reshape(len(ids), n_bytes // 8)
+        table = self._packed(ids).view(np.uint64)
         sizes = np.bitwise_count(table).sum(axis=1, dtype=np.int64)
         li = np.fromiter((row[a] for a in left), dtype=np.int64, count=len(left))
         ri = np.fromiter((row[a] for a in right), dtype=np.int64, count=len(right))
@@ -254,10 +259,7 @@ class ArticleMasks:
         float32; the division is done in float64 like Python's, so the values are identical."""
         import numpy as np
 
-        n_bytes = WORD_MASK_BITS // 8
-        packed = np.frombuffer(b"".join(self.words(a).to_bytes(n_bytes, "little") for a in article_ids),
-                               dtype=np.uint8).reshape(len(article_ids), n_bytes)
-        bits = np.unpackbits(packed, axis=1, bitorder="little").astype(np.float32)
+        bits = np.unpackbits(self._packed(article_ids), axis=1, bitorder="little").astype(np.float32)
         inter = (bits @ bits.T).astype(np.float64)
         sizes = np.diag(inter)
         union = sizes[:, None] + sizes[None, :] - inter

@@ -25,16 +25,12 @@ def code_version() -> str:
 
 def inputs_sha256(articles: pl.DataFrame, quarantine: pl.DataFrame) -> str:
     h = hashlib.sha256()
-    pairs = articles.select("sha256", "source_file")
-    if pairs.null_count().sum_horizontal().item() == 0:
-        # "<sha256> <source_file>\n" per article in sorted order, joined by polars: UTF-8 byte order
-        # is code point order, so this is the order (and the bytes) of sorting the Python tuples.
-        h.update(pairs.sort("sha256", "source_file")
-                 .select(pl.concat_str(pl.col("sha256"), pl.lit(" "), pl.col("source_file"), pl.lit("\n")).str.join(""))
-                 .item().encode())
-    else:  # pragma: no cover - both columns are required by the schema
-        for sha, src in sorted(pairs.iter_rows()):
-            h.update(f"{sha} {src}\n".encode())
+    # "<sha256> <source_file>\n" per article in sorted order (both columns are required by the
+    # schema), joined by polars: UTF-8 byte order is code point order, so this is the order (and
+    # the bytes) of sorting the Python tuples.
+    h.update(articles.select("sha256", "source_file").sort("sha256", "source_file")
+             .select(pl.concat_str(pl.col("sha256"), pl.lit(" "), pl.col("source_file"), pl.lit("\n")).str.join(""))
+             .item().encode())
     for row in sorted(quarantine.filter(pl.col("stage") == "ingest").select("source_file", "line", "reason_code").iter_rows(), key=str):
         h.update(f"{row}\n".encode())
     return h.hexdigest()

@@ -246,7 +246,7 @@ def publish_release(
 
         files = {}
         for p in sorted(tmp.iterdir()):
-            files[p.name] = {"bytes": digest(p)["bytes"], "sha256": digest(p)["sha256"]}
+            files[p.name] = dict(digest(p))
             stem = p.name.rsplit(".", 1)[0]
             if stem in frames:
                 files[p.name]["rows"] = frames[stem].height
