@@ -140,7 +140,7 @@ def test_cached_ingest_is_the_uncached_one_through_changes(raw, tmp_path):
     # A bundle deleted: its cache file goes too (the cache holds only current inputs).
     (raw / "bundles/c.jsonl.gz").unlink()
     check(raw, cache)
-    assert len(cache_files(cache)) == 2 + 2
+    assert len([f for f in cache_files(cache) if f.name.startswith("entry-")]) == 2
     check(raw, cache)
 
 
@@ -219,3 +219,147 @@ def test_an_unusable_cache_folder_does_not_fail_the_build(raw, tmp_path):
     blocker.write_text("a file where the cache folder should be")
     result = check(raw, blocker)
     assert result.cache is None
+
+
+def bundle_lines(raw: Path, name: str, records: list[dict]) -> None:
+    write(raw / name, "\n".join(json.dumps(r) for r in records) + "\n")
+
+
+def test_warm_duplicates_across_a_cached_bundle_and_new_files(tmp_path):
+    """Duplicate detection runs across cached and fresh candidates in input order, every build."""
+    raw, cache = tmp_path / "raw", tmp_path / "cache"
+    bundle_lines(raw, "m/bundle.jsonl", [{"text": article(i)} for i in range(12)] + [{"text": article(3)}])
+    cold = check(raw, cache)
+    assert cold.quarantine.filter(pl.col("reason_code") == "duplicate_text")["source_file"].to_list() == [
+        "m/bundle.jsonl#L13"]
+    # A new file sorting before the bundle, with a bundle line's text: the bundle line becomes the duplicate.
+    write(raw / "a_new.txt", article(5))
+    warm = check(raw, cache)
+    assert warm.cache.reused == 1 and warm.cache.read == 1
+    dup = warm.quarantine.filter(pl.col("reason_code") == "duplicate_text")
+    assert dup.filter(pl.col("source_file") == "m/bundle.jsonl#L6")["duplicate_of"].to_list() == ["a_new.txt"]
+    # A new file sorting after the bundle with a cached text: the new file is the duplicate.
+    write(raw / "z_new.txt", article(7))
+    warm = check(raw, cache)
+    dup = warm.quarantine.filter(pl.col("reason_code") == "duplicate_text")
+    assert dup.filter(pl.col("source_file") == "z_new.txt")["duplicate_of"].to_list() == ["m/bundle.jsonl#L8"]
+    assert dup.filter(pl.col("source_file") == "z_new.txt")["record_id"].to_list() == [
+        warm.articles.filter(pl.col("source_file") == "m/bundle.jsonl#L8")["article_id"].item()]
+    # Two new files with the same text (neither cached before): the first in order is kept.
+    write(raw / "b_one.txt", article(99))
+    write(raw / "y_two.txt", article(99))
+    warm = check(raw, cache)
+    assert warm.quarantine.filter(pl.col("source_file") == "y_two.txt")["duplicate_of"].to_list() == ["b_one.txt"]
+    # The file that made a cached bundle line a duplicate is gone: the line is kept again.
+    (raw / "a_new.txt").unlink()
+    warm = check(raw, cache)
+    assert "m/bundle.jsonl#L6" in warm.articles["source_file"].to_list()
+    assert check(raw, cache).cache.read == 0
+
+
+def test_warm_order_of_bundle_lines_is_numeric(tmp_path):
+    """"#L2" sorts before "#L10" (articles and quarantine), and the first in that order is kept."""
+    raw, cache = tmp_path / "raw", tmp_path / "cache"
+    records = [{"text": article(i)} for i in range(11)]
+    records[1] = {"text": article(10)}  # line 2 has the text of line 11: line 11 is the duplicate
+    records[4] = {"slug": "no text"}  # line 5 is quarantined while reading
+    bundle_lines(raw, "b.jsonl", records)
+    check(raw, cache)
+    write(raw / "new.txt", article(50))
+    warm = check(raw, cache)
+    assert warm.cache.reused == 1
+    files = warm.articles["source_file"].to_list()
+    assert files[:3] == ["b.jsonl#L1", "b.jsonl#L2", "b.jsonl#L3"] and files.index("b.jsonl#L10") == 8
+    assert files[-1] == "new.txt"
+    q = warm.quarantine.select("source_file", "reason_code").rows()
+    assert q == [("b.jsonl#L5", "missing_text"), ("b.jsonl#L11", "duplicate_text")]
+    assert warm.quarantine["duplicate_of"].to_list()[1] == "b.jsonl#L2"
+
+
+def test_warm_language_rejections_of_cached_texts(tmp_path):
+    """Stated and guessed non-English texts, cached, are rejected the same way (messages, ids),
+    and a text rejected as non-English in one place is not a duplicate elsewhere."""
+    raw, cache = tmp_path / "raw", tmp_path / "cache"
+    bundle_lines(raw, "b.jsonl", [
+        {"text": article(1), "language": "fr"},  # stated: rejected before any analysis
+        {"text": FRENCH},  # guessed not English
+        {"text": article(1)},  # same text as the stated-French line, no language: kept
+        {"text": FRENCH, "language": "en"},  # stated English: kept whatever it reads like
+        {"text": article(2), "language": "de"},
+    ])
+    write(raw / "sources.csv", "file,language\nfr.txt,fr\n")
+    write(raw / "fr.txt", article(3))
+    write(raw / "guess.txt", FRENCH)  # same text as a rejected line: rejected again, not a duplicate
+    cold = check(raw, cache)
+    codes = dict(cold.quarantine.select("source_file", "reason_code").rows())
+    assert codes == {"b.jsonl#L1": "non_english", "b.jsonl#L2": "non_english", "b.jsonl#L5": "non_english",
+                     "fr.txt": "non_english", "guess.txt": "non_english"}
+    reasons = dict(cold.quarantine.select("source_file", "reason").rows())
+    assert reasons["b.jsonl#L1"].startswith("language stated as 'fr';")
+    assert reasons["b.jsonl#L5"].startswith("language stated as 'de';")
+    assert set(cold.articles["source_file"]) == {"b.jsonl#L3", "b.jsonl#L4"}
+    write(raw / "new.txt", FRENCH)
+    warm = check(raw, cache)
+    assert warm.cache.reused == 3 and warm.quarantine.filter(pl.col("source_file") == "new.txt")[
+        "reason_code"].to_list() == ["non_english"]
+    assert check(raw, cache).cache.read == 0
+
+
+def test_warm_new_file_with_a_cached_text_reuses_its_analysis(tmp_path, monkeypatch):
+    """A new file whose text is already analysed (from a cached bundle) is not analysed again, and
+    a text first kept in this build gets analysed and cached."""
+    raw, cache = tmp_path / "raw", tmp_path / "cache"
+    bundle_lines(raw, "b.jsonl", [{"text": article(i)} for i in range(3)])
+    check(raw, cache)
+
+    def no_analysis(*args, **kwargs):
+        raise AssertionError("a cached analysis was computed again")
+
+    write(raw / "a.txt", article(1))  # sorts first: it is the article, the bundle line the duplicate
+    plain = ingest_raw(raw, SMALL_LIMITS, publication_hints=hints)
+    with monkeypatch.context() as m:
+        for name in ("guess_english", "analyze"):
+            m.setattr(core, name, no_analysis)
+        m.setattr(parallel, "infer_publication_date", no_analysis)
+        warm = ingest_raw(raw, SMALL_LIMITS, publication_hints=hints, cache_dir=cache)
+    assert warm.articles.equals(plain.articles) and warm.quarantine.equals(plain.quarantine)
+    assert warm.articles.filter(pl.col("source_file") == "a.txt").height == 1
+    check(raw, cache)
+
+
+def test_an_empty_raw_folder_and_only_rejections(tmp_path):
+    raw, cache = tmp_path / "raw", tmp_path / "cache"
+    raw.mkdir()
+    assert check(raw, cache).articles.height == 0
+    write(raw / "empty.txt", "  \n")
+    write(raw / "boiler.txt", "Read more: something else\n")
+    bundle_lines(raw, "b.jsonl", [{"text": "   "}, {"text": FRENCH}])
+    for _ in range(2):
+        result = check(raw, cache)
+        assert result.articles.height == 0
+        assert set(result.quarantine["reason_code"]) == {"empty_file", "only_boilerplate", "empty_text", "non_english"}
+
+
+def test_texts_gone_do_not_rewrite_the_analyses_until_many_are_gone(raw, tmp_path, monkeypatch):
+    """The analyses of texts that are gone stay in analyses.parquet (harmless: keyed by sha256) until
+    more than DELTA_MAX of them are; replacing or deleting an article writes only the small files."""
+    from pipeline.ingest import cache as cache_module
+
+    cache = tmp_path / "cache"
+    monkeypatch.setattr(cache_module, "DELTA_MAX", 2)
+    check(raw, cache)
+    base = next(f for f in cache_files(cache) if f.name == "analyses.parquet")
+    stamp = base.stat().st_mtime_ns
+    for n in range(3):  # a new text replaced twice: only ever in the delta file
+        write(raw / "replaced.txt", article(700 + n))
+        assert check(raw, cache).cache.read == 1
+        assert base.stat().st_mtime_ns == stamp
+    gone = []
+    for name in ("a1_first.txt", "a4_cp1252.txt", "page.html"):  # texts in analyses.parquet
+        gone.append(check(raw, cache).articles.filter(pl.col("source_file") == name)["sha256"].item())
+        (raw / name).unlink()
+        check(raw, cache)
+        assert (base.stat().st_mtime_ns == stamp) == (len(gone) <= 2)  # the third one is one too many
+        assert check(raw, cache).cache.read == 0  # and read back
+    digests = set(pl.read_parquet(base).filter(pl.col("rec") == "a")["key"])
+    assert not digests & set(gone)

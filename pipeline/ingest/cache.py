@@ -11,21 +11,26 @@ recomputed from those rows on every build, exactly as without the cache: duplica
 across all inputs in source order, first wins), the record_id of bad_metadata rows, sorting. So
 adding, changing or deleting one input gives the same output as an uncached ingest.
 
+The candidate texts and the analyses stay polars frames from the cache file to the output
+(core._finish works on columns); only the few quarantine rows and issues become Python objects,
+so a warm build does no per-text Python work for the cached inputs.
+
 What ingest derives from a normalized text alone (language guess, title/dateline/date marker,
 inferred publication date: most of the cold time) is cached by the text's sha256 ("analysis"
 rows), filled lazily: a duplicate is never analysed, and becomes analysed when it is kept later.
 
-Files, all Parquet, under ``<cache_dir>/ingest/<fingerprint>/``: one ``entry-<hash of key>``
-file per bundle (written once; a new small file next to a 30 MB bundle does not rewrite it),
-``files.parquet`` for all single files, ``analyses.parquet`` (+ a small ``analyses-delta.parquet``
-of recent additions) for the texts. Each file is valid on
-its own (its rows are a function of their keys), so no two files need to agree. The
-fingerprint covers all that shapes the output besides the inputs: the ingest sources
+Files, all Parquet (lz4: read about twice as fast as zstd, and read on every build), under
+``<cache_dir>/ingest/<fingerprint>/``: one ``entry-<hash of key>`` file per bundle (written once;
+a new small file next to a 30 MB bundle does not rewrite it), ``files.parquet`` for all single
+files, ``analyses.parquet`` (+ a small ``analyses-delta.parquet`` of recent additions) for the
+texts. Each file is valid on its own (its rows are a function of their keys), so no two files need
+to agree. The fingerprint covers all that shapes the output besides the inputs: the ingest sources
 (pipeline/ingest/*.py), the date inference (pipeline/extract/dates.py), the boilerplate YAML, the
 limits, and the publication hints (their source and the dictionaries fingerprint). Writes follow
 pipeline/extract/cache.py: under a FileLock, to a temporary name carrying the pid, then renamed;
 dead temporaries are removed. The cache holds only the inputs and texts of the current build
-(bounded by the raw folder); files of inputs that are gone and of other fingerprints are deleted
+(bounded by the raw folder; plus at most DELTA_MAX analyses of texts gone since analyses.parquet
+was written); files of inputs that are gone and of other fingerprints are deleted
 on write. A cache file that cannot be read or does not have the expected columns is ignored (and
 rewritten); a cache that cannot be written is skipped: the cache never fails a build.
 
@@ -33,7 +38,6 @@ Why not per-text keys only: the bundle would still be read and decompressed (~2 
 """
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import inspect
 import logging
@@ -49,42 +53,65 @@ from pipeline.ingest.metadata import Metadata, MetadataIssue
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = "1"  # bump when the file layout changes
+CACHE_VERSION = "2"  # bump when the file layout changes (2: candidates and analyses kept as frames, n_chars stored)
 CACHE_LOCK_TIMEOUT_S = 3600  # as pipeline/extract/cache.py: a concurrent build may hold it that long
 SUBDIR = "ingest"  # not the cache folder itself: the extraction cache deletes other *.parquet there
 SMALL_FILE = "files.parquet"  # the entries of all single files
 ANALYSES_FILE = "analyses.parquet"  # sha256 of a text -> what was derived from it
 # Analyses added since analyses.parquet was written (a few new texts do not rewrite 33k rows);
-# merged into it when it grows past DELTA_MAX or when texts are gone.
+# merged into it when it grows past DELTA_MAX (or the analyses of texts gone do, see _save_analyses).
 DELTA_FILE = "analyses-delta.parquet"
 DELTA_MAX = 2000
 _HASH_CHUNK = 1 << 20
 
-_SCHEMA = {
-    "key": pl.String,  # entry key, or the sha256 of a text for an analysis row
-    "rec": pl.String,  # q: quarantine row | i: metadata issue | c: candidate text | a: analysis
-    "source_file": pl.String, "line": pl.Int64,
-    "code": pl.String, "reason": pl.String, "detail": pl.String,
-    "record_id": pl.String, "duplicate_of": pl.String, "applies_to": pl.String,
-    "order_path": pl.String, "order_line": pl.Int64, "text": pl.String, "head": pl.String, "digest": pl.String,
+# The candidate texts of the inputs, as pipeline/ingest/core.py works on them (one row per text
+# an input yielded, normalized; cached inputs' rows go from the cache file to the output without
+# becoming Python objects). ``key`` is the entry key of the input (null when not cacheable).
+CANDIDATES = {
+    "key": pl.String, "order_path": pl.String, "order_line": pl.Int64, "source_file": pl.String,
+    "text": pl.String,  # normalized, boilerplate removed
+    "n_chars": pl.Int64,  # characters of text
+    "head": pl.String,  # start of the text before boilerplate removal; null when it had no content
+    "digest": pl.String,  # sha256 of text; null when text is empty
+    "code": pl.String,  # reason code when nothing is left: empty_file (a file) or empty_text (a bundle line)
     "title": pl.String, "outlet": pl.String, "url": pl.String, "published_at": pl.Date, "language": pl.String,
-    "english": pl.Boolean, "guess": pl.String,
+}
+# What ingest derives from a normalized text alone, by its sha256 (``key``). Filled lazily: a part
+# is computed only when an article needs it; english null / has_* false = not computed yet.
+ANALYSES = {
+    "key": pl.String, "english": pl.Boolean, "guess": pl.String,  # guess: LanguageGuess.describe() when not English
     "has_structure": pl.Boolean, "s_title": pl.String, "s_dateline": pl.String, "s_marker": pl.Date,
     "has_publication": pl.Boolean, "p_published_at": pl.Date, "p_basis": pl.String, "p_after": pl.Date,
 }
 
+_SCHEMA = {
+    **CANDIDATES,  # key: entry key, or the sha256 of a text for an analysis row
+    "rec": pl.String,  # e: entry | q: quarantine row | i: metadata issue | c: candidate text | a: analysis
+    "line": pl.Int64, "reason": pl.String, "detail": pl.String,
+    "record_id": pl.String, "duplicate_of": pl.String, "applies_to": pl.String,
+    **ANALYSES,
+}
+
 _REQUIRED = {  # record type -> columns that may not be null
     "e": ["key"], "q": ["key", "source_file", "code", "reason"], "i": ["key", "source_file", "reason"],
-    "c": ["key", "order_path", "order_line", "source_file", "text", "code"], "a": ["key"],
+    "c": ["key", "order_path", "order_line", "source_file", "text", "n_chars", "code"], "a": ["key"],
 }
+
+
+def empty_candidates() -> pl.DataFrame:
+    return pl.DataFrame(schema=CANDIDATES)
+
+
+def empty_analyses() -> pl.DataFrame:
+    return pl.DataFrame(schema=ANALYSES)
 
 
 @dataclass
 class EntryRecord:
-    """What reading one input contributed (before the cross-input steps)."""
+    """What reading one input contributed (before the cross-input steps), besides its candidate
+    texts (rows of the candidates frames with this entry's key)."""
     quarantine: list[dict] = field(default_factory=list)
     issues: list[MetadataIssue] = field(default_factory=list)
-    candidates: list = field(default_factory=list)  # core._Candidate, prepared (normalized) once _finish ran
 
 
 @dataclass(frozen=True)
@@ -136,6 +163,12 @@ def _stat_id(path: Path) -> tuple[int, int, int]:
     return st.st_size, st.st_mtime_ns, st.st_ino
 
 
+def parts() -> pl.Expr:
+    """How much is known about a text (grows when a part is computed)."""
+    return (pl.col("english").is_not_null().cast(pl.Int8) + pl.col("has_structure").fill_null(False).cast(pl.Int8)
+            + pl.col("has_publication").fill_null(False).cast(pl.Int8)).alias("parts")
+
+
 class IngestCache:
     """Used by pipeline.ingest.core.ingest_raw for one build, under the cache lock (see ``session``)."""
 
@@ -144,13 +177,13 @@ class IngestCache:
         self.directory = root / fp[:20]
         self.max_file_bytes = max_file_bytes
         self.loaded: dict[str, EntryRecord] = {}
-        self.analyses: dict = {}  # sha256 -> core.Analysis, as loaded
+        self._candidates: list[pl.DataFrame] = []  # CANDIDATES rows of the loaded entries, one frame per file
+        self.analyses = empty_analyses()  # as loaded (one row per sha256)
         self.used: dict[str, EntryRecord] = {}  # entries of this build, to write
         self.fresh: set[str] = set()  # entries read (not reused) in this build
         self.reused = 0
         self._stat_before: dict[str, tuple[int, int, int]] = {}  # key -> (size, mtime_ns, inode) when hashed
         self._loaded_small: set[str] = set()
-        self._known_parts: dict[str, int] = {}  # sha256 -> parts of its analysis known when loaded
         self._base_loaded = False
         self._delta_digests: set[str] = set()
 
@@ -159,9 +192,10 @@ class IngestCache:
         """Load every cache file of this fingerprint; a damaged one is ignored (and rewritten)."""
         if not self.directory.is_dir():
             return
+        analyses: list[pl.DataFrame] = []
         for path in sorted(self.directory.glob("*.parquet"), key=lambda p: (p.name == DELTA_FILE, p.name)):
             try:
-                entries, analyses = self._load(path)
+                entries, candidates, found = self._load(path)
             except Exception as exc:  # noqa: BLE001  (any damage: ignore that file)
                 log.warning("ingest cache file %s unreadable, ignored: %s", path, exc)
                 continue
@@ -170,18 +204,21 @@ class IngestCache:
             elif path.name == ANALYSES_FILE:
                 self._base_loaded = True
             elif path.name == DELTA_FILE:
-                self._delta_digests = set(analyses)
+                self._delta_digests = set(found["key"].to_list())
             elif len(entries) != 1 or _own_file(next(iter(entries))) != path.name:
                 log.warning("ingest cache file %s does not hold the entry it is named for, ignored", path)
                 continue
             self.loaded.update(entries)
-            self.analyses.update(analyses)
-        self._known_parts = {d: _parts(a) for d, a in self.analyses.items()}
+            if candidates.height:
+                self._candidates.append(candidates)
+            if found.height:
+                analyses.append(found)
+        if analyses:  # the delta comes last and wins
+            self.analyses = pl.concat(analyses).unique("key", keep="last", maintain_order=True)
 
     @staticmethod
-    def _load(path: Path) -> tuple[dict[str, EntryRecord], dict]:
-        from pipeline.ingest.core import Analysis, StoredText, _Candidate  # core imports this module lazily
-
+    def _load(path: Path) -> tuple[dict[str, EntryRecord], pl.DataFrame, pl.DataFrame]:
+        """(entries with their quarantine rows and issues, their CANDIDATES rows, ANALYSES rows)."""
         df = pl.read_parquet(path)
         if dict(df.schema) != _SCHEMA:
             raise ValueError(f"unexpected columns {list(df.schema)}")
@@ -198,6 +235,7 @@ class IngestCache:
             return zip(*(part[name].to_list() for name in names))
 
         loaded: dict[str, EntryRecord] = {key: EntryRecord() for (key,) in rows("e", "key")}
+        # Few rows (inputs and bundle lines that are not texts): Python objects, as a fresh read makes them.
         for key, source_file, line, code, reason, detail, record_id, duplicate_of in rows(
                 "q", "key", "source_file", "line", "code", "reason", "detail", "record_id", "duplicate_of"):
             loaded[key].quarantine.append({
@@ -207,26 +245,12 @@ class IngestCache:
         for key, source_file, line, reason, detail, applies_to in rows(
                 "i", "key", "source_file", "line", "reason", "detail", "applies_to"):
             loaded[key].issues.append(MetadataIssue(source_file, line, reason, detail, applies_to))
-        texts = df.select("rec", "text").filter(pl.col("rec") == "c")["text"]  # kept in polars (see core.StoredText)
-        if texts.null_count():
-            raise ValueError("a candidate without its text")
-        n_chars = texts.str.len_chars().to_list()
-        for i, (key, order_path, order_line, source_file, head, digest, code, title, outlet, url, published_at,
-                language) in enumerate(rows("c", "key", "order_path", "order_line", "source_file", "head", "digest",
-                                            "code", "title", "outlet", "url", "published_at", "language")):
-            loaded[key].candidates.append(_Candidate(
-                (order_path, order_line), source_file, StoredText(texts, i, n_chars[i]),
-                Metadata(title, outlet, url, published_at, language), code, prepared=True, head=head, digest=digest))
-        analyses: dict = {}
-        for digest, english, guess, has_structure, s_title, s_dateline, s_marker, has_pub, p_at, p_basis, p_after in rows(
-                "a", "key", "english", "guess", "has_structure", "s_title", "s_dateline", "s_marker",
-                "has_publication", "p_published_at", "p_basis", "p_after"):
-            analyses[digest] = Analysis(
-                english=english, guess=guess,
-                structure=(s_title, s_dateline, s_marker) if has_structure else None,
-                publication=(p_at, p_basis, p_after) if has_pub else None,
-            )
-        return loaded, analyses
+        # The texts stay columns (a string filter shares the text buffers, it does not copy them).
+        candidates = df.filter(pl.col("rec") == "c").select(list(CANDIDATES))
+        if not candidates["key"].is_in(list(loaded)).all():
+            raise ValueError("a candidate of an entry the file does not hold")
+        analyses = df.filter(pl.col("rec") == "a").select(list(ANALYSES))
+        return loaded, candidates, analyses
 
     # -- per input ---------------------------------------------------------------------------
     def key(self, entry, meta: Metadata | None) -> str | None:
@@ -241,22 +265,27 @@ class IngestCache:
         return key
 
     def replay(self, key: str, run) -> bool:
-        """Add a cached input's rows to ``run`` (as reading it would); False when not cached."""
+        """Add a cached input's quarantine rows and issues to ``run`` (as reading it would); its
+        candidates are in ``candidates()``. False when not cached."""
         record = self.loaded.get(key)
         if record is None:
             return False
         run.quarantine.extend(dict(q) for q in record.quarantine)
         run.issues.extend(record.issues)
-        run.candidates.extend(record.candidates)  # prepared already; _finish does not change them
         self.used[key] = record
         self.reused += 1
         return True
+
+    def candidates(self) -> pl.DataFrame:
+        """The CANDIDATES rows of the inputs replayed in this build."""
+        reused = [k for k in self.used if k not in self.fresh]
+        return _concat([c.filter(pl.col("key").is_in(reused)) for c in self._candidates], empty_candidates())
 
     def mark(self, run) -> tuple[int, int, int]:
         return len(run.quarantine), len(run.issues), len(run.candidates)
 
     def record(self, key: str, entry, run, marks: tuple[int, int, int]) -> None:
-        """Remember what reading an input added to ``run`` (candidates are prepared later, in place)."""
+        """Remember what reading an input added to ``run`` (its candidates, prepared later, carry the key)."""
         before = self._stat_before.pop(key)
         try:
             if _stat_id(entry.path) != before:
@@ -264,97 +293,111 @@ class IngestCache:
         except OSError:
             return
         q, i, c = marks
-        self.used[key] = EntryRecord(list(run.quarantine[q:]), list(run.issues[i:]), list(run.candidates[c:]))
+        for cand in run.candidates[c:]:
+            cand.key = key
+        self.used[key] = EntryRecord(list(run.quarantine[q:]), list(run.issues[i:]))
         self.fresh.add(key)
 
     # -- writing -------------------------------------------------------------------------------
-    def save(self, analyses: dict) -> bool:
+    def save(self, fresh_candidates: pl.DataFrame, analyses: pl.DataFrame) -> bool:
         """Write what changed: new bundles' files, the small-entries file, the analyses; remove the
-        files of inputs that are gone and of other fingerprints. True when anything was written."""
+        files of inputs that are gone and of other fingerprints. True when anything was written.
+
+        ``fresh_candidates``: the CANDIDATES rows of the inputs read in this build (prepared);
+        ``analyses``: the ANALYSES rows of this build's texts, as completed by it."""
         wrote = False
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             for other in self.root.iterdir():
                 if other.is_dir() and other != self.directory and not other.name.startswith("."):
                     shutil.rmtree(other, ignore_errors=True)  # another fingerprint's cache
+            all_candidates = [fresh_candidates, *self._candidates]  # a key is in one of them only
             own = {_own_file(k): k for k in self.used if _has_own_file(k)}
             for old in self.directory.glob("entry-*.parquet"):
                 if old.name not in own:
                     old.unlink(missing_ok=True)  # an input that is gone or changed
             for name, key in own.items():
                 if key in self.fresh or not (self.directory / name).is_file():
-                    self._write(self._frame({key: self.used[key]}, {}), name)
+                    self._write(self._frame({key: self.used[key]}, all_candidates), name)
                     wrote = True
             small = {k: r for k, r in self.used.items() if not _has_own_file(k)}
             if set(small) != self._loaded_small or self.fresh.intersection(small):
                 if small:
-                    self._write(self._frame(small, {}), SMALL_FILE)
+                    self._write(self._frame(small, all_candidates), SMALL_FILE)
                 else:
                     (self.directory / SMALL_FILE).unlink(missing_ok=True)
                 wrote = True
-            changed = {d for d, a in analyses.items() if _parts(a) != self._known_parts.get(d)}
-            gone = self._known_parts.keys() - analyses.keys()
-            if changed or gone:
-                delta = (self._delta_digests | changed) & analyses.keys()
-                if gone or not self._base_loaded or len(delta) > DELTA_MAX:
-                    self._write(self._frame({}, analyses), ANALYSES_FILE)
-                    (self.directory / DELTA_FILE).unlink(missing_ok=True)
-                else:
-                    self._write(self._frame({}, {d: analyses[d] for d in delta}), DELTA_FILE)
-                wrote = True
+            wrote = self._save_analyses(analyses) or wrote
         except Exception as exc:  # noqa: BLE001  (a cache that cannot be written costs time, never the build)
             log.warning("ingest cache %s not (fully) written: %s", self.directory, exc)
         return wrote
+
+    def _save_analyses(self, analyses: pl.DataFrame) -> bool:
+        """New or completed analyses go to the small delta file; analyses.parquet is rewritten when
+        the delta, or the analyses of texts that are gone, grow past DELTA_MAX. Until then those
+        stay in it: harmless (an analysis is a function of its text's sha256 alone), and replacing
+        one article then does not rewrite the corpus' 33k rows."""
+        known = self.analyses.select("key", parts())
+        now = analyses.select("key", parts())
+        changed = set(now.join(known, on="key", how="left", suffix="_known")
+                      .filter(pl.col("parts") != pl.col("parts_known").fill_null(-1))["key"].to_list())
+        gone = known.height - int(known["key"].is_in(now["key"].implode()).sum())
+        if not changed and gone <= DELTA_MAX:
+            return False
+        delta = self._delta_digests | changed
+        if not self._base_loaded or len(delta) > DELTA_MAX or gone > DELTA_MAX:
+            self._write(_padded(analyses, "a"), ANALYSES_FILE)
+            (self.directory / DELTA_FILE).unlink(missing_ok=True)
+        else:
+            self._write(_padded(analyses.filter(pl.col("key").is_in(list(delta))), "a"), DELTA_FILE)
+        return True
 
     def _write(self, frame: pl.DataFrame, name: str) -> None:
         path = self.directory / name
         tmp = path.with_name(f".{name}.{os.getpid()}.tmp")
         try:
-            frame.write_parquet(tmp, compression="zstd", compression_level=1)
+            # Row groups of 4096 rows: polars decodes them in parallel (a bundle's file holds one
+            # row per text; read in one piece it takes ~1.5x as long on two cores).
+            frame.write_parquet(tmp, compression="lz4", row_group_size=4096)
             tmp.replace(path)
         finally:
             tmp.unlink(missing_ok=True)
 
     @staticmethod
-    def _frame(entries: dict[str, EntryRecord], analyses: dict) -> pl.DataFrame:
-        parts: list[pl.DataFrame] = []
-
-        def part(rec: str, columns: dict[str, list]) -> None:
-            n = len(next(iter(columns.values())))
-            if n:
-                columns["rec"] = [rec] * n
-                parts.append(pl.DataFrame({name: pl.Series(name, columns[name], dtype) if name in columns
-                                           else pl.repeat(None, n, dtype=dtype, eager=True).alias(name)
-                                           for name, dtype in _SCHEMA.items()}))
-
-        part("e", {"key": list(entries)})  # an input that contributed nothing is still known
+    def _frame(entries: dict[str, EntryRecord], candidates: list[pl.DataFrame]) -> pl.DataFrame:
+        """The file rows of these entries (their candidates taken from ``candidates``)."""
+        keys = list(entries)
         qs = [(key, q) for key, r in entries.items() for q in r.quarantine]
-        part("q", {"key": [k for k, _ in qs], **{col: [q[name] for _, q in qs] for col, name in (
-            ("source_file", "source_file"), ("line", "line"), ("code", "reason_code"), ("reason", "reason"),
-            ("detail", "detail"), ("record_id", "record_id"), ("duplicate_of", "duplicate_of"))}})
         issues = [(key, i) for key, r in entries.items() for i in r.issues]
-        part("i", {"key": [k for k, _ in issues], **{col: [getattr(i, name) for _, i in issues] for col, name in (
-            ("source_file", "source_file"), ("line", "line"), ("reason", "message"), ("detail", "detail"),
-            ("applies_to", "applies_to"))}})
-        cands = [(key, (c.order, c.source_file, c.text, c.head, c.digest, c.meta, c.empty_code))
-                 for key, r in entries.items() for c in r.candidates]  # all prepared by now (by _finish)
-        part("c", {
-            "key": [k for k, _ in cands], "order_path": [c[0][0] for _, c in cands], "order_line": [c[0][1] for _, c in cands],
-            "source_file": [c[1] for _, c in cands], "text": [str(c[2]) for _, c in cands], "head": [c[3] for _, c in cands],
-            "digest": [c[4] for _, c in cands], "code": [c[6] for _, c in cands],
-            **{name: [getattr(c[5], name) for _, c in cands] for name in ("title", "outlet", "url", "published_at", "language")},
-        })
-        items = list(analyses.items())
-        structures = [a.structure or (None, None, None) for _, a in items]
-        publications = [a.publication or (None, None, None) for _, a in items]
-        part("a", {
-            "key": [d for d, _ in items], "english": [a.english for _, a in items], "guess": [a.guess for _, a in items],
-            "has_structure": [a.structure is not None for _, a in items],
-            **{col: [s[j] for s in structures] for j, col in enumerate(("s_title", "s_dateline", "s_marker"))},
-            "has_publication": [a.publication is not None for _, a in items],
-            **{col: [p[j] for p in publications] for j, col in enumerate(("p_published_at", "p_basis", "p_after"))},
-        })
-        return pl.concat(parts, rechunk=False) if parts else pl.DataFrame(schema=_SCHEMA)
+        parts_ = [
+            # an input that contributed nothing is still known
+            _padded(pl.DataFrame({"key": keys}, schema={"key": pl.String}), "e"),
+            _padded(pl.DataFrame({"key": [k for k, _ in qs], **{col: [q[name] for _, q in qs] for col, name in (
+                ("source_file", "source_file"), ("line", "line"), ("code", "reason_code"), ("reason", "reason"),
+                ("detail", "detail"), ("record_id", "record_id"), ("duplicate_of", "duplicate_of"))}},
+                schema={c: _SCHEMA[c] for c in ("key", "source_file", "line", "code", "reason", "detail",
+                                                "record_id", "duplicate_of")}), "q"),
+            _padded(pl.DataFrame({"key": [k for k, _ in issues], **{col: [getattr(i, name) for _, i in issues]
+                                                                      for col, name in (
+                ("source_file", "source_file"), ("line", "line"), ("reason", "message"), ("detail", "detail"),
+                ("applies_to", "applies_to"))}},
+                schema={c: _SCHEMA[c] for c in ("key", "source_file", "line", "reason", "detail", "applies_to")}), "i"),
+            *(_padded(c.filter(pl.col("key").is_in(keys)), "c") for c in candidates),
+        ]
+        return pl.concat([p for p in parts_ if p.height], rechunk=False) if any(p.height for p in parts_) \
+            else pl.DataFrame(schema=_SCHEMA)
+
+
+def _padded(frame: pl.DataFrame, rec: str) -> pl.DataFrame:
+    """``frame``'s rows as cache file rows of type ``rec`` (the other columns null)."""
+    return frame.select(*(pl.col(name).cast(dtype) if name in frame.columns else
+                          (pl.lit(rec) if name == "rec" else pl.lit(None, dtype)).alias(name)
+                          for name, dtype in _SCHEMA.items()))
+
+
+def _concat(frames: list[pl.DataFrame], empty: pl.DataFrame) -> pl.DataFrame:
+    frames = [f for f in frames if f.height]
+    return pl.concat(frames) if frames else empty
 
 
 def _has_own_file(key: str) -> bool:
@@ -364,11 +407,6 @@ def _has_own_file(key: str) -> bool:
 
 def _own_file(key: str) -> str:
     return f"entry-{hashlib.sha256(key.encode('utf-8', 'surrogateescape')).hexdigest()[:32]}.parquet"
-
-
-def _parts(a) -> int:
-    """How much is known about a text (grows when a part is computed)."""
-    return (a.english is not None) + (a.structure is not None) + (a.publication is not None)
 
 
 class session:

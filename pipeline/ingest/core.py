@@ -25,13 +25,15 @@ import polars as pl
 
 from pipeline.extract.dates import WEEKDAY_TOKEN_PATTERN, YEAR_TOKEN_PATTERN
 from pipeline.ingest.bundle import BundleStop, read_bundle
-from pipeline.ingest.cache import CacheStats, IngestCache, session
+from pipeline.ingest.cache import (
+    ANALYSES, CANDIDATES, CacheStats, IngestCache, empty_analyses, empty_candidates, session,
+)
 from pipeline.ingest.decode import decode_bytes, looks_like_html, sniff_type
 from pipeline.ingest.discover import Entry, discover
 from pipeline.ingest.html import extract_html
 from pipeline.ingest.language import guess_english
 from pipeline.ingest.metadata import (
-    SOURCES_FILE, Metadata, MetadataIssue, metadata_from_fields, read_sources_csv,
+    FIELDS, SOURCES_FILE, Metadata, MetadataIssue, metadata_from_fields, read_sources_csv,
 )
 from pipeline.ingest.normalize import Boilerplate, clean_expr, default_boilerplate, nfc, tidy_expr
 from pipeline.ingest.parallel import infer_dates
@@ -63,42 +65,15 @@ class IngestResult:
     cache: CacheStats | None = None  # with a cache_dir: inputs reused from the cache / read
 
 
-class StoredText:
-    """A normalized text kept in a polars Series (as loaded from the cache): turned into a Python
-    string only when needed, which on a warm build is for none of the cached texts."""
-    __slots__ = ("series", "index", "n_chars")
-
-    def __init__(self, series: pl.Series, index: int, n_chars: int):
-        self.series, self.index, self.n_chars = series, index, n_chars
-
-    def __str__(self) -> str:
-        return self.series[self.index]
-
-
-def _str(text: str | StoredText) -> str:
-    return text if isinstance(text, str) else str(text)
-
-
 @dataclass
 class _Candidate:
+    """A text read in this run (cached inputs' texts are rows of a CANDIDATES frame instead)."""
     order: tuple[str, int]
     source_file: str
-    text: str | StoredText  # as decoded; normalized in _finish (a StoredText is normalized)
+    text: str  # as decoded; normalized by _prepare_texts
     meta: Metadata
     empty_code: str  # reason code when nothing is left: empty_file (a file) or empty_text (a bundle line)
-    prepared: bool = False  # text normalized, head set (by _prepare_texts, or taken from the cache)
-    head: str | None = None  # start of the text before boilerplate removal; None when it had no content
-    digest: str | None = None  # sha256 of the normalized text, once computed
-
-
-@dataclass
-class Analysis:
-    """What ingest derives from a normalized text alone (cacheable by its sha256). Filled lazily:
-    each part is computed only when an article needs it (None = not computed yet)."""
-    english: bool | None = None
-    guess: str | None = None  # LanguageGuess.describe() when not English
-    structure: tuple[str | None, str | None, dt.date | None] | None = None  # title, dateline, date_marker
-    publication: tuple[dt.date | None, str, dt.date | None] | None = None  # published_at, basis, published_after
+    key: str | None = None  # cache entry key of its input, when it is cached (set by IngestCache.record)
 
 
 @dataclass
@@ -108,7 +83,6 @@ class _Run:
     candidates: list[_Candidate] = field(default_factory=list)
     quarantine: list[dict] = field(default_factory=list)
     issues: list[MetadataIssue] = field(default_factory=list)
-    analyses: dict[str, Analysis] = field(default_factory=dict)  # sha256 -> Analysis of the texts of this run
     workers: int = 1  # processes for publication-date inference (pipeline/ingest/parallel.py)
 
     def reject(self, source_file: str, line: int | None, code: str, reason: str, detail: str | None = None,
@@ -207,11 +181,6 @@ def _ingest_bundle(run: _Run, entry: Entry) -> None:
         run.add_text((entry.source_file, item.line), name, item.line, text, meta, empty_code="empty_text")
 
 
-def _source_order(source_file: str, line: int | None) -> tuple[str, int]:
-    base = source_file.split("#L", 1)[0] if line is not None and "#L" in source_file else source_file
-    return base, line or 0
-
-
 def ingest_raw(raw_dir: Path, limits: IngestLimits | None = None,
                publication_hints: PublicationHints | None = None, cache_dir: Path | None = None,
                workers: int = 1) -> IngestResult:
@@ -263,27 +232,45 @@ def _ingest(raw_dir: Path, limits: IngestLimits, publication_hints: PublicationH
         if key is not None:
             cache.record(key, e, run, marks)
 
-    articles = _finish(run, publication_hints, cache.analyses if cache is not None else None)
+    cached = cache.candidates() if cache is not None else empty_candidates()
+    fresh = _prepare_texts(run.candidates, run.boilerplate)
+    run.candidates = []  # their texts are in ``fresh`` now
+    articles, rejected, analyses = _finish(pl.concat([cached, fresh]), cache.analyses if cache is not None else None,
+                                           publication_hints, run.workers)
+    del cached
     stats = None
     if cache is not None:
         inputs = sum(e.kind != "sources" for e in entries)
-        stats = CacheStats(reused=cache.reused, read=inputs - cache.reused, written=cache.save(run.analyses))
-    kept_ids = {r["source_file"]: r["article_id"] for r in articles}
-    for issue in run.issues:
-        run.reject(issue.source_file, issue.line, "bad_metadata", issue.message, issue.detail,
-                   record_id=kept_ids.get(issue.applies_to) if issue.applies_to else None)
+        stats = CacheStats(reused=cache.reused, read=inputs - cache.reused, written=cache.save(fresh, analyses))
+    del fresh
 
-    articles.sort(key=lambda r: _source_order(r["source_file"], r["_line"]))
-    run.quarantine.sort(key=lambda r: (_source_order(r["source_file"], r["line"]), r["reason_code"], r["detail"] or ""))
-    schema = polars_schema(ArticleText)
-    columns = {name: [r[name] for r in articles] for name in schema}  # faster than from rows
-    columns["text"] = _text_column(columns["text"])
-    del articles
+    # Both in output order: by path, then line (see the module docstring); nearly sorted already.
+    articles = articles.sort(*_source_order(), maintain_order=True)
     return IngestResult(
-        articles=conform(pl.DataFrame(columns, schema=schema), ArticleText),
-        quarantine=conform(pl.DataFrame(run.quarantine, schema=polars_schema(Quarantine)), Quarantine),
+        articles=conform(articles, ArticleText),
+        quarantine=conform(_quarantine(run, rejected, articles), Quarantine),
         cache=stats,
     )
+
+
+def _quarantine(run: _Run, rejected: pl.DataFrame, articles: pl.DataFrame) -> pl.DataFrame:
+    """All quarantine rows in output order: those found while reading, the rejected candidates,
+    and the metadata issues (bad_metadata, naming the article concerned when it was kept)."""
+    schema = polars_schema(Quarantine)
+    issues = pl.DataFrame({
+        "source_file": [i.source_file for i in run.issues], "line": [i.line for i in run.issues],
+        "reason": [i.message for i in run.issues], "detail": [i.detail for i in run.issues],
+        "applies_to": [i.applies_to for i in run.issues],
+    }, schema={"source_file": pl.String, "line": pl.Int64, "reason": pl.String, "detail": pl.String,
+               "applies_to": pl.String})
+    ids = articles.select(pl.col("source_file").alias("applies_to"), pl.col("article_id").alias("record_id"))
+    issues = issues.join(ids, on="applies_to", how="left", maintain_order="left").select(
+        "source_file", "line", pl.lit(STAGE).alias("stage"), pl.lit("bad_metadata").alias("reason_code"), "reason",
+        "record_id", pl.lit(None, pl.String).alias("duplicate_of"), "detail")
+    rows = pl.concat([pl.DataFrame(run.quarantine, schema=schema), rejected.cast(schema), issues.cast(schema)])
+    # By path and line, then reason code and detail. Stable: rows equal in all of these keep the
+    # order they were found in. (Strings sort by UTF-8 bytes, which is code point order.)
+    return rows.sort(*_source_order(), "reason_code", pl.col("detail").fill_null(""), maintain_order=True)
 
 
 def _read_sources(run: _Run, entry: Entry, raw_dir: Path, existing: set[str]):
@@ -307,17 +294,14 @@ def _read_sources(run: _Run, entry: Entry, raw_dir: Path, existing: set[str]):
     return table
 
 
-def _prepare_texts(candidates: list[_Candidate], boilerplate: Boilerplate) -> None:
-    """Normalize and strip boilerplate from the candidate texts not yet prepared, in one polars pass.
-
-    Sets each one's stored text and ``head``: the start of the text before boilerplate removal
-    when that text had content (None when it was empty or whitespace only), used for the messages.
-    """
-    todo = [c for c in candidates if not c.prepared]
-    if not todo:
-        return
-    raw = pl.Series("raw", [c.text for c in todo], dtype=pl.String)
-    for c in todo:
+def _prepare_texts(candidates: list[_Candidate], boilerplate: Boilerplate) -> pl.DataFrame:
+    """The candidates read in this run as a CANDIDATES frame: texts normalized and stripped of
+    boilerplate in one polars pass, with their length, sha256 and ``head`` (the start of the text
+    before boilerplate removal when it had content; null when it was empty or whitespace only)."""
+    if not candidates:
+        return empty_candidates()
+    raw = pl.Series("raw", [c.text for c in candidates], dtype=pl.String)
+    for c in candidates:
         c.text = ""  # the Series holds them now; lowers peak memory on a large corpus
     frame = pl.DataFrame({"raw": raw}).select(
         tidy_expr(boilerplate.remove_expr(clean_expr(pl.col("raw")))).alias("text"),
@@ -325,124 +309,173 @@ def _prepare_texts(candidates: list[_Candidate], boilerplate: Boilerplate) -> No
         .then(pl.col("raw").str.slice(0, 200)).alias("head"),
     )
     del raw
-    for c, text, head in zip(todo, nfc(frame["text"].to_list()), frame["head"].to_list()):
-        c.text, c.head, c.prepared = text, head, True
+    texts = nfc(frame["text"].to_list())
+    columns = {
+        "key": [c.key for c in candidates], "order_path": [c.order[0] for c in candidates],
+        "order_line": [c.order[1] for c in candidates], "source_file": [c.source_file for c in candidates],
+        "text": texts, "n_chars": [len(t) for t in texts], "head": frame["head"],
+        "digest": [hashlib.sha256(t.encode("utf-8")).hexdigest() if t else None for t in texts],
+        "code": [c.empty_code for c in candidates],
+        **{name: [getattr(c.meta, name) for c in candidates] for name in FIELDS},
+    }
+    return pl.DataFrame(columns, schema=CANDIDATES)
 
 
-def _finish(run: _Run, publication_hints: PublicationHints | None,
-            known_analyses: dict[str, Analysis] | None = None) -> list[dict]:
-    """Normalization, language check, deduplication by text, structure and publication date.
+# Why a candidate is not an article, in the order the checks apply (a text is rejected by the first).
+_EMPTY, _BOILERPLATE, _STATED, _GUESSED, _DUPLICATE = "empty", "boilerplate", "stated", "guessed", "duplicate"
+_NOT_ENGLISH = ("text does not read as English prose (too few English function words); "
+                "the extractor reads English")
 
-    ``known_analyses`` (sha256 -> Analysis) holds what is already known about texts (from the
-    cache); the analyses of this run's texts, completed as needed, end up in ``run.analyses``.
+
+def _finish(candidates: pl.DataFrame, known: pl.DataFrame | None, publication_hints: PublicationHints | None,
+            workers: int = 1) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Language check, deduplication by text, structure and publication date, on the candidates of
+    all inputs (a CANDIDATES frame, cached and fresh alike).
+
+    ``known`` (ANALYSES rows) is what is already known about texts (from the cache). Returns the
+    articles (ArticleText columns and ``line``, in input order), the rejected candidates (Quarantine columns) and
+    the analyses of this run's texts, completed as needed (to cache). Only texts whose analysis part
+    is missing become Python strings; everything else runs on columns.
     """
-    analyses = run.analyses
-    known_analyses = known_analyses or {}
-    _prepare_texts(run.candidates, run.boilerplate)
-    kept: dict[str, str] = {}  # sha256 -> source_file of the first (in order) article with that text
-    rows: list[dict] = []
-    to_date: list[tuple[dict, Analysis]] = []  # articles whose publication date is inferred below
-    order = sorted(range(len(run.candidates)), key=lambda i: run.candidates[i].order)
-    for i in order:
-        cand = run.candidates[i]
-        line = cand.order[1] or None
-        text = cand.text
-        n_chars = text.n_chars if isinstance(text, StoredText) else len(text)
-        meta = cand.meta
-        if cand.head is None:
-            what = "file" if cand.empty_code == "empty_file" else "text"
-            run.reject(cand.source_file, line, cand.empty_code, f"{what} is empty or whitespace only")
-            continue
-        if not n_chars:
-            run.reject(cand.source_file, line, "only_boilerplate", "nothing is left after removing boilerplate",
-                       cand.head)
-            continue
-        if cand.digest is None:
-            cand.digest = hashlib.sha256(_str(text).encode("utf-8")).hexdigest()
-        digest = cand.digest
-        article_id = "a" + digest[:16]  # as article_id_of
-        if meta.language is not None and meta.language != "en":
-            run.reject(cand.source_file, line, "non_english",
-                       f"language stated as {meta.language!r}; the extractor reads English", None, record_id=article_id)
-            continue
-        known = analyses.get(digest)
-        if known is None:
-            known = analyses[digest] = known_analyses.get(digest) or Analysis()
-        if meta.language is None:
-            if known.english is None:
-                guess = guess_english(_str(text))
-                known.english, known.guess = guess.is_english, None if guess.is_english else guess.describe()
-            if not known.english:
-                run.reject(cand.source_file, line, "non_english", "text does not read as English prose (too few English function words); the extractor reads English",
-                           known.guess, record_id=article_id)
-                continue
-        if digest in kept:
-            run.reject(cand.source_file, line, "duplicate_text", f"same text as {kept[digest]}", None,
-                       record_id=article_id, duplicate_of=kept[digest])
-            continue
-        kept[digest] = cand.source_file
-        if known.structure is None:
-            structure = analyze(_str(text))
-            known.structure = (structure.title, structure.dateline, structure.date_marker)
-        title, dateline, marker = known.structure
-        row = {
-            "article_id": article_id, "source_file": cand.source_file,
-            "title": meta.title or title, "outlet": meta.outlet, "url": meta.url,
-            "published_at": None, "published_basis": None, "language": meta.language or "en",
-            "n_chars": n_chars, "sha256": digest, "dateline": dateline,
-            "published_after": None, "text": text, "_line": line,
-        }
-        if meta.published_at is not None:
-            row["published_at"], row["published_basis"] = meta.published_at, "metadata"
-        elif marker is not None:
-            row["published_at"], row["published_basis"] = marker, "text"
-        else:
-            to_date.append((row, known))
-        rows.append(row)
-    _infer_dates(to_date, publication_hints, run.workers)
-    return rows
+    # Candidates are decided one after the other in input order: the first of equal texts is kept.
+    # The order is unique (a file, or a bundle and a line), so the sort is a total order.
+    c = candidates.sort("order_path", "order_line").with_row_index("i")
+    c = c.with_columns(
+        status=pl.when(pl.col("head").is_null()).then(pl.lit(_EMPTY))
+        .when(pl.col("n_chars") == 0).then(pl.lit(_BOILERPLATE))
+        .when(pl.col("language").is_not_null() & (pl.col("language") != "en")).then(pl.lit(_STATED))
+    )
+    # The texts that get past these checks are analysed (as far as needed), each once.
+    reached = c.filter(pl.col("status").is_null())
+    analyses = (reached.select(pl.col("digest").alias("key")).unique(maintain_order=True)
+                .join(known if known is not None else empty_analyses(), on="key", how="left", maintain_order="left")
+                .with_columns(pl.col("has_structure", "has_publication").fill_null(False)))
+
+    # Language guess, for texts without a stated language.
+    todo = _missing(reached.filter(pl.col("language").is_null()), analyses, pl.col("english").is_null())
+    if todo.height:
+        guesses = [guess_english(t) for t in todo["text"].to_list()]
+        analyses = analyses.update(pl.DataFrame({
+            "key": todo["digest"], "english": [g.is_english for g in guesses],
+            "guess": [None if g.is_english else g.describe() for g in guesses],
+        }, schema={n: ANALYSES[n] for n in ("key", "english", "guess")}), on="key", include_nulls=True)
+    c = c.join(analyses.select("key", "english", "guess"), left_on="digest", right_on="key", how="left",
+               maintain_order="left").with_columns(
+        status=pl.when(pl.col("status").is_null() & pl.col("language").is_null() & ~pl.col("english"))
+        .then(pl.lit(_GUESSED)).otherwise(pl.col("status")))
+
+    # Duplicates: among the texts still in, each later occurrence of a text (in input order).
+    survivors = c.filter(pl.col("status").is_null()).with_columns(
+        duplicate_of=pl.col("source_file").first().over("digest"),
+        status=pl.when(~pl.col("digest").is_first_distinct()).then(pl.lit(_DUPLICATE)),
+    )
+    kept = survivors.filter(pl.col("status").is_null())
+
+    # Structure (title, dateline, date marker) of the kept texts.
+    todo = _missing(kept, analyses, ~pl.col("has_structure"))
+    if todo.height:
+        structures = [analyze(t) for t in todo["text"].to_list()]
+        analyses = analyses.update(pl.DataFrame({
+            "key": todo["digest"], "has_structure": [True] * todo.height,
+            "s_title": [s.title for s in structures], "s_dateline": [s.dateline for s in structures],
+            "s_marker": [s.date_marker for s in structures],
+        }, schema={n: ANALYSES[n] for n in ("key", "has_structure", "s_title", "s_dateline", "s_marker")}),
+            on="key", include_nulls=True)
+    kept = kept.join(analyses.select("key", "s_title", "s_dateline", "s_marker"), left_on="digest",
+                     right_on="key", how="left", maintain_order="left")
+
+    # Publication date inferred from the text, for the articles that neither state one nor mark one.
+    undated = pl.col("published_at").is_null() & pl.col("s_marker").is_null()
+    todo = _missing(kept.filter(undated), analyses, ~pl.col("has_publication"))
+    if todo.height:
+        dated = _infer_dates(todo["text"].to_list(), publication_hints, workers)
+        analyses = analyses.update(pl.DataFrame({
+            "key": todo["digest"], "has_publication": [True] * todo.height,
+            "p_published_at": [d[0] for d in dated], "p_basis": [d[1] for d in dated],
+            "p_after": [d[2] for d in dated],
+        }, schema={n: ANALYSES[n] for n in ("key", "has_publication", "p_published_at", "p_basis", "p_after")}),
+            on="key", include_nulls=True)
+    kept = kept.join(analyses.select("key", "p_published_at", "p_basis", "p_after"), left_on="digest",
+                     right_on="key", how="left", maintain_order="left")
+
+    stated_date, marker = pl.col("published_at").is_not_null(), pl.col("s_marker").is_not_null()
+    articles = kept.select(
+        _ARTICLE_ID.alias("article_id"), "source_file",
+        # meta.title or the title found in the text (an empty title counts as none)
+        pl.when(pl.col("title").is_not_null() & (pl.col("title") != "")).then(pl.col("title"))
+        .otherwise(pl.col("s_title")).alias("title"),
+        "outlet", "url",
+        pl.when(stated_date).then(pl.col("published_at")).when(marker).then(pl.col("s_marker"))
+        .otherwise(pl.col("p_published_at")).alias("published_at"),
+        pl.when(stated_date).then(pl.lit("metadata")).when(marker).then(pl.lit("text"))
+        .otherwise(pl.col("p_basis")).alias("published_basis"),
+        pl.col("language").fill_null("en"), "n_chars", pl.col("digest").alias("sha256"),
+        pl.col("s_dateline").alias("dateline"),
+        pl.when(~stated_date & ~marker & pl.col("p_published_at").is_null()).then(pl.col("p_after"))
+        .alias("published_after"),
+        "text", pl.when(pl.col("order_line") != 0).then(pl.col("order_line")).alias("line"),
+    )
+    rejected = pl.concat([
+        c.filter(pl.col("status").is_not_null()).with_columns(pl.lit(None, pl.String).alias("duplicate_of")),
+        survivors.filter(pl.col("status").is_not_null()).select(*c.columns, "duplicate_of"),
+    ])
+    return articles, _rejections(rejected.sort("i")), analyses
 
 
-def _infer_dates(to_date: list[tuple[dict, Analysis]], publication_hints: PublicationHints | None,
-                 workers: int = 1) -> None:
-    """Publication dates inferred from the text, for the articles without one stated or marked."""
-    todo = [(row, known) for row, known in to_date if known.publication is None]
-    if todo:
-        # Year and weekday tokens for publication-date inference, found for these texts in one
-        # Rust regex pass (Python's re needs ~4 s for the same on the 33k corpus).
-        texts = [_str(row["text"]) for row, _ in todo]
-        series = pl.Series(texts, dtype=pl.String)
-        year_col = series.str.extract_all(YEAR_TOKEN_PATTERN).to_list()
-        weekday_col = series.str.contains(WEEKDAY_TOKEN_PATTERN).to_list()
-        del series
-        dated = infer_dates(texts, year_col, weekday_col, publication_hints, workers)
-        for (_, known), publication in zip(todo, dated):
-            known.publication = publication
-    for row, known in to_date:
-        published_at, basis, after = known.publication
-        row["published_at"], row["published_basis"] = published_at, basis
-        row["published_after"] = after if published_at is None else None
+_ARTICLE_ID = pl.lit("a") + pl.col("digest").str.slice(0, 16)  # as article_id_of
 
 
-def _text_column(values: list[str | StoredText]) -> pl.Series:
-    """The texts as a Series; cached ones are gathered from their Series, not copied through Python."""
-    if not any(isinstance(v, StoredText) for v in values):
-        return pl.Series("text", values, dtype=pl.String)
-    parts: list[pl.Series] = []
-    offsets: dict[int, int] = {}  # id(series) -> offset in the concatenation
-    total = 0
-    for v in values:
-        if isinstance(v, StoredText) and id(v.series) not in offsets:
-            offsets[id(v.series)] = total
-            parts.append(v.series)
-            total += v.series.len()
-    fresh = [v for v in values if not isinstance(v, StoredText)]
-    index, k = [], total
-    for v in values:
-        if isinstance(v, StoredText):
-            index.append(offsets[id(v.series)] + v.index)
-        else:
-            index.append(k)
-            k += 1
-    parts.append(pl.Series(fresh, dtype=pl.String))
-    return pl.concat([p.cast(pl.String).rename("text") for p in parts]).gather(index)
+def _missing(rows: pl.DataFrame, analyses: pl.DataFrame, missing: pl.Expr) -> pl.DataFrame:
+    """digest and text of each distinct text of ``rows`` whose analysis lacks a part (``missing``)."""
+    lacking = analyses.filter(missing).select(pl.col("key").alias("digest"))
+    return (rows.select("digest", "text").join(lacking, on="digest", how="semi", maintain_order="left")
+            .unique("digest", maintain_order=True))
+
+
+def _rejections(rejected: pl.DataFrame) -> pl.DataFrame:
+    """Quarantine rows for the rejected candidates (``status`` says why; see _finish)."""
+    status = pl.col("status")
+    stated = rejected.filter(status == _STATED)["language"].unique().to_list()
+    return rejected.select(
+        "source_file", pl.when(pl.col("order_line") != 0).then(pl.col("order_line")).alias("line"),
+        pl.lit(STAGE).alias("stage"),
+        pl.when(status == _EMPTY).then(pl.col("code")).when(status == _BOILERPLATE).then(pl.lit("only_boilerplate"))
+        .when(status == _DUPLICATE).then(pl.lit("duplicate_text")).otherwise(pl.lit("non_english"))
+        .alias("reason_code"),
+        pl.when(status == _EMPTY).then(
+            pl.when(pl.col("code") == "empty_file").then(pl.lit("file")).otherwise(pl.lit("text"))
+            + pl.lit(" is empty or whitespace only"))
+        .when(status == _BOILERPLATE).then(pl.lit("nothing is left after removing boilerplate"))
+        # the language as Python's repr writes it, as a message made from a single text would
+        .when(status == _STATED).then(pl.lit("language stated as ")
+                                      + pl.col("language").replace_strict({v: repr(v) for v in stated}, default=None)
+                                      + pl.lit("; the extractor reads English"))
+        .when(status == _GUESSED).then(pl.lit(_NOT_ENGLISH))
+        .otherwise(pl.lit("same text as ") + pl.col("duplicate_of")).alias("reason"),
+        pl.when(status.is_in([_STATED, _GUESSED, _DUPLICATE])).then(_ARTICLE_ID).alias("record_id"),
+        pl.when(status == _DUPLICATE).then(pl.col("duplicate_of")).alias("duplicate_of"),
+        pl.when(status == _BOILERPLATE).then(pl.col("head")).when(status == _GUESSED).then(pl.col("guess"))
+        .alias("detail"),
+    )
+
+
+def _infer_dates(texts: list[str], publication_hints: PublicationHints | None,
+                 workers: int = 1) -> list[tuple[dt.date | None, str, dt.date | None]]:
+    """Publication dates inferred from these texts: (published_at, basis, published_after) each."""
+    # Year and weekday tokens for publication-date inference, found for these texts in one
+    # Rust regex pass (Python's re needs ~4 s for the same on the 33k corpus).
+    series = pl.Series(texts, dtype=pl.String)
+    year_col = series.str.extract_all(YEAR_TOKEN_PATTERN).to_list()
+    weekday_col = series.str.contains(WEEKDAY_TOKEN_PATTERN).to_list()
+    del series
+    return infer_dates(texts, year_col, weekday_col, publication_hints, workers)
+
+
+def _source_order() -> list[pl.Expr]:
+    """Output order of a row with ``source_file`` and ``line``: by path (a bundle line's path is
+    its bundle's), then line number (so "#L2" sorts before "#L10")."""
+    line = pl.col("line")
+    base = (pl.when(line.is_not_null() & pl.col("source_file").str.contains("#L", literal=True))
+            .then(pl.col("source_file").str.splitn("#L", 2).struct.field("field_0"))
+            .otherwise(pl.col("source_file")))
+    return [base, line.fill_null(0)]
