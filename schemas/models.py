@@ -9,6 +9,7 @@ there is accepted by the checks without touching this file.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import pandera.polars as pa
 import polars as pl
@@ -210,6 +211,12 @@ def empty_frame(model: type[pa.DataFrameModel]) -> pl.DataFrame:
 
 
 def polars_schema(model: type[pa.DataFrameModel]) -> dict[str, pl.DataType]:
+    return dict(_polars_schema(model))  # a copy: callers may change theirs
+
+
+@functools.lru_cache(maxsize=None)
+def _polars_schema(model: type[pa.DataFrameModel]) -> dict[str, pl.DataType]:
+    # Building the pandera schema takes milliseconds, and conform() runs on every table of a build.
     return {name: col.dtype.type for name, col in model.to_schema().columns.items()}
 
 

@@ -107,8 +107,34 @@ def cluster_mentions_reusing(mentions: pl.DataFrame, texts: dict[str, str] | Non
     changed components are clustered. The result is identical to clustering everything (a test
     checks it). Returns (clustered mentions, this build's components for the next build).
     """
+    prepared, narrow, components = cluster_narrow(mentions, texts, codebook, masks, previous)
+    return assemble(prepared, narrow), components
+
+
+# The prepared columns that clustering reads; the others only ride along, so they are left out of
+# the sorts and joins and gathered once at the end (assemble).
+_NARROW = ["mention_id", "event_type", "modality", "date_precision", "article_id",
+           "__k1", "__k2", "__p1", "__p2", "__denied", "__s", "__e", "__prec", "__w"]
+
+
+def assemble(prepared: pl.DataFrame, narrow: pl.DataFrame) -> pl.DataFrame:
+    """The clustered mentions: __order, the prepared columns, __comp, __cluster, in the row order
+    of ``narrow`` (a cluster_narrow result, sorted as wanted)."""
+    return pl.concat([
+        narrow.select("__order"),
+        prepared.select(pl.all().gather(narrow["__row"])),
+        narrow.select("__comp", "__cluster"),
+    ], how="horizontal")
+
+
+def cluster_narrow(mentions: pl.DataFrame, texts: dict[str, str] | None, codebook: Codebook | None,
+                   masks: ArticleMasks | None, previous: pl.DataFrame | None) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """cluster_mentions_reusing's work on the columns it reads: (prepared mentions, (__order,
+    __row: the row of ``prepared``, the _NARROW columns, __comp, __cluster) in processing order,
+    components)."""
     cb = codebook or load_codebook()
-    m = overlap_components(prepare(mentions, cb))
+    prepared = prepare(mentions, cb)
+    m = overlap_components(prepared.select(_NARROW).with_row_index("__row"))
     m = m.sort(["__comp", "__w", "__prec", "mention_id"]).with_row_index("__order")
     m = m.with_columns(pl.col("__order").cast(pl.Int64))
     m = m.join(_whole_components(m, cb), on="__comp", how="left")
@@ -119,7 +145,8 @@ def cluster_mentions_reusing(mentions: pl.DataFrame, texts: dict[str, str] | Non
     multi = multi.join(names, on="__comp", how="left", maintain_order="left")
     reused = pl.DataFrame(schema={"__order": pl.Int64, "__cluster": pl.Int64})
     if previous is not None and previous.height and multi.height:
-        known = multi.join(previous.select("component", "mention_id", "founder"), on=["component", "mention_id"], how="inner")
+        known = multi.select("__order", "__comp", "component", "mention_id").join(
+            previous.select("component", "mention_id", "founder"), on=["component", "mention_id"], how="inner")
         founders = m.select(pl.col("mention_id").alias("founder"), pl.col("__order").alias("__cluster"))
         found = known.join(founders, on="founder", how="inner").select("__order", "__comp", "__cluster")
         # A component is reused whole or not at all (every member found with its founder).
@@ -147,7 +174,7 @@ def cluster_mentions_reusing(mentions: pl.DataFrame, texts: dict[str, str] | Non
         .join(assigned, on="__order").join(founder_of, on="__cluster")
         .select(list(COMPONENTS_SCHEMA)).sort("mention_id")
     )
-    return clustered, components
+    return prepared, clustered, components
 
 
 def _component_names(multi: pl.DataFrame) -> pl.DataFrame:

@@ -13,16 +13,16 @@ give byte-identical tables, whatever their row order.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
-from pipeline.dedup.cluster import COMPONENTS_SCHEMA, cluster_mentions_reusing
+from pipeline.dedup.cluster import COMPONENTS_SCHEMA, assemble, cluster_narrow
 from pipeline.dedup.ids import LINEAGE_SCHEMA, REGISTRY_SCHEMA, assign_ids
 from pipeline.dedup.keys import ArticleMasks, ArticleTexts
-from pipeline.dedup.settle import settle
+from pipeline.dedup.settle import SETTLE_READS, SOURCES_SCHEMA, settle_reusing
 from schemas.codebook import Codebook, load_codebook
-from schemas.models import Event, Mention, conform, empty_frame
+from schemas.models import Event, Mention, conform, empty_frame, polars_schema
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,8 @@ class DedupResult:
     registry: pl.DataFrame  # ids.REGISTRY_SCHEMA: mention_id, event_id, status (active|retired)
     lineage: pl.DataFrame   # ids.LINEAGE_SCHEMA: change_type (merged|split), event_id, related_event_ids, n_mentions
     components: pl.DataFrame  # cluster.COMPONENTS_SCHEMA: how this build clustered (for the next build to reuse)
+    # settle.SOURCES_SCHEMA: how this build merged syndicated sources per event (for the next build to reuse)
+    sources: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SOURCES_SCHEMA))
 
 
 def article_texts(articles: pl.DataFrame) -> ArticleTexts:
@@ -50,11 +52,14 @@ def _article_meta(articles: pl.DataFrame) -> pl.DataFrame:
 
 def deduplicate(mentions: pl.DataFrame, articles: pl.DataFrame, registry: pl.DataFrame | None,
                 codebook: Codebook | None = None, *, masks: ArticleMasks | None = None,
-                previous_components: pl.DataFrame | None = None) -> DedupResult:
+                previous_components: pl.DataFrame | None = None,
+                previous_sources: pl.DataFrame | None = None) -> DedupResult:
     """``masks`` may come pre-filled with known article masks (ArticleMasks(article_texts(articles))
     plus seeded masks; it is filled further, so a caller can keep them). ``previous_components``
     is a previous result's ``components``: unchanged components are not clustered again (see
-    cluster.cluster_mentions_reusing). Neither changes the result."""
+    cluster.cluster_mentions_reusing), ``previous_sources`` its ``sources``: the syndicated sources
+    of unchanged events are not screened again (settle.source_keys_reusing). None of them changes
+    the result."""
     cb = codebook or load_codebook()
     mentions = conform(mentions, Mention)
     if mentions.height == 0:
@@ -62,16 +67,19 @@ def deduplicate(mentions: pl.DataFrame, articles: pl.DataFrame, registry: pl.Dat
                    else registry.select(list(REGISTRY_SCHEMA)).cast(REGISTRY_SCHEMA)
                    .with_columns(pl.lit("retired").alias("status")).sort("mention_id"))
         return DedupResult(empty_frame(Event), mentions, retired, pl.DataFrame(schema=LINEAGE_SCHEMA),
-                           pl.DataFrame(schema=COMPONENTS_SCHEMA))
+                           pl.DataFrame(schema=COMPONENTS_SCHEMA), pl.DataFrame(schema=SOURCES_SCHEMA))
 
     # Article vocabularies, shared by clustering and settling.
     masks = masks if masks is not None else ArticleMasks(article_texts(articles))
     texts = masks.texts
     # Sorted by mention_id once here: the mentions table and the registry keep this order
     # (order-preserving joins below), which saves sorting a million strings twice more.
-    clustered, components = cluster_mentions_reusing(mentions, texts, cb, masks, previous_components)
-    clustered = clustered.sort("mention_id")
-    events = settle(clustered, _article_meta(articles), texts, cb, masks)
+    prepared, narrow, components = cluster_narrow(mentions, texts, cb, masks, previous_components)
+    # = cluster_mentions_reusing(...)[0].sort("mention_id"), with only the columns read from here on
+    # (settling, the output mentions): fewer to gather, join and sort.
+    wanted = set(polars_schema(Mention)) | set(SETTLE_READS)
+    clustered = assemble(prepared.select([c for c in prepared.columns if c in wanted]), narrow.sort("mention_id"))
+    events, sources = settle_reusing(clustered, _article_meta(articles), texts, cb, masks, previous_sources)
 
     cluster_ids, new_registry, lineage = assign_ids(
         clustered.select("mention_id", "__cluster"), events.select("__cluster", "__founder"), registry)
@@ -80,4 +88,5 @@ def deduplicate(mentions: pl.DataFrame, articles: pl.DataFrame, registry: pl.Dat
         clustered.drop("event_id").join(cluster_ids, on="__cluster", how="left", maintain_order="left"), Mention)
     # One chunk each, so that what is written from them does not depend on how they were built.
     return DedupResult(events=events.rechunk(), mentions=out_mentions.rechunk(),
-                       registry=new_registry.rechunk(), lineage=lineage.rechunk(), components=components)
+                       registry=new_registry.rechunk(), lineage=lineage.rechunk(), components=components,
+                       sources=sources)

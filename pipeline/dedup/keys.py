@@ -155,6 +155,7 @@ class ArticleTexts(Mapping):
     def __init__(self, article_ids: pl.Series, texts: pl.Series):
         self._row = dict(zip(article_ids.to_list(), range(article_ids.len())))
         self._texts = texts
+        self.ids = article_ids
 
     def __getitem__(self, article_id: str) -> str:
         return self._texts[self._row[article_id]]
@@ -182,6 +183,13 @@ class ArticleTexts(Mapping):
         return [next(found) if r is not None else missing for r in rows]
 
 
+def text_ids(texts: Mapping[str, str]) -> pl.Series:
+    """The article ids that have a text, as a polars String Series (for vectorised membership)."""
+    if isinstance(texts, ArticleTexts):
+        return texts.ids
+    return pl.Series(list(texts), dtype=pl.String)
+
+
 def text_lengths(texts: Mapping[str, str], article_ids: list[str]) -> list[int]:
     if isinstance(texts, ArticleTexts):
         return texts.lengths(article_ids)
@@ -201,24 +209,49 @@ class ArticleMasks:
     def __init__(self, texts: dict[str, str]):
         self.texts = texts
         self._words: dict[str, int] = {}
+        # Seeded masks as WORD_MASK_BITS // 8 little-endian bytes, turned into ints only when
+        # used: a build uses a few of the tens of thousands a cache holds.
+        self._raw: dict[str, bytes] = {}
 
     def words(self, article_id: str) -> int:
         mask = self._words.get(article_id)
         if mask is None:
-            mask = self._words[article_id] = word_mask(self.texts.get(article_id))
+            raw = self._raw.get(article_id)
+            mask = int.from_bytes(raw, "little") if raw is not None else word_mask(self.texts.get(article_id))
+            self._words[article_id] = mask
         return mask
 
     def seed(self, known: dict[str, int]) -> None:
         """Masks computed earlier (e.g. by the previous build, see dedup.cache)."""
         self._words.update(known)
 
+    def seed_bytes(self, known: dict[str, bytes]) -> None:
+        """Like :meth:`seed`, with each mask as WORD_MASK_BITS // 8 little-endian bytes."""
+        n_bytes = WORD_MASK_BITS // 8
+        if any(len(b) != n_bytes for b in known.values()):
+            raise ValueError(f"word masks are {n_bytes} bytes")
+        self._raw.update(known)
+
     def known(self) -> dict[str, int]:
-        return dict(self._words)
+        out = {a: int.from_bytes(b, "little") for a, b in self._raw.items()}
+        out.update(self._words)
+        return out
+
+    def known_bytes(self) -> dict[str, bytes]:
+        """known() as WORD_MASK_BITS // 8 little-endian bytes per article."""
+        n_bytes = WORD_MASK_BITS // 8
+        out = dict(self._raw)
+        out.update((a, m.to_bytes(n_bytes, "little")) for a, m in self._words.items() if a not in self._raw)
+        return out
+
+    def count(self) -> int:
+        """How many masks are known (no __len__: an ArticleMasks with none is still truthy)."""
+        return len(self._raw) + sum(1 for a in self._words if a not in self._raw)
 
     def precompute(self, article_ids) -> None:
         """Compute the word masks of many articles at once (see :func:`bulk_word_masks`): the
         same masks as :meth:`words`, at a third of the cost on thousands of articles."""
-        todo = sorted({a for a in article_ids if a not in self._words and a in self.texts})
+        todo = sorted({a for a in article_ids if a not in self._words and a not in self._raw and a in self.texts})
         if todo:
             texts = texts_of(self.texts, todo)
             self._words.update({a: 0 for a, t in zip(todo, texts) if not t})  # word_mask of no text
@@ -231,7 +264,9 @@ class ArticleMasks:
         import numpy as np
 
         n_bytes = WORD_MASK_BITS // 8
-        return np.frombuffer(b"".join(self.words(a).to_bytes(n_bytes, "little") for a in article_ids),
+        raw = self._raw
+        return np.frombuffer(b"".join(raw[a] if a in raw else self.words(a).to_bytes(n_bytes, "little")
+                                      for a in article_ids),
                              dtype=np.uint8).reshape(len(article_ids), n_bytes)
 
     def pair_similarity(self, left: list[str], right: list[str]):

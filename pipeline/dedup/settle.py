@@ -26,14 +26,22 @@ Rules where the codebook leaves a choice:
 """
 from __future__ import annotations
 
+import hashlib
+
 import polars as pl
 
-from pipeline.dedup.keys import OPEN_END, OPEN_START, ArticleMasks, mask_jaccard, shingle_mask, text_lengths
+from pipeline.dedup.keys import (
+    OPEN_END, OPEN_START, ArticleMasks, mask_jaccard, shingle_mask, text_ids, text_lengths,
+)
 from schemas.codebook import Codebook, load_codebook
 
 SYNDICATION_JACCARD = 0.8
 
 _FIELDS = ["name", "country", "sector"]
+# The columns of the clustered mentions that settling reads.
+SETTLE_READS = ["__cluster", "__order", "mention_id", "article_id", "event_type", "modality", "__s", "__e",
+                "date_precision", "date_basis", "confidence", "quote", "char_start", "__swapped",
+                *(f"{side}_{field}" for side in ("actor", "target") for field in _FIELDS)]
 
 
 def orient(m: pl.DataFrame) -> pl.DataFrame:
@@ -46,9 +54,42 @@ def orient(m: pl.DataFrame) -> pl.DataFrame:
     return m.with_columns(exprs)
 
 
+# How the syndication test settled the sources of one event, kept for the next build (see
+# source_keys_reusing): a row (key, source, merged_into) per source key joined to a smaller one,
+# or a single row with null source and merged_into when no articles of the event were merged.
+SOURCES_SCHEMA = {"key": pl.String, "source": pl.String, "merged_into": pl.String}
+
+
 def source_keys(m: pl.DataFrame, texts: dict[str, str], masks: ArticleMasks | None = None) -> pl.DataFrame:
     """(__cluster, article_id, outlet, __source), sorted: one independent-source key per article of
     each event."""
+    return source_keys_reusing(m, texts, masks, None)[0]
+
+
+def _source_sets(multi: pl.DataFrame, texts: dict[str, str]) -> pl.DataFrame:
+    """(__cluster, key): sha256 of what decides the sources of an event: its articles (ids, which
+    address texts by content, and whether a text is known) with their outlet-or-article keys."""
+    has_text = pl.col("article_id").is_in(text_ids(texts).implode())
+    rows = (
+        multi.select(
+            "__cluster",
+            pl.concat_str([pl.col("article_id"), has_text.cast(pl.Int8).cast(pl.String),
+                           pl.col("__source")], separator="\x1f").alias("__row"))
+        .group_by("__cluster", maintain_order=True).agg(pl.col("__row").str.join("\x1e"))
+    )
+    digests = [hashlib.sha256(r.encode("utf-8")).hexdigest()[:32] for r in rows["__row"].to_list()]
+    return rows.select("__cluster").with_columns(pl.Series("key", digests, dtype=pl.String))
+
+
+def source_keys_reusing(m: pl.DataFrame, texts: dict[str, str], masks: ArticleMasks | None,
+                        previous: pl.DataFrame | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """source_keys, taking the syndication merges of unchanged events from a previous build.
+
+    The sources of an event depend on nothing but its articles (ids, which address their texts by
+    content) and their outlet-or-article keys, so an event is named by a hash of those, and an
+    event whose name is in ``previous`` (SOURCES_SCHEMA) gets the same merges again without the
+    pair screens and shingle tests. Identical to computing everything (a test checks it).
+    Returns (source keys, this build's SOURCES_SCHEMA table for the next build)."""
     base = (
         m.select("__cluster", "article_id", "outlet").unique()
         .with_columns(
@@ -57,11 +98,45 @@ def source_keys(m: pl.DataFrame, texts: dict[str, str], masks: ArticleMasks | No
         )
         .sort("__cluster", "article_id")
     )
+    empty = pl.DataFrame(schema=SOURCES_SCHEMA)
     if not texts:
-        return base
-    multi = base.filter(pl.len().over("__cluster") > 1)
+        return base, empty
+    # Only events with several source keys can have any merged.
+    multi = base.filter(pl.col("__source").n_unique().over("__cluster") > 1)
     if multi.height == 0:
-        return base
+        return base, empty
+    names = _source_sets(multi, texts)
+    known = pl.DataFrame(schema=SOURCES_SCHEMA)
+    if previous is not None and previous.height:
+        known = previous.join(names.select("key").unique(), on="key", how="semi")
+    todo_names = names.join(known.select("key").unique(), on="key", how="anti")
+    todo = multi.join(todo_names.select("__cluster"), on="__cluster", how="semi")
+    merges = _syndication_merges(todo, texts, masks) if todo.height else []
+    merged = pl.DataFrame(merges, schema={"__cluster": pl.Int64, "source": pl.String, "merged_into": pl.String},
+                          orient="row")
+    computed = (
+        todo_names.join(merged, on="__cluster", how="left")
+        .unique(["key", "source"]).select(list(SOURCES_SCHEMA))
+    )
+    sources = pl.concat([known, computed]).unique().sort("key", "source", nulls_last=False)
+    fixed = (
+        names.join(sources.filter(pl.col("source").is_not_null()), on="key")
+        .select("__cluster", pl.col("source").alias("__source"), pl.col("merged_into").alias("__src2"))
+    )
+    if fixed.height == 0:
+        return base, sources
+    keys = (  # (cluster, source) is unique in ``fixed``: base's rows, in base's order
+        base.join(fixed, on=["__cluster", "__source"], how="left", maintain_order="left")
+        .with_columns(pl.coalesce("__src2", "__source").alias("__source"))
+        .select("__cluster", "article_id", "outlet", "__source")
+    )
+    return keys, sources
+
+
+def _syndication_merges(multi: pl.DataFrame, texts: dict[str, str],
+                        masks: ArticleMasks | None) -> list[tuple[int, str, str]]:
+    """(cluster, source key, the key of the source it joins) for the events of ``multi``
+    (__cluster, article_id, __source): the sources that syndicated copies merge."""
     shingle_cache: dict[str, tuple[int, int]] = {}
 
     def sh(article_id: str) -> tuple[int, int]:
@@ -114,16 +189,7 @@ def source_keys(m: pl.DataFrame, texts: dict[str, str], masks: ArticleMasks | No
         if ra != rb and syndicated(a, b):
             # The smaller key names the merged source, as it would after any order of unions.
             parent[max(ra, rb)] = min(ra, rb)
-    if not parent:
-        return base
-    fixed = pl.DataFrame([(c, k, find((c, k))[1]) for c, k in parent],
-                         schema={"__cluster": pl.Int64, "__source": pl.String, "__src2": pl.String}, orient="row")
-    return (
-        base.join(fixed, on=["__cluster", "__source"], how="left")
-        .with_columns(pl.coalesce("__src2", "__source").alias("__source"))
-        .select("__cluster", "article_id", "outlet", "__source")
-        .sort("__cluster", "article_id")
-    )
+    return [(c, k, find((c, k))[1]) for c, k in parent]
 
 
 def _mode_sector(m: pl.DataFrame, col: str, out: str) -> pl.DataFrame:
@@ -159,13 +225,21 @@ def _most_specific(m: pl.DataFrame, prefix: str, out: str) -> pl.DataFrame:
 def settle(m: pl.DataFrame, articles: pl.DataFrame, texts: dict[str, str],
            codebook: Codebook | None = None, masks: ArticleMasks | None = None) -> pl.DataFrame:
     """One row per __cluster with the Event columns (except event_id) plus __founder (mention_id)."""
+    return settle_reusing(m, articles, texts, codebook, masks, None)[0]
+
+
+def settle_reusing(m: pl.DataFrame, articles: pl.DataFrame, texts: dict[str, str], codebook: Codebook | None,
+                   masks: ArticleMasks | None, previous_sources: pl.DataFrame | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """settle, taking unchanged events' syndication merges from a previous build's sources table
+    (source_keys_reusing); returns (events, this build's sources table)."""
     cb = codebook or load_codebook()
     strength = {mod: i for i, mod in enumerate(cb.modality_strength)}
     art = articles.select("article_id", "outlet", "published_at")
-    m = orient(m).join(art, on="article_id", how="left")
+    # Only the columns read below: every join and sort then moves a third of the data.
+    m = orient(m.select([c for c in SETTLE_READS if c in m.columns])).join(art, on="article_id", how="left")
     m = m.with_columns(pl.col("modality").replace_strict(strength, return_dtype=pl.Int8).alias("__strength"))
 
-    src = source_keys(m, texts, masks)  # distinct (cluster, article), sorted: also gives the article lists
+    src, sources = source_keys_reusing(m, texts, masks, previous_sources)  # distinct (cluster, article), sorted: also gives the article lists
     m = m.join(src.drop("outlet"), on=["__cluster", "article_id"], how="left")
     conf = (
         m.group_by("__cluster", "__source").agg(pl.col("confidence").max())
@@ -247,7 +321,7 @@ def settle(m: pl.DataFrame, articles: pl.DataFrame, texts: dict[str, str],
         )
         .with_columns(pl.col("conflict_fields").list.len().gt(0).alias("has_conflict"))
     )
-    return ev.with_columns(summary_expr().alias("summary")).sort("__cluster")
+    return ev.with_columns(summary_expr().alias("summary")).sort("__cluster"), sources
 
 
 def summary_expr() -> pl.Expr:
