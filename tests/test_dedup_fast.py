@@ -7,6 +7,7 @@ import itertools
 import random
 
 import polars as pl
+import pytest
 
 from pipeline.dedup.keys import (
     ArticleMasks, bulk_word_masks, mask_jaccard, word_mask,
@@ -236,3 +237,14 @@ def test_dedup_cache_rewrites_only_what_changed(tmp_path):
     gone = articles["article_id"][0]
     build(articles.with_columns(pl.when(pl.col("article_id") == gone).then(None).otherwise(pl.col("text")).alias("text")))
     assert gone not in pl.read_parquet(cache.masks_file)["article_id"].to_list()
+
+
+@pytest.mark.parametrize("n", [1, 7, 600, 1200, 5000])
+def test_synthetic_corpus_builds_for_any_size(n):
+    # Sizes where the random outlets happened to form a numpy array polars could not cast failed.
+    from pipeline.dedup.synthetic import synthetic_corpus
+
+    mentions, articles = synthetic_corpus(n)
+    assert mentions.height == n
+    assert articles.schema["outlet"] == pl.String
+    assert set(mentions["article_id"].unique()) <= set(articles["article_id"])

@@ -136,7 +136,9 @@ def synthetic_corpus(n_mentions: int, seed: int = 0) -> tuple[pl.DataFrame, pl.D
     art_idx = np.arange(n_articles)
     articles = pl.DataFrame({
         "article_id": [f"a{a:016x}" for a in art_idx],
-        "outlet": pl.Series(outlets[rng.integers(0, len(outlets), n_articles)], dtype=pl.String),
+        # As a list: polars cannot cast some numpy object arrays of str and None (it failed for
+        # n_mentions=600), while a list of them always converts.
+        "outlet": pl.Series(outlets[rng.integers(0, len(outlets), n_articles)].tolist(), dtype=pl.String),
         "published_at": pl.Series(np.datetime64("2020-01-01")
                                   + rng.integers(0, 365 * 5, n_articles).astype("timedelta64[D]")).cast(pl.Date),
     })
