@@ -384,8 +384,7 @@ class IngestCache:
                 schema={c: _SCHEMA[c] for c in ("key", "source_file", "line", "reason", "detail", "applies_to")}), "i"),
             *(_padded(c.filter(pl.col("key").is_in(keys)), "c") for c in candidates),
         ]
-        return pl.concat([p for p in parts_ if p.height], rechunk=False) if any(p.height for p in parts_) \
-            else pl.DataFrame(schema=_SCHEMA)
+        return _concat(parts_, pl.DataFrame(schema=_SCHEMA))
 
 
 def _padded(frame: pl.DataFrame, rec: str) -> pl.DataFrame:
@@ -396,8 +395,10 @@ def _padded(frame: pl.DataFrame, rec: str) -> pl.DataFrame:
 
 
 def _concat(frames: list[pl.DataFrame], empty: pl.DataFrame) -> pl.DataFrame:
+    """The non-empty frames one after the other (not rechunked: they are written or sorted next),
+    or ``empty`` when there are none."""
     frames = [f for f in frames if f.height]
-    return pl.concat(frames) if frames else empty
+    return pl.concat(frames, rechunk=False) if frames else empty
 
 
 def _has_own_file(key: str) -> bool:
