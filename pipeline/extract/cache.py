@@ -72,7 +72,7 @@ def extract_incremental(articles: pl.DataFrame, cache_dir: Path, fingerprint: st
     # could leave a done-list naming articles whose mentions are not in the mentions file, and
     # those articles would never be extracted again.
     with FileLock(str(cache_dir / ".lock"), timeout=CACHE_LOCK_TIMEOUT_S):
-        _remove_dead_temporaries(cache_dir)
+        remove_dead_temporaries(cache_dir)
         return _extract_incremental_locked(articles, cache_dir, fingerprint, workers)
 
 
@@ -99,7 +99,7 @@ def _extract_incremental_locked(articles: pl.DataFrame, cache_dir: Path, fingerp
     return mentions, ExtractionStats(articles.height, todo.height, articles.height - todo.height, fingerprint)
 
 
-def _remove_dead_temporaries(cache_dir: Path) -> None:
+def remove_dead_temporaries(cache_dir: Path) -> None:
     """Remove temporary files left by a build that was killed while writing (their writer's pid is
     in the name and no longer runs). Called under the cache lock, so no live writer is skipped
     wrongly on this machine."""
@@ -119,13 +119,14 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def atomic_write(df: pl.DataFrame, path: Path, *, compress: bool = True) -> None:
+def atomic_write(df: pl.DataFrame, path: Path, **parquet_options) -> None:
     """Write a Parquet file whole or not at all: to a temporary name carrying this process's pid
-    (so that _remove_dead_temporaries can tell a dead writer's file), then renamed. Uncompressed
-    (``compress=False``) writes and reads several times faster, for files rewritten every build."""
+    (so that remove_dead_temporaries can tell a dead writer's file), then renamed; a failed write
+    leaves no temporary behind. ``parquet_options`` go to write_parquet (default: zstd level 1);
+    uncompressed writes and reads several times faster, for files rewritten every build."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    if compress:
-        df.write_parquet(tmp, compression="zstd", compression_level=1)
-    else:
-        df.write_parquet(tmp, compression="uncompressed")
-    tmp.replace(path)
+    try:
+        df.write_parquet(tmp, **(parquet_options or {"compression": "zstd", "compression_level": 1}))
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)

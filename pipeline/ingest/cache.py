@@ -49,6 +49,7 @@ from pathlib import Path
 import polars as pl
 from filelock import FileLock, Timeout
 
+from pipeline.extract.cache import atomic_write, remove_dead_temporaries
 from pipeline.ingest.metadata import Metadata, MetadataIssue
 
 log = logging.getLogger(__name__)
@@ -353,15 +354,9 @@ class IngestCache:
         return True
 
     def _write(self, frame: pl.DataFrame, name: str) -> None:
-        path = self.directory / name
-        tmp = path.with_name(f".{name}.{os.getpid()}.tmp")
-        try:
-            # Row groups of 4096 rows: polars decodes them in parallel (a bundle's file holds one
-            # row per text; read in one piece it takes ~1.5x as long on two cores).
-            frame.write_parquet(tmp, compression="lz4", row_group_size=4096)
-            tmp.replace(path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        # Row groups of 4096 rows: polars decodes them in parallel (a bundle's file holds one
+        # row per text; read in one piece it takes ~1.5x as long on two cores).
+        atomic_write(frame, self.directory / name, compression="lz4", row_group_size=4096)
 
     @staticmethod
     def _frame(entries: dict[str, EntryRecord], candidates: list[pl.DataFrame]) -> pl.DataFrame:
@@ -430,19 +425,10 @@ class session:
             self.lock = None
             return None
         cache = IngestCache(self.directory, fingerprint(self.limits, self.hints), self.limits.max_file_bytes)
-        _remove_dead_temporaries(cache.directory)
+        remove_dead_temporaries(cache.directory)
         cache.load()
         return cache
 
     def __exit__(self, *exc) -> None:
         if self.lock is not None:
             self.lock.release()
-
-
-def _remove_dead_temporaries(directory: Path) -> None:
-    from pipeline.extract.cache import _pid_alive
-
-    for tmp in directory.glob(".*.tmp"):
-        pid = tmp.name.rsplit(".", 2)[-2]
-        if not pid.isdigit() or not _pid_alive(int(pid)):
-            tmp.unlink(missing_ok=True)
