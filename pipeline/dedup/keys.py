@@ -221,12 +221,9 @@ class ArticleMasks:
             self._words[article_id] = mask
         return mask
 
-    def seed(self, known: dict[str, int]) -> None:
-        """Masks computed earlier (e.g. by the previous build, see dedup.cache)."""
-        self._words.update(known)
-
     def seed_bytes(self, known: dict[str, bytes]) -> None:
-        """Like :meth:`seed`, with each mask as WORD_MASK_BITS // 8 little-endian bytes."""
+        """Masks computed earlier (by the previous build, see dedup.cache), each as
+        WORD_MASK_BITS // 8 little-endian bytes."""
         n_bytes = WORD_MASK_BITS // 8
         if any(len(b) != n_bytes for b in known.values()):
             raise ValueError(f"word masks are {n_bytes} bytes")
