@@ -8,6 +8,7 @@ Columns: cluster s = cluster_mentions only; dedup s = the whole deduplicate() (c
 ids); rebuild s = deduplicate() again with the first build's registry; peak RSS includes
 generating the synthetic corpus.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,21 +40,32 @@ def run_one(n: int) -> dict:
     t_rebuild = time.perf_counter() - t0
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     multi = clustered.filter(clustered["__cluster"] != clustered["__order"]).height
-    return {"n": n, "events": first.events.height, "joined": multi, "cluster_s": t_cluster,
-            "dedup_s": t_full, "dedup_cpu_s": cpu_full, "rebuild_s": t_rebuild, "peak_rss_mb": rss_mb}
+    return {
+        "n": n,
+        "events": first.events.height,
+        "joined": multi,
+        "cluster_s": t_cluster,
+        "dedup_s": t_full,
+        "dedup_cpu_s": cpu_full,
+        "rebuild_s": t_rebuild,
+        "peak_rss_mb": rss_mb,
+    }
 
 
 def main(sizes: list[int]) -> None:
     # Wall times depend on what else runs on the machine; the CPU column (user+sys of the
     # process, polars threads included) is the steadier figure when the machine is shared.
-    print(f"{'mentions':>10} {'events':>9} {'cluster s':>10} {'dedup s':>9} {'dedup cpu s':>12} "
-          f"{'rebuild s':>10} {'us/mention':>11} {'peak RSS MB':>12}")
+    print(
+        f"{'mentions':>10} {'events':>9} {'cluster s':>10} {'dedup s':>9} {'dedup cpu s':>12} "
+        f"{'rebuild s':>10} {'us/mention':>11} {'peak RSS MB':>12}"
+    )
     for n in sizes:
-        out = subprocess.run([sys.executable, __file__, "--one", str(n)], capture_output=True, text=True,
-                             check=True)
+        out = subprocess.run([sys.executable, __file__, "--one", str(n)], capture_output=True, text=True, check=True)
         r = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"{r['n']:>10,} {r['events']:>9,} {r['cluster_s']:>10.2f} {r['dedup_s']:>9.2f} {r['dedup_cpu_s']:>12.2f} "
-              f"{r['rebuild_s']:>10.2f} {1e6 * r['dedup_s'] / r['n']:>11.2f} {r['peak_rss_mb']:>12.0f}")
+        print(
+            f"{r['n']:>10,} {r['events']:>9,} {r['cluster_s']:>10.2f} {r['dedup_s']:>9.2f} {r['dedup_cpu_s']:>12.2f} "
+            f"{r['rebuild_s']:>10.2f} {1e6 * r['dedup_s'] / r['n']:>11.2f} {r['peak_rss_mb']:>12.0f}"
+        )
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ Numbers are also written to bench/results/latest.json. `--profile` repeats the f
 py-spy (all processes, including the extraction workers) and prints the functions with the most
 samples; the profile itself goes to bench/results/profile.txt (collapsed stacks).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,9 +49,9 @@ DEFAULT_CORPUS = ROOT.parent / "shared" / "corpora" / "tehran_times" / "articles
 STAGES = ("ingest", "extract", "validate", "dedup", "release")
 
 TARGETS = {
-    "full_wall_s": 60.0,        # full build of the corpus, seconds
-    "peak_mb": 2048.0,          # peak memory of the build process tree
-    "ratio_to_bare": 15.0,      # full build wall / bare pass wall
+    "full_wall_s": 60.0,  # full build of the corpus, seconds
+    "peak_mb": 2048.0,  # peak memory of the build process tree
+    "ratio_to_bare": 15.0,  # full build wall / bare pass wall
     "incremental_fraction": 0.25,  # incremental rebuild wall / full build wall
 }
 
@@ -93,7 +94,7 @@ class TreeMemorySampler(threading.Thread):
                 with open(f"/proc/{entry.name}/stat", "rb") as f:
                     stat = f.read()
                 # Fields after the command name (which may hold spaces), 0-based: state, ppid, pgrp.
-                fields = stat[stat.rindex(b")") + 2:].split()
+                fields = stat[stat.rindex(b")") + 2 :].split()
                 if int(fields[2]) != self.pgid:
                     continue
                 with open(f"/proc/{entry.name}/smaps_rollup", "rb") as f:
@@ -123,8 +124,7 @@ def run_measured(cmd: list[str], env: dict, log: Path) -> dict:
     """Run one command in its own process group; wall, CPU of the tree, peaks, exit code."""
     with log.open("wb") as out:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         sampler = TreeMemorySampler(proc.pid)
         sampler.start()
         # wait4 returns the child's own usage plus that of the descendants it waited for (the
@@ -146,8 +146,14 @@ def run_measured(cmd: list[str], env: dict, log: Path) -> dict:
 
 def build_env(raw: Path, outputs: Path, home: Path) -> dict:
     env = dict(os.environ)
-    env.update({"CREDENCE_RAW_DIR": str(raw), "CREDENCE_OUTPUTS_DIR": str(outputs), "DAGSTER_HOME": str(home),
-                "PYTHONUNBUFFERED": "1"})
+    env.update(
+        {
+            "CREDENCE_RAW_DIR": str(raw),
+            "CREDENCE_OUTPUTS_DIR": str(outputs),
+            "DAGSTER_HOME": str(home),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     return env
 
 
@@ -211,9 +217,15 @@ def run_facts(home: Path) -> dict:
         for record in instance.fetch_materializations(dg.AssetKey("extracted_mentions"), limit=1).records:
             meta = record.asset_materialization.metadata
             extracted = {k: meta[k].value for k in ("articles_extracted", "articles_reused") if k in meta}
-        return {"run_id": run.run_id, "status": run.status.value, "steps_s": steps, "stages_s": dict(stages),
-                "steps_span_s": span, "extracted": extracted,
-                "run_wall_s": (run_record.end_time or 0) - (run_record.start_time or 0) if run_record else None}
+        return {
+            "run_id": run.run_id,
+            "status": run.status.value,
+            "steps_s": steps,
+            "stages_s": dict(stages),
+            "steps_span_s": span,
+            "extracted": extracted,
+            "run_wall_s": (run_record.end_time or 0) - (run_record.start_time or 0) if run_record else None,
+        }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -234,8 +246,14 @@ def bare_pass(corpus: Path) -> dict:
                 sentences += 1
                 if TRIGGER.search(sentence):
                     hits += 1
-    return {"wall_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0, "articles": articles,
-            "sentences": sentences, "trigger_sentences": hits, "text_mb": text_bytes / 1e6}
+    return {
+        "wall_s": time.perf_counter() - t0,
+        "cpu_s": time.process_time() - c0,
+        "articles": articles,
+        "sentences": sentences,
+        "trigger_sentences": hits,
+        "text_mb": text_bytes / 1e6,
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -255,8 +273,13 @@ def dedup_scaling(sizes: list[int], timeout_s: float) -> dict:
     for n in sizes:
         # Its own `--one N` entry point: one fresh process per size, so peak RSS is that size's own.
         try:
-            out = subprocess.run([sys.executable, str(script), "--one", str(n)], capture_output=True, text=True,
-                                 timeout=timeout_s, cwd=ROOT)
+            out = subprocess.run(
+                [sys.executable, str(script), "--one", str(n)],
+                capture_output=True,
+                text=True,
+                timeout=timeout_s,
+                cwd=ROOT,
+            )
         except subprocess.TimeoutExpired:
             rows.append({"n": n, "error": f"timed out after {timeout_s:.0f} s"})
             break
@@ -274,8 +297,22 @@ def dedup_scaling(sizes: list[int], timeout_s: float) -> dict:
 def profile_build(env: dict, out_file: Path) -> tuple[list, list]:
     """Full build under py-spy (subprocesses included); top functions by own samples."""
     py_spy = Path(sys.executable).with_name("py-spy")
-    cmd = [str(py_spy), "record", "--subprocesses", "--rate", "50", "--format", "raw", "-o", str(out_file), "--",
-           sys.executable, "-m", "pipeline.cli", "build"]
+    cmd = [
+        str(py_spy),
+        "record",
+        "--subprocesses",
+        "--rate",
+        "50",
+        "--format",
+        "raw",
+        "-o",
+        str(out_file),
+        "--",
+        sys.executable,
+        "-m",
+        "pipeline.cli",
+        "build",
+    ]
     subprocess.run(cmd, env=env, cwd=ROOT, check=True, capture_output=True)
     own: Counter = Counter()
     inclusive: Counter = Counter()
@@ -328,8 +365,13 @@ def main(argv: list[str] | None = None) -> int:
     bytecode = ensure_bytecode(env)
     results: dict = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-                    "load_avg_at_start": os.getloadavg(), "bytecode": bytecode},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "load_avg_at_start": os.getloadavg(),
+            "bytecode": bytecode,
+        },
         "corpus": {"path": str(args.corpus), "gz_mb": args.corpus.stat().st_size / 1e6},
         "tmp": str(tmp),
     }
@@ -348,8 +390,11 @@ def main(argv: list[str] | None = None) -> int:
             print("full build failed", file=sys.stderr)
             return 1
         full.update(run_facts(home))
-        manifest = json.loads((outputs / "releases" / (outputs / "releases" / "LATEST").read_text().strip()
-                               / "release_manifest.json").read_text())
+        manifest = json.loads(
+            (
+                outputs / "releases" / (outputs / "releases" / "LATEST").read_text().strip() / "release_manifest.json"
+            ).read_text()
+        )
         full["counts"] = manifest.get("counts", {})
         n_articles = full["counts"].get("articles", bare["articles"])
         full["articles_per_s"] = n_articles / full["wall_s"]
@@ -374,8 +419,11 @@ def main(argv: list[str] | None = None) -> int:
             print("profiling a full build (py-spy) ...", flush=True)
             shutil.rmtree(outputs, ignore_errors=True)
             top_own, top_incl = profile_build(env, RESULTS / "profile.txt")
-            results["profile"] = {"top_own": top_own, "top_inclusive_pipeline": top_incl,
-                                  "file": str(RESULTS / "profile.txt")}
+            results["profile"] = {
+                "top_own": top_own,
+                "top_inclusive_pipeline": top_incl,
+                "file": str(RESULTS / "profile.txt"),
+            }
     finally:
         (RESULTS / "latest.json").write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
         if not args.keep:
@@ -390,25 +438,36 @@ def report(r: dict) -> None:
     peak_mb = max(full["peak_tree_pss_mb"], full["max_process_rss_mb"])
     print()
     m = r["machine"]
-    print(f"machine: {m['cpus']} CPUs, Python {m['python']}; load average (1 min) {m['load_avg_at_start'][0]:.1f} "
-          f"at start, {m.get('load_avg_at_end', [float('nan')])[0]:.1f} at end (other work on the machine inflates wall times)")
+    print(
+        f"machine: {m['cpus']} CPUs, Python {m['python']}; load average (1 min) {m['load_avg_at_start'][0]:.1f} "
+        f"at start, {m.get('load_avg_at_end', [float('nan')])[0]:.1f} at end (other work on the machine inflates wall times)"
+    )
     print(f"bytecode: {m['bytecode']}")
     print(f"corpus:  {bare['articles']:,} articles, {bare['text_mb']:.1f} MB of text, {bare['sentences']:,} sentences")
-    print(f"full build:   wall {full['wall_s']:.1f} s   CPU {full['cpu_s']:.1f} s   "
-          f"peak tree PSS {full['peak_tree_pss_mb']:.0f} MB (RSS sum {full['peak_tree_rss_mb']:.0f} MB, "
-          f"largest process {full['max_process_rss_mb']:.0f} MB, {full['peak_processes']} processes)")
+    print(
+        f"full build:   wall {full['wall_s']:.1f} s   CPU {full['cpu_s']:.1f} s   "
+        f"peak tree PSS {full['peak_tree_pss_mb']:.0f} MB (RSS sum {full['peak_tree_rss_mb']:.0f} MB, "
+        f"largest process {full['max_process_rss_mb']:.0f} MB, {full['peak_processes']} processes)"
+    )
     print(f"  throughput: {full['articles_per_s']:.0f} articles/s, {full['mb_per_s']:.2f} MB/s")
     stages = full.get("stages_s", {})
     accounted = sum(stages.values())
-    print("  per stage:  " + "   ".join(f"{s} {stages.get(s, 0):.1f} s" for s in STAGES)
-          + (f"   other {stages['other']:.1f} s" if "other" in stages else "")
-          + f"   start-up/overhead {full['wall_s'] - accounted:.1f} s")
+    print(
+        "  per stage:  "
+        + "   ".join(f"{s} {stages.get(s, 0):.1f} s" for s in STAGES)
+        + (f"   other {stages['other']:.1f} s" if "other" in stages else "")
+        + f"   start-up/overhead {full['wall_s'] - accounted:.1f} s"
+    )
     print(f"  counts:     {full.get('counts')}")
-    print(f"bare pass:    wall {bare['wall_s']:.1f} s  CPU {bare['cpu_s']:.1f} s  -> build is {full['ratio_to_bare']:.1f}x the bare pass")
+    print(
+        f"bare pass:    wall {bare['wall_s']:.1f} s  CPU {bare['cpu_s']:.1f} s  -> build is {full['ratio_to_bare']:.1f}x the bare pass"
+    )
     if inc:
-        print(f"incremental:  wall {inc['wall_s']:.1f} s ({inc['fraction_of_full']:.2f} of full), "
-              f"extraction {inc.get('extracted', {})}, per stage "
-              + "  ".join(f"{s} {inc.get('stages_s', {}).get(s, 0):.1f}" for s in STAGES))
+        print(
+            f"incremental:  wall {inc['wall_s']:.1f} s ({inc['fraction_of_full']:.2f} of full), "
+            f"extraction {inc.get('extracted', {})}, per stage "
+            + "  ".join(f"{s} {inc.get('stages_s', {}).get(s, 0):.1f}" for s in STAGES)
+        )
     dd = r.get("dedup")
     if dd:
         if "skipped" in dd:
@@ -419,8 +478,10 @@ def report(r: dict) -> None:
                 if "error" in row:
                     print(f"  {row['n']:>10,} mentions: {row['error']}")
                 else:
-                    print(f"  {row['n']:>10,} mentions -> {row['events']:>9,} events  dedup {row['dedup_s']:7.2f} s  "
-                          f"rebuild {row['rebuild_s']:7.2f} s  peak RSS {row['peak_rss_mb']:.0f} MB")
+                    print(
+                        f"  {row['n']:>10,} mentions -> {row['events']:>9,} events  dedup {row['dedup_s']:7.2f} s  "
+                        f"rebuild {row['rebuild_s']:7.2f} s  peak RSS {row['peak_rss_mb']:.0f} MB"
+                    )
     prof = r.get("profile")
     if prof:
         print("profile (share of all samples, every process):")
@@ -438,8 +499,13 @@ def report(r: dict) -> None:
         fmt_check("incremental / full", inc.get("fraction_of_full"), TARGETS["incremental_fraction"], ""),
     ]
     extracted = inc.get("extracted", {}).get("articles_extracted")
-    checks.append((f"  {'PASS' if extracted == 1 else 'FAIL'}  incremental re-extracted only the new article"
-                   f" ({extracted} extracted)", extracted == 1))
+    checks.append(
+        (
+            f"  {'PASS' if extracted == 1 else 'FAIL'}  incremental re-extracted only the new article"
+            f" ({extracted} extracted)",
+            extracted == 1,
+        )
+    )
     for line, _ in checks:
         print(line)
     print(f"results: {RESULTS / 'latest.json'}")

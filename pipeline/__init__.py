@@ -1,4 +1,5 @@
 """Credence: raw news texts -> a versioned dataset of diplomatic events (see README.md)."""
+
 import os
 
 # Deduplication multiplies small float32 bit matrices (dedup/keys.py, similarity_matrix), the only

@@ -10,6 +10,7 @@ job's ``dagster/max_retries: 0`` tag keeps the instance's run retry from retryin
 Runs launched from the UI (the implicit asset job, which has no op retry policy) get their one retry
 from the instance's run retry, which re-executes from the failed step.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,7 +27,9 @@ from pipeline.resources import CredenceSettings
 BUILD_TAG = "credence/build"
 # A daily build plus slack for a slow or retried run; after 30 hours without a materialization the
 # release is stale (WARN after 26).
-RELEASE_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(hours=30), warn_window=dt.timedelta(hours=26))
+RELEASE_FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=dt.timedelta(hours=30), warn_window=dt.timedelta(hours=26)
+)
 # A file modified less than this long ago may still be being written (a copy in progress): the sensor
 # waits for the folder to settle so one copy starts one build, not one per tick during the copy.
 SETTLE_SECONDS = 10
@@ -35,7 +38,7 @@ build_release_job = dg.define_asset_job(
     name="build_release",
     selection=dg.AssetSelection.all(),
     description="Ingest, extract, validate, deduplicate, publish a release and refresh the download page "
-                "(the same build as `make run`).",
+    "(the same build as `make run`).",
     tags={BUILD_TAG: "release", "dagster/max_retries": "0"},
     op_retry_policy=dg.RetryPolicy(max_retries=1, delay=2),
 )
@@ -88,8 +91,8 @@ def raw_folder_fingerprint(raw_dir: Path) -> str:
     minimum_interval_seconds=15,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Starts one build when files in the raw folder are added, changed or removed, once the "
-                "folder has been still for 10 seconds. The first evaluation only records the folder's "
-                "state (the daily schedule and `make run` cover what is already there).",
+    "folder has been still for 10 seconds. The first evaluation only records the folder's "
+    "state (the daily schedule and `make run` cover what is already there).",
 )
 def raw_folder_sensor(context: dg.SensorEvaluationContext, settings: CredenceSettings):
     state = raw_folder_state(settings.raw_path)
@@ -107,5 +110,7 @@ def raw_folder_sensor(context: dg.SensorEvaluationContext, settings: CredenceSet
     context.update_cursor(state.fingerprint)
     # The run key names the transition: a tick evaluated twice requests nothing new, while a folder
     # changed back to an earlier state (a file removed, then restored with its old mtime) still builds.
-    return dg.RunRequest(run_key=f"raw-{previous[:12]}-{state.fingerprint[:12]}",
-                         tags={"credence/trigger": "raw_folder_sensor", "credence/raw_files": str(state.files)})
+    return dg.RunRequest(
+        run_key=f"raw-{previous[:12]}-{state.fingerprint[:12]}",
+        tags={"credence/trigger": "raw_folder_sensor", "credence/raw_files": str(state.files)},
+    )

@@ -1,5 +1,6 @@
 """Command line: `python -m pipeline.cli build` runs the build_release job in the persistent
 Dagster instance (DAGSTER_HOME), so command-line runs show up in the UI like any other run."""
+
 from __future__ import annotations
 
 import argparse
@@ -20,8 +21,10 @@ def build() -> int:
 
     with dg.DagsterInstance.get() as instance:
         result = defs.resolve_job_def("build_release").execute_in_process(
-            instance=instance, raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}})
+            instance=instance,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        )
         if not result.success:
             print("build failed; see the run in the Dagster UI (make ui) for the step that failed", file=sys.stderr)
             return 1
@@ -31,11 +34,14 @@ def build() -> int:
         outputs = Path(default_outputs_dir()).resolve()
         version = read_latest(outputs)
         published = [
-            m for m in result.get_asset_materialization_events()
+            m
+            for m in result.get_asset_materialization_events()
             if m.asset_key is not None and m.asset_key.to_user_string() == "release_manifest"
         ]
         new = published and published[0].materialization.metadata["published_new_version"].value
-        print(f"release {version} {'published' if new else 'unchanged (no new version)'}: {releases_dir(outputs) / str(version)}")
+        print(
+            f"release {version} {'published' if new else 'unchanged (no new version)'}: {releases_dir(outputs) / str(version)}"
+        )
     return 0
 
 

@@ -1,4 +1,5 @@
 """The Credence code location: assets, checks, jobs, schedules, sensors and resources."""
+
 from __future__ import annotations
 
 import dagster as dg

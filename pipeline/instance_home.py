@@ -7,6 +7,7 @@ written. ``run_retries`` retries a failed run once from the failed step (the bui
 out with its ``dagster/max_retries: 0`` tag because it retries its steps itself; see
 pipeline/automation.py).
 """
+
 from __future__ import annotations
 
 import sys

@@ -5,6 +5,7 @@ checked against, so the UI documents exactly what is published. ``definition_met
 an asset's definition (visible before the first run); ``table_metadata`` repeats it on each
 materialization together with the row count and a preview.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,15 +20,17 @@ CELL_CHARS = 120
 
 
 def column_schema(model: type[pa.DataFrameModel]) -> dg.TableSchema:
-    return dg.TableSchema(columns=[
-        dg.TableColumn(
-            name=c.name,
-            type=c.type_name,
-            description=c.description,
-            constraints=dg.TableColumnConstraints(nullable=c.nullable, unique=c.unique),
-        )
-        for c in columns(model)
-    ])
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                name=c.name,
+                type=c.type_name,
+                description=c.description,
+                constraints=dg.TableColumnConstraints(nullable=c.nullable, unique=c.unique),
+            )
+            for c in columns(model)
+        ]
+    )
 
 
 def definition_metadata(model: type[pa.DataFrameModel]) -> dict:
@@ -80,8 +83,11 @@ def quarantine_summary(quarantine: pl.DataFrame) -> str:
     counts = (
         quarantine.sort(["source_file", "line"], nulls_last=True)
         .group_by("stage", "reason_code", maintain_order=True)
-        .agg(pl.len().alias("rows"), pl.col("reason").first().alias("example"),
-             pl.col("source_file").first().alias("example_file"))
+        .agg(
+            pl.len().alias("rows"),
+            pl.col("reason").first().alias("example"),
+            pl.col("source_file").first().alias("example_file"),
+        )
         .sort(["rows", "stage", "reason_code"], descending=[True, False, False])
     )
     return markdown_preview(counts, n=50)

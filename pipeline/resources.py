@@ -1,4 +1,5 @@
 """Dagster resources: the folders a build reads and writes, and the Parquet IO manager."""
+
 from __future__ import annotations
 
 import os

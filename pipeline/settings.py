@@ -1,4 +1,5 @@
 """Where Credence reads and writes: one place for the UI, schedules, sensors and the command line."""
+
 from __future__ import annotations
 
 import os

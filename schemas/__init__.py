@@ -4,6 +4,7 @@ The pandera models in :mod:`schemas.models` are the one source of truth for the 
 table: their order, dtypes, checks and descriptions feed the asset checks, the data dictionary,
 ``datapackage.json`` and the Dagster UI's column schema.
 """
+
 from schemas.codebook import Codebook, load_codebook
 
 __all__ = ["Codebook", "load_codebook"]

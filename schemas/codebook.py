@@ -1,4 +1,5 @@
 """Load the codebook (``schemas/codebook.yaml``): event types, modalities, sectors, date vocab."""
+
 from __future__ import annotations
 
 import functools
@@ -14,6 +15,7 @@ def load_yaml(text: str | bytes) -> Any:
     """yaml.safe_load, through libyaml's loader when PyYAML has it (its wheels do): the same
     data, several times faster (the actor gazetteer is read by every extraction worker)."""
     return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
 
 SCHEMAS_DIR = Path(__file__).resolve().parent
 CODEBOOK_PATH = SCHEMAS_DIR / "codebook.yaml"

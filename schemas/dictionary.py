@@ -1,4 +1,5 @@
 """Column documentation derived from the pandera models (data dictionary, datapackage, UI)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,22 +36,31 @@ class ColumnDoc:
     @property
     def frictionless_type(self) -> str:
         # Lists are ';'-joined strings in CSV.
-        return "string" if self.is_list else {
-            "integer": "integer", "number": "number", "boolean": "boolean", "date": "date",
-        }.get(self.type_name, "string")
+        return (
+            "string"
+            if self.is_list
+            else {
+                "integer": "integer",
+                "number": "number",
+                "boolean": "boolean",
+                "date": "date",
+            }.get(self.type_name, "string")
+        )
 
 
 def columns(model: type[pa.DataFrameModel]) -> list[ColumnDoc]:
     schema = model.to_schema()
     out = []
     for name, col in schema.columns.items():
-        out.append(ColumnDoc(
-            name=name,
-            dtype=col.dtype.type,
-            description=col.description or "",
-            nullable=bool(col.nullable),
-            unique=bool(col.unique),
-        ))
+        out.append(
+            ColumnDoc(
+                name=name,
+                dtype=col.dtype.type,
+                description=col.description or "",
+                nullable=bool(col.nullable),
+                unique=bool(col.unique),
+            )
+        )
     return out
 
 

@@ -6,6 +6,7 @@ models (see :func:`schemas.dictionary.table_schema`). Vocabularies (event types,
 sectors, date precision and basis) are read from ``schemas/codebook.yaml`` so that a type added
 there is accepted by the checks without touching this file.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,29 +34,52 @@ StrList = pl.List(pl.String)
 def _interval_ordered(df: pa.PolarsData) -> pl.LazyFrame:
     """date_end is never before date_start (open ends are allowed)."""
     return df.lazyframe.select(
-        pl.col("date_start").is_null()
-        | pl.col("date_end").is_null()
-        | (pl.col("date_end") >= pl.col("date_start"))
+        pl.col("date_start").is_null() | pl.col("date_end").is_null() | (pl.col("date_end") >= pl.col("date_start"))
     )
 
 
 class Article(pa.DataFrameModel):
     """One article: a distinct text (by content), with where it came from and when it was published."""
 
-    article_id: str = pa.Field(unique=True, str_matches=r"^a[0-9a-f]{16}$",
-                               description="Content-derived id: 'a' + the first 16 hex digits of the sha256 of the normalized text. The same text under two names is one article.")
-    source_file: str = pa.Field(str_length={"min_value": 1},
-                                description="Path of the input, relative to the raw folder; for a bundle line, 'bundle.jsonl.gz#L<line>'.")
-    title: str = pa.Field(nullable=True, description="Headline, from metadata or the text's first line when it reads as a headline; null when there is none.")
-    outlet: str = pa.Field(nullable=True, description="Publishing outlet as stated by metadata; null (unknown) when no source says it.")
+    article_id: str = pa.Field(
+        unique=True,
+        str_matches=r"^a[0-9a-f]{16}$",
+        description="Content-derived id: 'a' + the first 16 hex digits of the sha256 of the normalized text. The same text under two names is one article.",
+    )
+    source_file: str = pa.Field(
+        str_length={"min_value": 1},
+        description="Path of the input, relative to the raw folder; for a bundle line, 'bundle.jsonl.gz#L<line>'.",
+    )
+    title: str = pa.Field(
+        nullable=True,
+        description="Headline, from metadata or the text's first line when it reads as a headline; null when there is none.",
+    )
+    outlet: str = pa.Field(
+        nullable=True, description="Publishing outlet as stated by metadata; null (unknown) when no source says it."
+    )
     url: str = pa.Field(nullable=True, description="URL as stated by metadata; null when unknown.")
-    published_at: dt.date = pa.Field(nullable=True, description="Publication date: metadata, else a dateline or date line in the text, else inferred from the text (a weekday with a day and month); null when unknown. Never a file or run time.")
-    published_basis: str = pa.Field(isin=PUBLISHED_BASES, description="Where published_at comes from: metadata, text, inferred or unknown.")
-    language: str = pa.Field(nullable=True, description="ISO 639-1 language code (metadata, else detected; 'en' for English).")
-    n_chars: int = pa.Field(ge=1, description="Length of the stored, normalized article text in characters; offsets index into that text.")
+    published_at: dt.date = pa.Field(
+        nullable=True,
+        description="Publication date: metadata, else a dateline or date line in the text, else inferred from the text (a weekday with a day and month); null when unknown. Never a file or run time.",
+    )
+    published_basis: str = pa.Field(
+        isin=PUBLISHED_BASES, description="Where published_at comes from: metadata, text, inferred or unknown."
+    )
+    language: str = pa.Field(
+        nullable=True, description="ISO 639-1 language code (metadata, else detected; 'en' for English)."
+    )
+    n_chars: int = pa.Field(
+        ge=1, description="Length of the stored, normalized article text in characters; offsets index into that text."
+    )
     sha256: str = pa.Field(str_matches=r"^[0-9a-f]{64}$", description="sha256 of the normalized article text (UTF-8).")
-    dateline: str = pa.Field(nullable=True, description="Dateline as written at the start of the text (e.g. 'KABUL, AFGHANISTAN'), null when absent.")
-    published_after: dt.date = pa.Field(nullable=True, description="When published_at is unknown: the earliest date the article can have been published, from the latest date the text itself states; else null.")
+    dateline: str = pa.Field(
+        nullable=True,
+        description="Dateline as written at the start of the text (e.g. 'KABUL, AFGHANISTAN'), null when absent.",
+    )
+    published_after: dt.date = pa.Field(
+        nullable=True,
+        description="When published_at is unknown: the earliest date the article can have been published, from the latest date the text itself states; else null.",
+    )
 
     class Config:
         strict = True
@@ -66,38 +90,80 @@ class Article(pa.DataFrameModel):
 class ArticleText(Article):
     """An article with its stored text (internal: offsets and quotes are checked against it)."""
 
-    text: str = pa.Field(str_length={"min_value": 1}, description="Normalized article text (NFC, LF line endings, boilerplate removed).")
+    text: str = pa.Field(
+        str_length={"min_value": 1}, description="Normalized article text (NFC, LF line endings, boilerplate removed)."
+    )
 
 
 class Mention(pa.DataFrameModel):
     """One extraction from one sentence of one article, with the words that say so."""
 
-    mention_id: str = pa.Field(unique=True, str_matches=r"^m[0-9a-f]{16}$", description="Deterministic id from the article, offsets, type and actors.")
-    event_id: str = pa.Field(nullable=True, description="The event this mention belongs to after deduplication (null before it).")
+    mention_id: str = pa.Field(
+        unique=True,
+        str_matches=r"^m[0-9a-f]{16}$",
+        description="Deterministic id from the article, offsets, type and actors.",
+    )
+    event_id: str = pa.Field(
+        nullable=True, description="The event this mention belongs to after deduplication (null before it)."
+    )
     article_id: str = pa.Field(str_matches=r"^a[0-9a-f]{16}$", description="The article the mention comes from.")
-    sentence_index: int = pa.Field(ge=0, description="0-based index of the sentence in the article (the title, when present, is sentence 0).")
-    char_start: int = pa.Field(ge=0, description="Start offset of the quote in the stored article text (0-based, in characters).")
+    sentence_index: int = pa.Field(
+        ge=0, description="0-based index of the sentence in the article (the title, when present, is sentence 0)."
+    )
+    char_start: int = pa.Field(
+        ge=0, description="Start offset of the quote in the stored article text (0-based, in characters)."
+    )
     char_end: int = pa.Field(ge=1, description="End offset (exclusive) of the quote in the stored article text.")
-    quote: str = pa.Field(str_length={"min_value": 1}, description="The verbatim sentence that carries the event: text[char_start:char_end].")
+    quote: str = pa.Field(
+        str_length={"min_value": 1},
+        description="The verbatim sentence that carries the event: text[char_start:char_end].",
+    )
     event_type: str = pa.Field(isin=EVENT_TYPES, description="Event type id from the codebook.")
-    modality: str = pa.Field(isin=MODALITIES, description="asserted, planned, denied or hypothetical (codebook section 2).")
+    modality: str = pa.Field(
+        isin=MODALITIES, description="asserted, planned, denied or hypothetical (codebook section 2)."
+    )
     actor_text: str = pa.Field(description="The actor as written in the text, with its title or apposition.")
     actor_name: str = pa.Field(description="Canonical actor name (country, organization or resolved person).")
-    actor_country: str = pa.Field(nullable=True, str_matches=COUNTRY_RE, description="ISO 3166-1 alpha-3 of the actor, or IGO; null when unresolved.")
-    actor_sector: str = pa.Field(nullable=True, isin=SECTORS, description="Actor sector (GOV, JUD, LEG, MIL, BUS, NGO, REB, IGO, OTH), dated by the event date.")
+    actor_country: str = pa.Field(
+        nullable=True,
+        str_matches=COUNTRY_RE,
+        description="ISO 3166-1 alpha-3 of the actor, or IGO; null when unresolved.",
+    )
+    actor_sector: str = pa.Field(
+        nullable=True,
+        isin=SECTORS,
+        description="Actor sector (GOV, JUD, LEG, MIL, BUS, NGO, REB, IGO, OTH), dated by the event date.",
+    )
     target_text: str = pa.Field(nullable=True, description="The target as written in the text.")
     target_name: str = pa.Field(nullable=True, description="Canonical target name.")
-    target_country: str = pa.Field(nullable=True, str_matches=COUNTRY_RE, description="ISO 3166-1 alpha-3 of the target, or IGO.")
+    target_country: str = pa.Field(
+        nullable=True, str_matches=COUNTRY_RE, description="ISO 3166-1 alpha-3 of the target, or IGO."
+    )
     target_sector: str = pa.Field(nullable=True, isin=SECTORS, description="Target sector, dated by the event date.")
-    date_text: str = pa.Field(nullable=True, description="The date expression as written ('two months ago', 'In April 2023'); null when the date comes from publication or is unknown.")
-    date_start: dt.date = pa.Field(nullable=True, description="Earliest date of the event interval; null when unbounded.")
+    date_text: str = pa.Field(
+        nullable=True,
+        description="The date expression as written ('two months ago', 'In April 2023'); null when the date comes from publication or is unknown.",
+    )
+    date_start: dt.date = pa.Field(
+        nullable=True, description="Earliest date of the event interval; null when unbounded."
+    )
     date_end: dt.date = pa.Field(nullable=True, description="Latest date of the event interval; null when unbounded.")
     date_precision: str = pa.Field(isin=PRECISIONS, description="day, week, month, year or unknown.")
     date_basis: str = pa.Field(isin=BASES, description="explicit, relative, publication or none (codebook section 4).")
-    confidence: float = pa.Field(ge=0.0, le=1.0, description="Extraction confidence in [0, 1]: pattern strength times role clarity times date support.")
+    confidence: float = pa.Field(
+        ge=0.0,
+        le=1.0,
+        description="Extraction confidence in [0, 1]: pattern strength times role clarity times date support.",
+    )
     trigger_text: str = pa.Field(description="The trigger words that matched the event pattern.")
-    actor_person: str = pa.Field(nullable=True, description="The person acting, as first named in the article (spelling variants and later surnames resolved to it); null for states, bodies and groups.")
-    target_person: str = pa.Field(nullable=True, description="The person acted upon or met, as first named in the article; null for states, bodies and groups.")
+    actor_person: str = pa.Field(
+        nullable=True,
+        description="The person acting, as first named in the article (spelling variants and later surnames resolved to it); null for states, bodies and groups.",
+    )
+    target_person: str = pa.Field(
+        nullable=True,
+        description="The person acted upon or met, as first named in the article; null for states, bodies and groups.",
+    )
 
     class Config:
         strict = True
@@ -119,32 +185,60 @@ class Mention(pa.DataFrameModel):
 class Event(pa.DataFrameModel):
     """One real-world event: the deduplicated cluster of its mentions across articles and outlets."""
 
-    event_id: str = pa.Field(unique=True, str_matches=r"^E[0-9a-f]{12}$", description="Stable id: kept in every later release while the event exists (see the id registry).")
+    event_id: str = pa.Field(
+        unique=True,
+        str_matches=r"^E[0-9a-f]{12}$",
+        description="Stable id: kept in every later release while the event exists (see the id registry).",
+    )
     event_type: str = pa.Field(isin=EVENT_TYPES, description="Event type id from the codebook.")
     modality: str = pa.Field(isin=MODALITIES, description="Strongest modality its mentions support.")
     actor_name: str = pa.Field(description="Most specific canonical actor name among its mentions.")
-    actor_country: str = pa.Field(nullable=True, str_matches=COUNTRY_RE, description="ISO 3166-1 alpha-3 of the actor, or IGO.")
+    actor_country: str = pa.Field(
+        nullable=True, str_matches=COUNTRY_RE, description="ISO 3166-1 alpha-3 of the actor, or IGO."
+    )
     actor_sector: str = pa.Field(nullable=True, isin=SECTORS, description="Actor sector at the event date.")
     target_name: str = pa.Field(nullable=True, description="Most specific canonical target name.")
-    target_country: str = pa.Field(nullable=True, str_matches=COUNTRY_RE, description="ISO 3166-1 alpha-3 of the target, or IGO.")
+    target_country: str = pa.Field(
+        nullable=True, str_matches=COUNTRY_RE, description="ISO 3166-1 alpha-3 of the target, or IGO."
+    )
     target_sector: str = pa.Field(nullable=True, isin=SECTORS, description="Target sector at the event date.")
-    date_start: dt.date = pa.Field(nullable=True, description="Start of the narrowest date interval consistent with its mentions.")
+    date_start: dt.date = pa.Field(
+        nullable=True, description="Start of the narrowest date interval consistent with its mentions."
+    )
     date_end: dt.date = pa.Field(nullable=True, description="End of that interval.")
     date_precision: str = pa.Field(isin=PRECISIONS, description="Precision of the settled interval.")
     date_basis: str = pa.Field(isin=BASES, description="Basis of the mention that fixes the settled interval.")
     n_mentions: int = pa.Field(ge=1, description="Number of mentions behind the event.")
     n_articles: int = pa.Field(ge=1, description="Number of distinct articles behind the event.")
-    n_sources: int = pa.Field(ge=1, description="Independent sources: distinct outlets; articles of unknown outlet count once per distinct text; syndicated copies count once.")
+    n_sources: int = pa.Field(
+        ge=1,
+        description="Independent sources: distinct outlets; articles of unknown outlet count once per distinct text; syndicated copies count once.",
+    )
     article_ids: StrList = pa.Field(description="Ids of the articles that report it (sorted).")
     mention_ids: StrList = pa.Field(description="Ids of its mentions (sorted).")
-    first_published_at: dt.date = pa.Field(nullable=True, description="Earliest known publication date among its articles.")
-    cameo_code: str = pa.Field(str_matches=r"^\d{3,4}$", description="CAMEO code of the event type (string; leading zeros matter).")
+    first_published_at: dt.date = pa.Field(
+        nullable=True, description="Earliest known publication date among its articles."
+    )
+    cameo_code: str = pa.Field(
+        str_matches=r"^\d{3,4}$", description="CAMEO code of the event type (string; leading zeros matter)."
+    )
     plover_type: str = pa.Field(description="PLOVER event type of the event type.")
-    quad_class: int = pa.Field(isin=[1, 2, 3, 4], description="1 verbal cooperation, 2 material cooperation, 3 verbal conflict, 4 material conflict.")
-    confidence: float = pa.Field(ge=0.0, le=1.0, description="Event confidence: rises with independent corroboration (noisy-or over sources of the best mention per source).")
-    has_conflict: bool = pa.Field(description="True when its mentions disagree on a field (modality, day-level date, sector); the values stay on the mentions.")
+    quad_class: int = pa.Field(
+        isin=[1, 2, 3, 4],
+        description="1 verbal cooperation, 2 material cooperation, 3 verbal conflict, 4 material conflict.",
+    )
+    confidence: float = pa.Field(
+        ge=0.0,
+        le=1.0,
+        description="Event confidence: rises with independent corroboration (noisy-or over sources of the best mention per source).",
+    )
+    has_conflict: bool = pa.Field(
+        description="True when its mentions disagree on a field (modality, day-level date, sector); the values stay on the mentions."
+    )
     summary: str = pa.Field(str_length={"min_value": 1}, description="One generated line: actor, type, target, date.")
-    quote: str = pa.Field(str_length={"min_value": 1}, description="Best supporting quote (highest-confidence mention).")
+    quote: str = pa.Field(
+        str_length={"min_value": 1}, description="Best supporting quote (highest-confidence mention)."
+    )
     outlets: StrList = pa.Field(description="Distinct outlets of its articles (known ones only).")
     conflict_fields: StrList = pa.Field(description="Fields on which its mentions disagree (empty when none).")
 
@@ -168,14 +262,27 @@ class Event(pa.DataFrameModel):
 class Quarantine(pa.DataFrameModel):
     """An input that did not become an article, or a row that failed validation, with the reason."""
 
-    source_file: str = pa.Field(description="Input path relative to the raw folder (or the article's source for a row).")
+    source_file: str = pa.Field(
+        description="Input path relative to the raw folder (or the article's source for a row)."
+    )
     line: int = pa.Field(nullable=True, ge=1, description="Line number inside a bundle; null for a whole file.")
-    stage: str = pa.Field(isin=QUARANTINE_STAGES, description="Stage that set it aside: ingest, extract, validate or dedup.")
-    reason_code: str = pa.Field(str_matches=r"^[a-z0-9_]+$", description="Short machine-readable reason (empty_file, binary_file, duplicate_text, schema_error, ...).")
+    stage: str = pa.Field(
+        isin=QUARANTINE_STAGES, description="Stage that set it aside: ingest, extract, validate or dedup."
+    )
+    reason_code: str = pa.Field(
+        str_matches=r"^[a-z0-9_]+$",
+        description="Short machine-readable reason (empty_file, binary_file, duplicate_text, schema_error, ...).",
+    )
     reason: str = pa.Field(str_length={"min_value": 1}, description="Clear human-readable message saying why.")
-    record_id: str = pa.Field(nullable=True, description="Id of the row set aside (article_id or mention_id), when there is one.")
-    duplicate_of: str = pa.Field(nullable=True, description="For a duplicate: the source_file of the article it duplicates.")
-    detail: str = pa.Field(nullable=True, description="Extra context (the failing check, the offending value, bytes read).")
+    record_id: str = pa.Field(
+        nullable=True, description="Id of the row set aside (article_id or mention_id), when there is one."
+    )
+    duplicate_of: str = pa.Field(
+        nullable=True, description="For a duplicate: the source_file of the article it duplicates."
+    )
+    detail: str = pa.Field(
+        nullable=True, description="Extra context (the failing check, the offending value, bytes read)."
+    )
 
     class Config:
         strict = True
@@ -188,7 +295,9 @@ class Change(pa.DataFrameModel):
     change_type: str = pa.Field(isin=CHANGE_TYPES, description="added, updated, removed, merged or split.")
     event_id: str = pa.Field(description="The event concerned (for merged: the surviving id; for split: the new id).")
     fields: StrList = pa.Field(description="For updated: the fields whose values changed.")
-    related_event_ids: StrList = pa.Field(description="For merged: the ids folded into event_id; for split: the id it split from.")
+    related_event_ids: StrList = pa.Field(
+        description="For merged: the ids folded into event_id; for split: the id it split from."
+    )
     detail: str = pa.Field(nullable=True, description="Human-readable summary of the change.")
 
     class Config:

@@ -1,5 +1,6 @@
 """Automation: the raw-folder sensor (one run per change, none when unchanged), the daily schedule,
 the build job's retry and concurrency settings, and the dagster.yaml written into DAGSTER_HOME."""
+
 from __future__ import annotations
 
 import datetime as dt

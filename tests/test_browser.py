@@ -7,6 +7,7 @@
 
 Screenshots go to test-artifacts/ (gitignored) for a human to look at.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -33,13 +34,23 @@ from pipeline.release.site import INDEX, build_site
 PROJECT = Path(__file__).resolve().parent.parent
 ARTIFACTS = PROJECT / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.is_file(), reason=f"{CHROMIUM} is missing (CI installs Debian's chromium; "
-                                                      "`apt-get install chromium` to run the browser tests)"),
+    pytest.mark.skipif(
+        not CHROMIUM.is_file(),
+        reason=f"{CHROMIUM} is missing (CI installs Debian's chromium; "
+        "`apt-get install chromium` to run the browser tests)",
+    ),
 ]
 
 
@@ -63,6 +74,7 @@ def free_port() -> int:
 @contextlib.contextmanager
 def serve(folder: Path):
     """http.server on a free 127.0.0.1 port, as `make serve` does, in a thread."""
+
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
@@ -124,8 +136,15 @@ def test_download_page_links_resolve_and_downloads_match_sha256sums(browser, tmp
 
     outputs = tmp_path / "outputs"
     publish(outputs, [event_row("a", "2024-01-05"), event_row("b", "2024-03-02", "RUS", "CHN")], "2026-01-01")
-    publish(outputs, [event_row("a", "2024-01-05"), event_row("b", "2024-03-02", "RUS", "CHN"),
-                      event_row("c", "2024-06-30", "FRA", "DEU")], "2026-01-02")
+    publish(
+        outputs,
+        [
+            event_row("a", "2024-01-05"),
+            event_row("b", "2024-03-02", "RUS", "CHN"),
+            event_row("c", "2024-06-30", "FRA", "DEU"),
+        ],
+        "2026-01-02",
+    )
     build_site(outputs)
     with serve(outputs) as base_url:
         page = browser.new_page(accept_downloads=True, viewport={"width": 1280, "height": 900})
@@ -140,8 +159,11 @@ def test_download_page_links_resolve_and_downloads_match_sha256sums(browser, tmp
 
 
 def _graphql(port: int, query: str) -> dict:
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": query}).encode(),
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(req, timeout=30) as r:
         return json.loads(r.read())
 
@@ -164,21 +186,32 @@ def dagster_dev(tmp_path: Path, raw: Path, outputs: Path):
     does not stop in time."""
     home = ensure_home(tmp_path / "dagster_home")
     port = free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(home), "CREDENCE_RAW_DIR": str(raw),
-           "CREDENCE_OUTPUTS_DIR": str(outputs), "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "CREDENCE_RAW_DIR": str(raw),
+        "CREDENCE_OUTPUTS_DIR": str(outputs),
+        "PYTHONUNBUFFERED": "1",
+    }
     dagster = PROJECT / ".venv" / "bin" / "dagster"
     if not dagster.exists():
         dagster = Path("dagster")
     log = (tmp_path / "dagster_dev.log").open("wb")
     proc = subprocess.Popen(
         ["bash", "-c", f'set -m; exec "{dagster}" dev -w workspace.yaml -h 127.0.0.1 -p {port}'],
-        cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=PROJECT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 240
         while True:
             if proc.poll() is not None:
-                raise AssertionError(f"dagster dev exited with {proc.returncode}:\n{(tmp_path / 'dagster_dev.log').read_text()[-4000:]}")
+                raise AssertionError(
+                    f"dagster dev exited with {proc.returncode}:\n{(tmp_path / 'dagster_dev.log').read_text()[-4000:]}"
+                )
             try:
                 nodes = _graphql(port, REPO_QUERY)["data"]["repositoriesOrError"].get("nodes") or []
                 if nodes:
@@ -186,8 +219,10 @@ def dagster_dev(tmp_path: Path, raw: Path, outputs: Path):
             except (urllib.error.URLError, ConnectionError, KeyError, TimeoutError, json.JSONDecodeError):
                 pass
             if time.monotonic() > deadline:
-                raise AssertionError("dagster dev did not load the code location in 240 s:\n"
-                                     + (tmp_path / "dagster_dev.log").read_text()[-4000:])
+                raise AssertionError(
+                    "dagster dev did not load the code location in 240 s:\n"
+                    + (tmp_path / "dagster_dev.log").read_text()[-4000:]
+                )
             time.sleep(2)
         yield port
     finally:

@@ -1,4 +1,5 @@
 """Date expressions, event dates and publication dates (codebook section 4)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,7 +23,9 @@ PUB = dt.date(2024, 8, 21)  # a Wednesday
 D = dt.date
 
 
-def event(sentence: str, trigger: str, published_at=PUB, published_after=None, *, tense="past", is_lead=False) -> DateInterval:
+def event(
+    sentence: str, trigger: str, published_at=PUB, published_after=None, *, tense="past", is_lead=False
+) -> DateInterval:
     i = sentence.index(trigger)
     return date_for_event(sentence, (i, i + len(trigger)), published_at, published_after, is_lead=is_lead, tense=tense)
 
@@ -33,17 +36,48 @@ def check(r: DateInterval, start, end, precision, basis):
 
 # --- explicit -----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "sentence, expected_text, start, end, precision",
     [
-        ("The two sides met on 29 December 2023 in Kabul.", "on 29 December 2023", D(2023, 12, 29), D(2023, 12, 29), "day"),
+        (
+            "The two sides met on 29 December 2023 in Kabul.",
+            "on 29 December 2023",
+            D(2023, 12, 29),
+            D(2023, 12, 29),
+            "day",
+        ),
         ("The two sides met on 29 Dec. 2023 in Kabul.", "on 29 Dec. 2023", D(2023, 12, 29), D(2023, 12, 29), "day"),
-        ("The two sides met on December 29, 2023 in Kabul.", "on December 29, 2023", D(2023, 12, 29), D(2023, 12, 29), "day"),
-        ("The two sides met on the 29th of December 2023.", "on the 29th of December 2023", D(2023, 12, 29), D(2023, 12, 29), "day"),
+        (
+            "The two sides met on December 29, 2023 in Kabul.",
+            "on December 29, 2023",
+            D(2023, 12, 29),
+            D(2023, 12, 29),
+            "day",
+        ),
+        (
+            "The two sides met on the 29th of December 2023.",
+            "on the 29th of December 2023",
+            D(2023, 12, 29),
+            D(2023, 12, 29),
+            "day",
+        ),
         ("The two sides met on 2023-12-29.", "on 2023-12-29", D(2023, 12, 29), D(2023, 12, 29), "day"),
-        ("In April 2023, Kazakhstan gave its consent to the plan.", "In April 2023", D(2023, 4, 1), D(2023, 4, 30), "month"),
+        (
+            "In April 2023, Kazakhstan gave its consent to the plan.",
+            "In April 2023",
+            D(2023, 4, 1),
+            D(2023, 4, 30),
+            "month",
+        ),
         ("In February 2024, the two sides met.", "In February 2024", D(2024, 2, 1), D(2024, 2, 29), "month"),
-        ("In 2005, the court declared the group a terrorist organization.", "In 2005", D(2005, 1, 1), D(2005, 12, 31), "year"),
+        (
+            "In 2005, the court declared the group a terrorist organization.",
+            "In 2005",
+            D(2005, 1, 1),
+            D(2005, 12, 31),
+            "year",
+        ),
         ("The court declared the group banned in late 2019.", "in late 2019", D(2019, 1, 1), D(2019, 12, 31), "year"),
     ],
 )
@@ -52,7 +86,7 @@ def test_explicit_forms(sentence, expected_text, start, end, precision):
     r = event(sentence, trigger)
     check(r, start, end, precision, "explicit")
     assert r.text == expected_text
-    assert sentence[r.span[0]:r.span[1]] == r.text
+    assert sentence[r.span[0] : r.span[1]] == r.text
 
 
 def test_explicit_date_does_not_depend_on_publication():
@@ -72,7 +106,13 @@ def test_day_and_month_take_the_year_from_publication_by_tense():
 
 def test_bare_month_after_preposition():
     check(event("They met in September.", "met"), D(2023, 9, 1), D(2023, 9, 30), "month", "explicit")
-    check(event("They will meet in September.", "meet", tense="future"), D(2024, 9, 1), D(2024, 9, 30), "month", "explicit")
+    check(
+        event("They will meet in September.", "meet", tense="future"),
+        D(2024, 9, 1),
+        D(2024, 9, 30),
+        "month",
+        "explicit",
+    )
     check(event("They met in mid-July.", "met"), D(2024, 7, 1), D(2024, 7, 31), "month", "explicit")
 
 
@@ -92,12 +132,34 @@ def test_words_that_look_like_dates_are_not_dates():
 
 # --- relative -----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "sentence, trigger, tense, start, end, precision",
     [
-        ("Two months ago, Kazakhstan removed the Taliban from its list.", "removed", "past", D(2024, 6, 1), D(2024, 6, 30), "month"),
-        ("Last year, the private sector signed a trade deal.", "signed", "past", D(2023, 1, 1), D(2023, 12, 31), "year"),
-        ("In a statement yesterday, the ministry announced it.", "announced", "past", D(2024, 8, 20), D(2024, 8, 20), "day"),
+        (
+            "Two months ago, Kazakhstan removed the Taliban from its list.",
+            "removed",
+            "past",
+            D(2024, 6, 1),
+            D(2024, 6, 30),
+            "month",
+        ),
+        (
+            "Last year, the private sector signed a trade deal.",
+            "signed",
+            "past",
+            D(2023, 1, 1),
+            D(2023, 12, 31),
+            "year",
+        ),
+        (
+            "In a statement yesterday, the ministry announced it.",
+            "announced",
+            "past",
+            D(2024, 8, 20),
+            D(2024, 8, 20),
+            "day",
+        ),
         ("The minister arrived today.", "arrived", "past", PUB, PUB, "day"),
         ("The minister will speak tonight.", "speak", "future", PUB, PUB, "day"),
         ("The minister arrived on Friday.", "arrived", "past", D(2024, 8, 16), D(2024, 8, 16), "day"),
@@ -116,16 +178,37 @@ def test_words_that_look_like_dates_are_not_dates():
         ("The talks will be held later this year.", "held", "future", PUB, D(2024, 12, 31), "year"),
         ("The talks will be held next month.", "held", "future", D(2024, 9, 1), D(2024, 9, 30), "month"),
         ("The talks will be held next year.", "held", "future", D(2025, 1, 1), D(2025, 12, 31), "year"),
-        ("In September last year, China announced the move.", "announced", "past", D(2023, 9, 1), D(2023, 9, 30), "month"),
+        (
+            "In September last year, China announced the move.",
+            "announced",
+            "past",
+            D(2023, 9, 1),
+            D(2023, 9, 30),
+            "month",
+        ),
         ("In May this year, China announced the move.", "announced", "past", D(2024, 5, 1), D(2024, 5, 31), "month"),
-        ("The UAE has also recently accepted the credentials.", "accepted", "perfect", PUB - dt.timedelta(days=60), PUB, "month"),
-        ("In recent weeks, the UAE accepted the credentials.", "accepted", "past", PUB - dt.timedelta(days=60), PUB, "month"),
+        (
+            "The UAE has also recently accepted the credentials.",
+            "accepted",
+            "perfect",
+            PUB - dt.timedelta(days=60),
+            PUB,
+            "month",
+        ),
+        (
+            "In recent weeks, the UAE accepted the credentials.",
+            "accepted",
+            "past",
+            PUB - dt.timedelta(days=60),
+            PUB,
+            "month",
+        ),
     ],
 )
 def test_relative_forms(sentence, trigger, tense, start, end, precision):
     r = event(sentence, trigger, tense=tense)
     check(r, start, end, precision, "relative")
-    assert sentence[r.span[0]:r.span[1]] == r.text
+    assert sentence[r.span[0] : r.span[1]] == r.text
 
 
 def test_relative_date_contradicting_the_tense_is_unknown_before_publication():
@@ -149,6 +232,7 @@ def test_relative_with_unknown_publication_is_bounded_by_published_after():
 
 
 # --- choosing the expression --------------------------------------------------------------------
+
 
 def test_state_phrases_do_not_date_the_act():
     s = "Two months ago, Kazakhstan removed the Taliban from its list, a designation it had held since 2005."
@@ -178,11 +262,18 @@ def test_fronted_date_carries_over_a_weak_boundary():
 
 # --- no expression ------------------------------------------------------------------------------
 
+
 def test_no_expression():
     s = "Kazakhstan has accepted the credentials of the envoy."
     check(event(s, "accepted", is_lead=True, tense="perfect"), PUB - dt.timedelta(days=7), PUB, "week", "publication")
     check(event(s, "accepted", tense="perfect"), None, PUB, "unknown", "none")
-    check(event("Kazakhstan will accept the credentials.", "accept", is_lead=True, tense="future"), PUB, None, "unknown", "none")
+    check(
+        event("Kazakhstan will accept the credentials.", "accept", is_lead=True, tense="future"),
+        PUB,
+        None,
+        "unknown",
+        "none",
+    )
     r = event(s, "accepted", None, D(2021, 8, 15), tense="present")
     check(r, D(2021, 8, 15), None, "unknown", "none")
     assert r.text is None and r.span is None
@@ -194,6 +285,7 @@ def test_bad_tense_is_refused():
 
 
 # --- publication dates --------------------------------------------------------------------------
+
 
 def test_publication_from_a_date_line():
     text = " date 2023-12-29 Kazakhstan Removes Taliban from Banned List\n\nIn a significant move, ..."
@@ -223,7 +315,9 @@ def test_publication_inferred_from_a_weekday():
         "In a statement on Wednesday, August 21, the ministry announced the development.\n"
         "Kazakhstan removed the group from a list it had kept since 2005.\n"
     )
-    assert infer_publication_date(text, hints=[D(2021, 8, 15)]) == dates.PublicationDate(D(2024, 8, 21), "inferred", None)
+    assert infer_publication_date(text, hints=[D(2021, 8, 15)]) == dates.PublicationDate(
+        D(2024, 8, 21), "inferred", None
+    )
     # Without the hint the latest stated date is 2005: the earliest Wednesday 21 August after it.
     assert infer_publication_date(text) == dates.PublicationDate(D(2013, 8, 21), "inferred", None)
 
@@ -251,18 +345,62 @@ def test_publication_never_reads_clocks_or_files():
 dates_ = st.dates(min_value=D(1950, 1, 1), max_value=D(2090, 12, 31))
 tenses = st.sampled_from(dates.TENSES)
 EXPRESSIONS = [
-    "yesterday", "today", "on Friday", "last Friday", "next Monday", "two months ago", "3 days ago",
-    "a few weeks ago", "a year ago", "last week", "last month", "last year", "this week", "this month",
-    "this year", "earlier this month", "earlier this year", "later this year", "in September this year",
-    "in September last year", "next week", "next month", "next year", "recently", "in recent weeks",
-    "in recent days", "on August 21", "on Wednesday, August 21", "in September", "in 2005", "in April 2023",
-    "on 29 February 2024", "the day before yesterday", "last September",
+    "yesterday",
+    "today",
+    "on Friday",
+    "last Friday",
+    "next Monday",
+    "two months ago",
+    "3 days ago",
+    "a few weeks ago",
+    "a year ago",
+    "last week",
+    "last month",
+    "last year",
+    "this week",
+    "this month",
+    "this year",
+    "earlier this month",
+    "earlier this year",
+    "later this year",
+    "in September this year",
+    "in September last year",
+    "next week",
+    "next month",
+    "next year",
+    "recently",
+    "in recent weeks",
+    "in recent days",
+    "on August 21",
+    "on Wednesday, August 21",
+    "in September",
+    "in 2005",
+    "in April 2023",
+    "on 29 February 2024",
+    "the day before yesterday",
+    "last September",
 ]
 PAST_RELATIVE = [
-    "yesterday", "on Friday", "last Friday", "two months ago", "3 days ago", "a few weeks ago",
-    "a year ago", "last week", "last month", "last year", "earlier this month", "earlier this year",
-    "recently", "in recent weeks", "the day before yesterday", "last September", "this week",
-    "this month", "this year", "in September this year",
+    "yesterday",
+    "on Friday",
+    "last Friday",
+    "two months ago",
+    "3 days ago",
+    "a few weeks ago",
+    "a year ago",
+    "last week",
+    "last month",
+    "last year",
+    "earlier this month",
+    "earlier this year",
+    "recently",
+    "in recent weeks",
+    "the day before yesterday",
+    "last September",
+    "this week",
+    "this month",
+    "this year",
+    "in September this year",
 ]
 
 
@@ -275,11 +413,23 @@ def test_intervals_are_ordered(expression, pub, tense, lead):
         assert r.start <= r.end
     assert r.precision in {"day", "week", "month", "year", "unknown"}
     assert r.basis in {"explicit", "relative", "publication", "none"}
-    assert r.text == expression and sentence[r.span[0]:r.span[1]] == expression
+    assert r.text == expression and sentence[r.span[0] : r.span[1]] == expression
 
 
 @settings(max_examples=300, deadline=None)
-@given(dates_, st.sampled_from(["on {d:%d} {d:%B} {d:%Y}", "on {d:%B} {day}, {d:%Y}", "on {d:%d} {abbr} {d:%Y}", "on {d:%Y-%m-%d}", "on {d:%A}, {day} {d:%B} {d:%Y}"]), st.one_of(st.none(), dates_))
+@given(
+    dates_,
+    st.sampled_from(
+        [
+            "on {d:%d} {d:%B} {d:%Y}",
+            "on {d:%B} {day}, {d:%Y}",
+            "on {d:%d} {abbr} {d:%Y}",
+            "on {d:%Y-%m-%d}",
+            "on {d:%A}, {day} {d:%B} {d:%Y}",
+        ]
+    ),
+    st.one_of(st.none(), dates_),
+)
 def test_explicit_day_round_trips(d, form, pub):
     abbr = f"{d:%b}." if d.month != 5 else "May"  # "May" has no abbreviation
     sentence = "The minister met the envoy " + form.format(d=d, day=d.day, abbr=abbr) + " in Kabul."
@@ -317,11 +467,15 @@ def test_inferred_publication_matches_the_stated_weekday(d, days_before):
     text = f"Headline\nIn a statement on {d:%A}, {d:%B} {d.day}, the ministry announced it.\n"
     got = infer_publication_date(text, hints=[hint])
     assert got.basis == "inferred"
-    assert got.published_at.weekday() == d.weekday() and (got.published_at.month, got.published_at.day) == (d.month, d.day)
+    assert got.published_at.weekday() == d.weekday() and (got.published_at.month, got.published_at.day) == (
+        d.month,
+        d.day,
+    )
     assert hint <= got.published_at <= d
 
 
 # --- speed --------------------------------------------------------------------------------------
+
 
 def test_speed():
     """Tens of microseconds a call on trigger sentences (bound generous for a loaded CI box)."""
@@ -351,7 +505,12 @@ def test_a_when_clause_is_dated_by_the_expression_it_hangs_on():
     s = "Since 2019, when the rebels seized the capital, the group has sought recognition."
     a = s.index("seized")
     got = date_for_event(s, (a, a + 6), dt.date(2023, 5, 1), None, is_lead=False, tense="past")
-    assert (got.start, got.end, got.precision, got.basis) == (dt.date(2019, 1, 1), dt.date(2019, 12, 31), "year", "explicit")
+    assert (got.start, got.end, got.precision, got.basis) == (
+        dt.date(2019, 1, 1),
+        dt.date(2019, 12, 31),
+        "year",
+        "explicit",
+    )
     # The main clause's act is still not dated by the since-phrase.
     b = s.index("sought")
     other = date_for_event(s, (b, b + 6), dt.date(2023, 5, 1), None, is_lead=False, tense="perfect")

@@ -1,4 +1,5 @@
 """Clustering rules of deduplication (codebook section 5): unit and property tests."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -41,31 +42,47 @@ def g(rows, articles=None, validate=True):
 
 
 def test_same_event_across_articles_merges():
-    rows = [row("w", "A", date_start=day("2023-12-23"), date_end=day("2023-12-29"), date_precision="week"),
-            row("open", "B", date_start=day("2021-08-15"))]
+    rows = [
+        row("w", "A", date_start=day("2023-12-23"), date_end=day("2023-12-29"), date_precision="week"),
+        row("open", "B", date_start=day("2021-08-15")),
+    ]
     assert g(rows) == {frozenset({"w", "open"})}
 
 
 def test_type_actor_target_must_match():
-    rows = [row("a", "A"), row("t", "B", event_type="designate_organization"),
-            row("x", "C", actor_country="RUS", actor_name="Russia"),
-            row("y", "D", target_country="PAK", target_name="Pakistan")]
+    rows = [
+        row("a", "A"),
+        row("t", "B", event_type="designate_organization"),
+        row("x", "C", actor_country="RUS", actor_name="Russia"),
+        row("y", "D", target_country="PAK", target_name="Pakistan"),
+    ]
     assert g(rows) == {frozenset({k}) for k in "atxy"}
 
 
 def test_symmetric_types_ignore_direction_asymmetric_do_not():
-    sym = [row("ab", "A", event_type="meet"),
-           row("ba", "B", event_type="meet", actor_country="AFG", actor_name="Taliban",
-               target_country="KAZ", target_name="Kazakhstan")]
+    sym = [
+        row("ab", "A", event_type="meet"),
+        row(
+            "ba",
+            "B",
+            event_type="meet",
+            actor_country="AFG",
+            actor_name="Taliban",
+            target_country="KAZ",
+            target_name="Kazakhstan",
+        ),
+    ]
     assert g(sym) == {frozenset({"ab", "ba"})}
     asym = [dict(r, event_type="visit") for r in sym]
     assert g(asym) == {frozenset({"ab"}), frozenset({"ba"})}
 
 
 def test_name_variants_resolve_when_no_country():
-    rows = [row("a", "A", target_country=None, target_name="The Taliban"),
-            row("b", "B", target_country=None, target_name="taliban"),
-            row("c", "C", target_country="IGO", target_name="UN Security Council")]
+    rows = [
+        row("a", "A", target_country=None, target_name="The Taliban"),
+        row("b", "B", target_country=None, target_name="taliban"),
+        row("c", "C", target_country="IGO", target_name="UN Security Council"),
+    ]
     assert g(rows) == {frozenset({"a", "b"}), frozenset({"c"})}
 
 
@@ -85,9 +102,11 @@ def test_no_chaining_through_planned():
 
 
 def test_conflicting_day_dates_never_merge_even_through_an_open_mention():
-    rows = [row("d1", "A", date_start=day("2024-01-01"), date_end=day("2024-01-01"), date_precision="day"),
-            row("d2", "B", date_start=day("2024-01-05"), date_end=day("2024-01-05"), date_precision="day"),
-            row("open", "C")]
+    rows = [
+        row("d1", "A", date_start=day("2024-01-01"), date_end=day("2024-01-01"), date_precision="day"),
+        row("d2", "B", date_start=day("2024-01-05"), date_end=day("2024-01-05"), date_precision="day"),
+        row("open", "C"),
+    ]
     out = g(rows)
     assert not any({"d1", "d2"} <= c for c in out)
     assert len(out) == 2
@@ -95,8 +114,15 @@ def test_conflicting_day_dates_never_merge_even_through_an_open_mention():
 
 def test_retrospective_mention_joins_only_a_compatible_original():
     original = row("orig", "A", date_start=day("2023-04-10"), date_end=day("2023-04-10"), date_precision="day")
-    inside = row("retro", "B", date_start=day("2023-04-01"), date_end=day("2023-04-30"), date_precision="month",
-                 date_basis="explicit", date_text="In April 2023")
+    inside = row(
+        "retro",
+        "B",
+        date_start=day("2023-04-01"),
+        date_end=day("2023-04-30"),
+        date_precision="month",
+        date_basis="explicit",
+        date_text="In April 2023",
+    )
     outside = row("later", "C", date_start=day("2023-06-01"), date_end=day("2023-06-30"), date_precision="month")
     assert g([original, inside, outside]) == {frozenset({"orig", "retro"}), frozenset({"later"})}
 
@@ -104,26 +130,50 @@ def test_retrospective_mention_joins_only_a_compatible_original():
 def test_open_mentions_join_the_story_they_share_vocabulary_with():
     """The dev-set trap: undated reports of the December 2023 delisting overlap both the December
     cluster and a retrospective June 2024 mention in an article about credentials."""
-    december = ("Kazakhstan has omitted the Afghan Taliban movement from its list of designated terrorist "
-                "organizations, the Foreign Ministry spokesman said in an interview on Friday. The decision "
-                "follows a proposal by the prosecutor general.")
-    credentials = ("Kazakhstan has accepted the credentials of the Taliban-appointed charge d'affaires. Two months "
-                   "ago, Kazakhstan removed the Taliban from its terrorist list. The ambassador presented letters.")
-    undated1 = ("Kazakhstan excluded the Taliban movement from its list of terrorist organizations, the Foreign "
-                "Ministry spokesman said; the prosecutor general proposed the decision.")
-    undated2 = ("The Foreign Ministry spokesman said in an interview that the Taliban movement is no longer on "
-                "the list of designated terrorist organizations, following the prosecutor general.")
+    december = (
+        "Kazakhstan has omitted the Afghan Taliban movement from its list of designated terrorist "
+        "organizations, the Foreign Ministry spokesman said in an interview on Friday. The decision "
+        "follows a proposal by the prosecutor general."
+    )
+    credentials = (
+        "Kazakhstan has accepted the credentials of the Taliban-appointed charge d'affaires. Two months "
+        "ago, Kazakhstan removed the Taliban from its terrorist list. The ambassador presented letters."
+    )
+    undated1 = (
+        "Kazakhstan excluded the Taliban movement from its list of terrorist organizations, the Foreign "
+        "Ministry spokesman said; the prosecutor general proposed the decision."
+    )
+    undated2 = (
+        "The Foreign Ministry spokesman said in an interview that the Taliban movement is no longer on "
+        "the list of designated terrorist organizations, following the prosecutor general."
+    )
     rows = [
-        row("dec", "dec", date_start=day("2023-12-23"), date_end=day("2023-12-29"), date_precision="week",
-            date_basis="publication"),
-        row("jun", "cred", date_start=day("2024-06-01"), date_end=day("2024-06-30"), date_precision="month",
-            date_basis="relative", date_text="Two months ago"),
+        row(
+            "dec",
+            "dec",
+            date_start=day("2023-12-23"),
+            date_end=day("2023-12-29"),
+            date_precision="week",
+            date_basis="publication",
+        ),
+        row(
+            "jun",
+            "cred",
+            date_start=day("2024-06-01"),
+            date_end=day("2024-06-30"),
+            date_precision="month",
+            date_basis="relative",
+            date_text="Two months ago",
+        ),
         row("u1", "u1", date_start=day("2021-08-15"), date_basis="none"),
         row("u2", "u2", date_start=day("2021-08-15"), date_basis="none"),
     ]
-    articles = {"dec": {"text": december, "published_at": day("2023-12-29")},
-                "cred": {"text": credentials, "published_at": day("2024-08-21")},
-                "u1": {"text": undated1}, "u2": {"text": undated2}}
+    articles = {
+        "dec": {"text": december, "published_at": day("2023-12-29")},
+        "cred": {"text": credentials, "published_at": day("2024-08-21")},
+        "u1": {"text": undated1},
+        "u2": {"text": undated2},
+    }
     assert g(rows, articles) == {frozenset({"dec", "u1", "u2"}), frozenset({"jun"})}
     # The outcome must not depend on input row order.
     assert g(list(reversed(rows)), articles) == {frozenset({"dec", "u1", "u2"}), frozenset({"jun"})}
@@ -135,9 +185,11 @@ def test_open_mentions_join_the_story_they_share_vocabulary_with():
 
 
 def test_same_article_is_preferred():
-    rows = [row("m1", "A", date_start=day("2024-01-01"), date_end=day("2024-01-31"), date_precision="month"),
-            row("m2", "B", date_start=day("2024-03-01"), date_end=day("2024-03-31"), date_precision="month"),
-            row("open", "B")]
+    rows = [
+        row("m1", "A", date_start=day("2024-01-01"), date_end=day("2024-01-31"), date_precision="month"),
+        row("m2", "B", date_start=day("2024-03-01"), date_end=day("2024-03-31"), date_precision="month"),
+        row("open", "B"),
+    ]
     assert g(rows) == {frozenset({"m1"}), frozenset({"m2", "open"})}
 
 
@@ -155,17 +207,28 @@ def mention_sets(draw):
         a = draw(st.sampled_from(DATES))
         b = draw(st.sampled_from([d for d in DATES if d >= a]))
         start, end, precision = {
-            "day": (a, a, "day"), "range": (a, b, "month"), "open_start": (None, b, "unknown"),
-            "open_end": (a, None, "unknown"), "undated": (None, None, "unknown")}[kind]
+            "day": (a, a, "day"),
+            "range": (a, b, "month"),
+            "open_start": (None, b, "unknown"),
+            "open_end": (a, None, "unknown"),
+            "undated": (None, None, "unknown"),
+        }[kind]
         flip = draw(st.booleans())
-        rows.append(row(
-            f"k{i}", draw(st.sampled_from("ABCD")),
-            event_type=draw(st.sampled_from(["meet", "visit"])),
-            modality=draw(st.sampled_from(CB.modalities)),
-            actor_country="AFG" if flip else "KAZ", target_country="KAZ" if flip else "AFG",
-            date_start=start, date_end=end, date_precision=precision,
-            confidence=draw(st.floats(0.1, 1.0)), sentence_index=i,
-        ))
+        rows.append(
+            row(
+                f"k{i}",
+                draw(st.sampled_from("ABCD")),
+                event_type=draw(st.sampled_from(["meet", "visit"])),
+                modality=draw(st.sampled_from(CB.modalities)),
+                actor_country="AFG" if flip else "KAZ",
+                target_country="KAZ" if flip else "AFG",
+                date_start=start,
+                date_end=end,
+                date_precision=precision,
+                confidence=draw(st.floats(0.1, 1.0)),
+                sentence_index=i,
+            )
+        )
     return rows
 
 
@@ -174,10 +237,16 @@ def compatible(x: dict, y: dict) -> bool:
     hi = min(x["date_end"] or dt.date.max, y["date_end"] or dt.date.max)
     same_actors = (x["actor_country"], x["target_country"]) == (y["actor_country"], y["target_country"]) or (
         CB.is_symmetric(x["event_type"])
-        and (x["actor_country"], x["target_country"]) == (y["target_country"], y["actor_country"]))
+        and (x["actor_country"], x["target_country"]) == (y["target_country"], y["actor_country"])
+    )
     day_conflict = (x["date_precision"] == y["date_precision"] == "day") and x["date_start"] != y["date_start"]
-    return (x["event_type"] == y["event_type"] and same_actors and lo <= hi and not day_conflict
-            and CB.modalities_compatible(x["modality"], y["modality"]))
+    return (
+        x["event_type"] == y["event_type"]
+        and same_actors
+        and lo <= hi
+        and not day_conflict
+        and CB.modalities_compatible(x["modality"], y["modality"])
+    )
 
 
 @settings(max_examples=120, deadline=None)
@@ -221,17 +290,37 @@ def test_different_named_people_on_one_side_are_different_events():
     # Two meetings between officials of the same two countries, both undated: the named people
     # tell them apart; a spelling variant of one person does not.
     meet = dict(event_type="meet", date_start=None, date_end=None, date_precision="unknown", date_basis="none")
-    rows = [row("envoy1", "A", target_person="Sergei Lavrov", **meet),
-            row("envoy1b", "B", target_person="Sergey Lavrov", **meet),
-            row("other", "C", target_person="Maria Zakharova", **meet)]
+    rows = [
+        row("envoy1", "A", target_person="Sergei Lavrov", **meet),
+        row("envoy1b", "B", target_person="Sergey Lavrov", **meet),
+        row("other", "C", target_person="Maria Zakharova", **meet),
+    ]
     assert g(rows) == {frozenset({"envoy1", "envoy1b"}), frozenset({"other"})}
 
 
 def test_a_person_on_the_mirrored_side_of_a_symmetric_pair_is_aligned():
     meet = dict(event_type="meet", date_start=None, date_end=None, date_precision="unknown", date_basis="none")
-    rows = [row("ab", "A", target_person="Wang Yi", **meet),
-            row("ba", "B", actor_country="AFG", actor_name="Taliban", target_country="KAZ", target_name="Kazakhstan",
-                actor_person="Wang Yi", **meet),
-            row("ba_other", "C", actor_country="AFG", actor_name="Taliban", target_country="KAZ", target_name="Kazakhstan",
-                actor_person="Wang Wenbin", **meet)]
+    rows = [
+        row("ab", "A", target_person="Wang Yi", **meet),
+        row(
+            "ba",
+            "B",
+            actor_country="AFG",
+            actor_name="Taliban",
+            target_country="KAZ",
+            target_name="Kazakhstan",
+            actor_person="Wang Yi",
+            **meet,
+        ),
+        row(
+            "ba_other",
+            "C",
+            actor_country="AFG",
+            actor_name="Taliban",
+            target_country="KAZ",
+            target_name="Kazakhstan",
+            actor_person="Wang Wenbin",
+            **meet,
+        ),
+    ]
     assert g(rows) == {frozenset({"ab", "ba"}), frozenset({"ba_other"})}

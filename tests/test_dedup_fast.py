@@ -3,6 +3,7 @@
 Bulk word masks, the per-component similarity matrix and the screened syndication pairs exist for
 speed only (the 33k-article corpus); these tests pin them to the simple definitions they replace.
 """
+
 import itertools
 import random
 
@@ -10,18 +11,25 @@ import polars as pl
 import pytest
 
 from pipeline.dedup.keys import (
-    ArticleMasks, bulk_word_masks, mask_jaccard, word_mask,
+    ArticleMasks,
+    bulk_word_masks,
+    mask_jaccard,
+    word_mask,
 )
 from pipeline.dedup.settle import SYNDICATION_JACCARD, shingle_mask, source_keys
 
-WORDS = ("minister talks sanctions kabul astana treaty trade corridor ministry embassy pipeline "
-         "délégation Zürich ½ⅷ naïve 2024 foo_bar über straße İstanbul ΑΘΗΝΑ москва").split()
+WORDS = (
+    "minister talks sanctions kabul astana treaty trade corridor ministry embassy pipeline "
+    "délégation Zürich ½ⅷ naïve 2024 foo_bar über straße İstanbul ΑΘΗΝΑ москва"
+).split()
 
 
 def _texts(n: int, seed: int) -> dict[str, str]:
     rng = random.Random(seed)
-    return {f"a{i:03d}": " ".join(rng.choice(WORDS) for _ in range(rng.randint(0, 60))) + rng.choice(["", ".", " The end."])
-            for i in range(n)}
+    return {
+        f"a{i:03d}": " ".join(rng.choice(WORDS) for _ in range(rng.randint(0, 60))) + rng.choice(["", ".", " The end."])
+        for i in range(n)
+    }
 
 
 def test_bulk_word_masks_equal_word_mask_bit_for_bit():
@@ -113,8 +121,12 @@ def test_screened_syndication_equals_the_pairwise_definition():
     want = _reference_source_keys(m, texts)
     assert got == want
     # Some articles without an outlet were joined to another article's source: syndication did it.
-    assert any(a.startswith("a") and s != f"a:{a}" and m.filter((pl.col("__cluster") == c) & (pl.col("article_id") == a))["outlet"][0] is None
-               for (c, a), s in got.items())
+    assert any(
+        a.startswith("a")
+        and s != f"a:{a}"
+        and m.filter((pl.col("__cluster") == c) & (pl.col("article_id") == a))["outlet"][0] is None
+        for (c, a), s in got.items()
+    )
 
 
 def _corpus_with_texts(n: int):
@@ -141,7 +153,9 @@ def test_incremental_clustering_reuses_unchanged_components_and_equals_a_fresh_r
 
     clustered_rows = []
     real_greedy = cluster_module._greedy
-    monkeypatch.setattr(cluster_module, "_greedy", lambda multi, *a: clustered_rows.append(multi.height) or real_greedy(multi, *a))
+    monkeypatch.setattr(
+        cluster_module, "_greedy", lambda multi, *a: clustered_rows.append(multi.height) or real_greedy(multi, *a)
+    )
     masks = cache.load_masks(article_texts(articles))
     assert len(masks.known()) > 0
     again = deduplicate(mentions, articles, first.registry, masks=masks, previous_components=cache.load_components())
@@ -162,8 +176,12 @@ def test_a_changed_mention_invalidates_its_component():
     # mention is renamed, so the previous clustering cannot be applied to it.
     asserted = mentions.filter(pl.col("modality") == "asserted").select("mention_id")
     changed = components.join(asserted, on="mention_id", how="semi")["mention_id"].head(5).implode()
-    edited = mentions.with_columns(pl.when(pl.col("mention_id").is_in(changed)).then(pl.lit("hypothetical"))
-                                   .otherwise(pl.col("modality")).alias("modality"))
+    edited = mentions.with_columns(
+        pl.when(pl.col("mention_id").is_in(changed))
+        .then(pl.lit("hypothetical"))
+        .otherwise(pl.col("modality"))
+        .alias("modality")
+    )
     reclustered, components2 = cluster_mentions_reusing(edited, texts, None, None, components)
     before = dict(zip(components["mention_id"].to_list(), components["component"].to_list()))
     after = dict(zip(components2["mention_id"].to_list(), components2["component"].to_list()))
@@ -194,10 +212,22 @@ def test_dedup_cache_survives_an_incremental_extraction(tmp_path):
     masks = ArticleMasks({"a1": "words of one article"})
     masks.precompute(["a1"])
     cache.save(masks, pl.DataFrame(schema={"component": pl.String, "mention_id": pl.String, "founder": pl.String}))
-    articles = pl.DataFrame({"article_id": ["x1"], "text": ["Iran and Russia signed a deal on Monday."], "title": [None],
-                             "published_at": [None], "published_after": [None]},
-                            schema={"article_id": pl.String, "text": pl.String, "title": pl.String,
-                                    "published_at": pl.Date, "published_after": pl.Date})
+    articles = pl.DataFrame(
+        {
+            "article_id": ["x1"],
+            "text": ["Iran and Russia signed a deal on Monday."],
+            "title": [None],
+            "published_at": [None],
+            "published_after": [None],
+        },
+        schema={
+            "article_id": pl.String,
+            "text": pl.String,
+            "title": pl.String,
+            "published_at": pl.Date,
+            "published_after": pl.Date,
+        },
+    )
     extract_incremental(articles, tmp_path, "f" * 40, 1)
     assert cache.masks_file.is_file() and cache.components_file.is_file()
     assert cache.load_masks({"a1": "words of one article"}).known()
@@ -235,7 +265,9 @@ def test_dedup_cache_rewrites_only_what_changed(tmp_path):
     assert (cache.masks_file.stat().st_mtime_ns, cache.components_file.stat().st_mtime_ns) == stamps
     # One article's text is gone: its mask leaves the file.
     gone = articles["article_id"][0]
-    build(articles.with_columns(pl.when(pl.col("article_id") == gone).then(None).otherwise(pl.col("text")).alias("text")))
+    build(
+        articles.with_columns(pl.when(pl.col("article_id") == gone).then(None).otherwise(pl.col("text")).alias("text"))
+    )
     assert gone not in pl.read_parquet(cache.masks_file)["article_id"].to_list()
 
 

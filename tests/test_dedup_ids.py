@@ -1,4 +1,5 @@
 """Stable event ids across rebuilds, the registry, lineage (merged / split) and the change log."""
+
 from __future__ import annotations
 
 import polars as pl
@@ -28,14 +29,19 @@ VISIT = dict(event_type="visit", date_start=day("2024-05-01"), date_end=day("202
 
 
 def test_ids_survive_a_rebuild_that_adds_and_removes_articles():
-    first = build([mention_row("d1", "A", **DELIST), mention_row("m1", "A", **MEET),
-                   mention_row("v1", "B", **VISIT)])
+    first = build([mention_row("d1", "A", **DELIST), mention_row("m1", "A", **MEET), mention_row("v1", "B", **VISIT)])
     ids = {k: event_of(first, k) for k in ["d1", "m1", "v1"]}
     assert all(i.startswith("E") and len(i) == 13 for i in ids.values())
     # Article B goes away, C reports the delisting again, D reports a new event.
-    second = build([mention_row("d1", "A", **DELIST), mention_row("m1", "A", **MEET),
-                    mention_row("d2", "C", **DELIST),
-                    mention_row("x", "D", event_type="threaten")], registry=first.registry)
+    second = build(
+        [
+            mention_row("d1", "A", **DELIST),
+            mention_row("m1", "A", **MEET),
+            mention_row("d2", "C", **DELIST),
+            mention_row("x", "D", event_type="threaten"),
+        ],
+        registry=first.registry,
+    )
     assert event_of(second, "d1") == event_of(second, "d2") == ids["d1"]
     assert event_of(second, "m1") == ids["m1"]
     assert ids["v1"] not in second.events["event_id"].to_list()
@@ -68,14 +74,26 @@ def test_new_ids_derive_from_the_founding_mention():
 
 def test_merge_keeps_the_majority_id_and_is_recorded():
     # Build 1: two reports of a meeting on 5 March and one dated 7 March: conflicting days, two events.
-    first = build([mention_row("p1", "A", **MEET), mention_row("p2", "B", **MEET),
-                   mention_row("q1", "C", **dict(MEET, date_start=day("2024-03-07"), date_end=day("2024-03-07")))])
+    first = build(
+        [
+            mention_row("p1", "A", **MEET),
+            mention_row("p2", "B", **MEET),
+            mention_row("q1", "C", **dict(MEET, date_start=day("2024-03-07"), date_end=day("2024-03-07"))),
+        ]
+    )
     big, small = event_of(first, "p1"), event_of(first, "q1")
     assert big != small
     # Build 2: the extractor now dates q1 by the week; it is compatible with the p-cluster and merges.
-    second = build([mention_row("p1", "A", **MEET), mention_row("p2", "B", **MEET),
-                    mention_row("q1", "C", **dict(MEET, date_start=day("2024-03-04"), date_end=day("2024-03-10"),
-                                                  date_precision="week"))], registry=first.registry)
+    second = build(
+        [
+            mention_row("p1", "A", **MEET),
+            mention_row("p2", "B", **MEET),
+            mention_row(
+                "q1", "C", **dict(MEET, date_start=day("2024-03-04"), date_end=day("2024-03-10"), date_precision="week")
+            ),
+        ],
+        registry=first.registry,
+    )
     assert second.events["event_id"].to_list() == [big]
     lin = second.lineage.row(0, named=True)
     assert (lin["change_type"], lin["event_id"], lin["related_event_ids"]) == ("merged", big, [small])
@@ -87,21 +105,30 @@ def test_merge_keeps_the_majority_id_and_is_recorded():
 
 def test_split_keeps_the_id_with_the_majority_and_names_the_parent():
     open_meet = dict(MEET, date_start=None, date_end=None, date_precision="unknown")
-    first = build([mention_row("a1", "A", **open_meet), mention_row("a2", "B", **open_meet),
-                   mention_row("b1", "C", **open_meet)])
+    first = build(
+        [mention_row("a1", "A", **open_meet), mention_row("a2", "B", **open_meet), mention_row("b1", "C", **open_meet)]
+    )
     (only,) = first.events["event_id"].to_list()
     # The rebuild dates them on two different days: they can no longer be one event.
-    second = build([mention_row("a1", "A", **MEET), mention_row("a2", "B", **MEET),
-                    mention_row("b1", "C", **dict(MEET, date_start=day("2024-03-09"), date_end=day("2024-03-09")))],
-                   registry=first.registry)
+    second = build(
+        [
+            mention_row("a1", "A", **MEET),
+            mention_row("a2", "B", **MEET),
+            mention_row("b1", "C", **dict(MEET, date_start=day("2024-03-09"), date_end=day("2024-03-09"))),
+        ],
+        registry=first.registry,
+    )
     assert event_of(second, "a1") == event_of(second, "a2") == only
     other = event_of(second, "b1")
     assert other != only
     assert second.lineage.rows(named=True) == [
-        {"change_type": "split", "event_id": other, "related_event_ids": [only], "n_mentions": 1}]
+        {"change_type": "split", "event_id": other, "related_event_ids": [only], "n_mentions": 1}
+    ]
     changes = build_changes(first.events, second.events, second.lineage)
     assert {(r["change_type"], r["event_id"]) for r in changes.iter_rows(named=True)} == {
-        ("updated", only), ("split", other)}
+        ("updated", only),
+        ("split", other),
+    }
 
 
 def test_changelog_markdown_and_first_release():

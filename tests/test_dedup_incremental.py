@@ -5,6 +5,7 @@ clustering of unchanged components and the syndicated sources of unchanged event
 run a sequence of builds (articles and mentions added, changed, removed) through the cache and
 compare every table with an uncached run.
 """
+
 from __future__ import annotations
 
 import random
@@ -85,12 +86,21 @@ def test_incremental_builds_equal_fresh_ones_after_adding_changing_and_removing(
     screened.clear()
 
     # Build 3: changed mentions (modality, dates) and changed outlets of articles in merged events.
-    in_merged = (second.mentions.join(second.events.filter(pl.col("n_articles") > pl.col("n_sources")),
-                                      on="event_id", how="semi")["article_id"].unique().sort().head(15))
+    in_merged = (
+        second.mentions.join(
+            second.events.filter(pl.col("n_articles") > pl.col("n_sources")), on="event_id", how="semi"
+        )["article_id"]
+        .unique()
+        .sort()
+        .head(15)
+    )
     assert in_merged.len() > 0
     a3 = articles.with_columns(
-        pl.when(pl.col("article_id").is_in(in_merged.implode())).then(pl.lit("outlet7"))
-        .otherwise(pl.col("outlet")).alias("outlet"))
+        pl.when(pl.col("article_id").is_in(in_merged.implode()))
+        .then(pl.lit("outlet7"))
+        .otherwise(pl.col("outlet"))
+        .alias("outlet")
+    )
     m3 = mentions.with_columns(
         pl.when(hashed == 1).then(pl.lit("planned")).otherwise(pl.col("modality")).alias("modality"),
         pl.when(hashed == 2).then(None).otherwise(pl.col("date_start")).alias("date_start"),
@@ -146,8 +156,9 @@ def test_a_damaged_masks_file_is_a_cache_miss(tmp_path):
     cache = DedupCache(tmp_path)
     frame = pl.read_parquet(cache.masks_file)
     # One mask of the wrong length, and then a torn file.
-    frame.with_columns(pl.when(pl.int_range(pl.len()) == 0).then(pl.lit(b"\x01\x02")).otherwise(pl.col("mask"))
-                       .alias("mask")).write_parquet(cache.masks_file)
+    frame.with_columns(
+        pl.when(pl.int_range(pl.len()) == 0).then(pl.lit(b"\x01\x02")).otherwise(pl.col("mask")).alias("mask")
+    ).write_parquet(cache.masks_file)
     masks = DedupCache(tmp_path).load_masks(dict(zip(articles["article_id"], articles["text"])))
     assert masks.count() == frame.height - 1
     again, _ = deduplicate_with_cache(mentions, articles, first.registry, tmp_path)
@@ -167,7 +178,7 @@ def test_seeded_mask_bytes_are_the_same_masks():
     assert [seeded.words(a) for a in texts] == [plain.words(a) for a in texts]
     assert seeded.known() == {a: word_mask(t) for a, t in texts.items()} and seeded.count() == 3
     assert seeded.known_bytes() == {a: word_mask(t).to_bytes(n_bytes, "little") for a, t in texts.items()}
-    assert (seeded.similarity_matrix(list(texts)) == plain.similarity_matrix(list(texts)))
+    assert seeded.similarity_matrix(list(texts)) == plain.similarity_matrix(list(texts))
     assert list(seeded.pair_similarity(["a", "a"], ["b", "c"])) == list(plain.pair_similarity(["a", "a"], ["b", "c"]))
     with pytest.raises(ValueError):
         seeded.seed_bytes({"x": b"\x00"})
@@ -176,8 +187,10 @@ def test_seeded_mask_bytes_are_the_same_masks():
 def _two_copies():
     story = " ".join(f"word{chr(97 + i % 26)}{chr(97 + i // 26)}" for i in range(80))
     texts = {"a1": story, "a2": story + " extra"}
-    m = pl.DataFrame({"__cluster": [5, 5, 9], "article_id": ["a1", "a2", "a1"], "outlet": [None, None, None]},
-                     schema={"__cluster": pl.Int64, "article_id": pl.String, "outlet": pl.String})
+    m = pl.DataFrame(
+        {"__cluster": [5, 5, 9], "article_id": ["a1", "a2", "a1"], "outlet": [None, None, None]},
+        schema={"__cluster": pl.Int64, "article_id": pl.String, "outlet": pl.String},
+    )
     return m, texts
 
 
@@ -201,7 +214,9 @@ def test_a_previous_merge_is_not_reused_when_what_it_read_changed():
     assert keys.equals(source_keys(m, no_text))
     assert keys.filter(pl.col("__cluster") == 5)["__source"].n_unique() == 2
     # An outlet changed: the event's sources are named anew.
-    with_outlet = m.with_columns(pl.when(pl.col("article_id") == "a2").then(pl.lit("Outlet Z")).otherwise(None).alias("outlet"))
+    with_outlet = m.with_columns(
+        pl.when(pl.col("article_id") == "a2").then(pl.lit("Outlet Z")).otherwise(None).alias("outlet")
+    )
     keys, _ = source_keys_reusing(with_outlet, texts, None, sources)
     assert keys.equals(source_keys(with_outlet, texts))
     assert keys.filter(pl.col("__cluster") == 5)["__source"].to_list() == ["a:a1", "a:a1"]

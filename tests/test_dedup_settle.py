@@ -1,4 +1,5 @@
 """Settling a cluster into one event row: dates, names, modality, sources, confidence, conflicts."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,8 +8,10 @@ from pipeline.dedup.core import deduplicate
 from pipeline.dedup.synthetic import day, frames, mention_row
 from schemas.models import Event
 
-STORY = ("Kazakhstan has removed the Taliban movement from its list of banned terrorist organizations, the "
-         "foreign ministry said on Friday, citing a proposal of the prosecutor general office.")
+STORY = (
+    "Kazakhstan has removed the Taliban movement from its list of banned terrorist organizations, the "
+    "foreign ministry said on Friday, citing a proposal of the prosecutor general office."
+)
 
 
 def one_event(rows, articles=None):
@@ -20,18 +23,33 @@ def one_event(rows, articles=None):
 
 
 def test_interval_is_the_intersection_and_precision_comes_from_the_narrowest_mention():
-    ev = one_event([
-        mention_row("week", "A", date_start=day("2023-12-23"), date_end=day("2023-12-29"), date_precision="week",
-                    date_basis="publication"),
-        mention_row("month", "B", date_start=day("2023-12-01"), date_end=day("2023-12-31"), date_precision="month",
-                    date_basis="relative"),
-        mention_row("open", "C", date_start=day("2021-08-15")),
-    ])
+    ev = one_event(
+        [
+            mention_row(
+                "week",
+                "A",
+                date_start=day("2023-12-23"),
+                date_end=day("2023-12-29"),
+                date_precision="week",
+                date_basis="publication",
+            ),
+            mention_row(
+                "month",
+                "B",
+                date_start=day("2023-12-01"),
+                date_end=day("2023-12-31"),
+                date_precision="month",
+                date_basis="relative",
+            ),
+            mention_row("open", "C", date_start=day("2021-08-15")),
+        ]
+    )
     assert (ev["date_start"], ev["date_end"]) == (day("2023-12-23"), day("2023-12-29"))
     assert (ev["date_precision"], ev["date_basis"]) == ("week", "publication")
     assert ev["n_mentions"] == 3 and ev["n_articles"] == 3
-    assert ev["summary"] == ("Kazakhstan (KAZ, GOV) delist_organization Taliban (AFG, GOV), "
-                             "2023-12-23..2023-12-29, asserted, 3 sources")
+    assert ev["summary"] == (
+        "Kazakhstan (KAZ, GOV) delist_organization Taliban (AFG, GOV), 2023-12-23..2023-12-29, asserted, 3 sources"
+    )
 
 
 def test_undated_event_keeps_open_bounds():
@@ -47,22 +65,35 @@ def test_strongest_modality_and_modality_conflict():
 
 
 def test_most_specific_name_and_sector_conflict():
-    ev = one_event([
-        mention_row("a", "A", actor_name="Kazakhstan", actor_sector="GOV"),
-        mention_row("b", "B", actor_name="Supreme Court of Kazakhstan", actor_sector="JUD"),
-        mention_row("c", "C", actor_name="Kazakhstan", actor_sector="GOV"),
-    ])
+    ev = one_event(
+        [
+            mention_row("a", "A", actor_name="Kazakhstan", actor_sector="GOV"),
+            mention_row("b", "B", actor_name="Supreme Court of Kazakhstan", actor_sector="JUD"),
+            mention_row("c", "C", actor_name="Kazakhstan", actor_sector="GOV"),
+        ]
+    )
     assert ev["actor_name"] == "Supreme Court of Kazakhstan"
     assert ev["actor_sector"] == "GOV"  # the most frequent
     assert ev["conflict_fields"] == ["actor_sector"]
 
 
 def test_symmetric_event_is_oriented_by_actor_key():
-    ev = one_event([
-        mention_row("x", "A", event_type="meet", actor_name="Taliban", actor_country="AFG", actor_sector="GOV",
-                    target_name="Kazakhstan", target_country="KAZ", target_sector="GOV"),
-        mention_row("y", "B", event_type="meet"),
-    ])
+    ev = one_event(
+        [
+            mention_row(
+                "x",
+                "A",
+                event_type="meet",
+                actor_name="Taliban",
+                actor_country="AFG",
+                actor_sector="GOV",
+                target_name="Kazakhstan",
+                target_country="KAZ",
+                target_sector="GOV",
+            ),
+            mention_row("y", "B", event_type="meet"),
+        ]
+    )
     assert (ev["actor_country"], ev["target_country"]) == ("AFG", "KAZ")
     assert (ev["cameo_code"], ev["plover_type"], ev["quad_class"]) == ("040", "CONSULT", 1)
 
@@ -71,8 +102,11 @@ def test_sources_count_outlets_unknown_texts_and_syndication_once():
     rows = [mention_row(k, k) for k in ["t1", "t2", "copy", "u1", "u2"]]
     articles = {
         "t1": {"outlet": "TOLOnews", "text": STORY + " One.", "published_at": day("2023-12-29")},
-        "t2": {"outlet": "TOLOnews", "text": "A different write-up of the decision by the same outlet.",
-               "published_at": day("2023-12-30")},
+        "t2": {
+            "outlet": "TOLOnews",
+            "text": "A different write-up of the decision by the same outlet.",
+            "published_at": day("2023-12-30"),
+        },
         "copy": {"outlet": None, "text": STORY + " Two."},  # syndicated copy of t1
         "u1": {"outlet": None, "text": "An independent report about Kazakhstan and the list of organizations."},
         "u2": {"outlet": "Kabul Now", "text": "Another outlet reports the removal of the movement."},
@@ -85,8 +119,11 @@ def test_sources_count_outlets_unknown_texts_and_syndication_once():
 
 
 def test_confidence_is_noisy_or_over_sources_of_the_best_mention():
-    rows = [mention_row("a1", "A", confidence=0.5), mention_row("a2", "A", confidence=0.6, sentence_index=3),
-            mention_row("b", "B", confidence=0.5)]
+    rows = [
+        mention_row("a1", "A", confidence=0.5),
+        mention_row("a2", "A", confidence=0.6, sentence_index=3),
+        mention_row("b", "B", confidence=0.5),
+    ]
     ev = one_event(rows, {"A": {"outlet": "X"}, "B": {"outlet": "Y"}})
     assert ev["confidence"] == pytest.approx(1 - 0.4 * 0.5)
     single = one_event([mention_row("a", "A", confidence=0.5)])
@@ -94,11 +131,19 @@ def test_confidence_is_noisy_or_over_sources_of_the_best_mention():
 
 
 def test_quote_is_from_the_most_confident_then_earliest_mention():
-    rows = [mention_row("late", "L", confidence=0.9, quote="late quote"),
-            mention_row("early", "E", confidence=0.9, quote="early quote"),
-            mention_row("weak", "W", confidence=0.2, quote="weak quote")]
-    ev = one_event(rows, {"L": {"published_at": day("2024-02-01")}, "E": {"published_at": day("2024-01-01")},
-                          "W": {"published_at": day("2023-01-01")}})
+    rows = [
+        mention_row("late", "L", confidence=0.9, quote="late quote"),
+        mention_row("early", "E", confidence=0.9, quote="early quote"),
+        mention_row("weak", "W", confidence=0.2, quote="weak quote"),
+    ]
+    ev = one_event(
+        rows,
+        {
+            "L": {"published_at": day("2024-02-01")},
+            "E": {"published_at": day("2024-01-01")},
+            "W": {"published_at": day("2023-01-01")},
+        },
+    )
     assert ev["quote"] == "early quote"
 
 
@@ -110,10 +155,14 @@ def test_articles_without_text_column_are_accepted():
 
 
 def test_events_without_target_and_mentions_of_unlisted_articles():
-    rows = [mention_row("a", "A", event_type="threaten", target_name=None, target_country=None,
-                        target_sector=None, target_text=None),
-            mention_row("b", "B", event_type="threaten", target_name=None, target_country=None,
-                        target_sector=None, target_text=None)]
+    rows = [
+        mention_row(
+            "a", "A", event_type="threaten", target_name=None, target_country=None, target_sector=None, target_text=None
+        ),
+        mention_row(
+            "b", "B", event_type="threaten", target_name=None, target_country=None, target_sector=None, target_text=None
+        ),
+    ]
     mentions, arts = frames(rows)
     result = deduplicate(mentions, arts.head(1), None)  # article B is unknown to the articles table
     Event.validate(result.events)
@@ -132,11 +181,29 @@ def test_empty_input_gives_empty_valid_tables():
 
 
 def test_symmetric_event_without_target_keeps_its_actor():
-    ev = one_event([mention_row("a", "A", event_type="meet", target_name=None, target_country=None,
-                                target_sector=None, target_text=None)])
+    ev = one_event(
+        [
+            mention_row(
+                "a", "A", event_type="meet", target_name=None, target_country=None, target_sector=None, target_text=None
+            )
+        ]
+    )
     assert ev["actor_name"] == "Kazakhstan" and ev["target_name"] is None
-    named = one_event([mention_row("b", "A", event_type="meet", actor_name="Taliban", actor_country=None,
-                                   target_name=None, target_country=None, target_sector=None, target_text=None)])
+    named = one_event(
+        [
+            mention_row(
+                "b",
+                "A",
+                event_type="meet",
+                actor_name="Taliban",
+                actor_country=None,
+                target_name=None,
+                target_country=None,
+                target_sector=None,
+                target_text=None,
+            )
+        ]
+    )
     assert named["actor_name"] == "Taliban" and named["target_name"] is None
 
 
@@ -146,11 +213,22 @@ def test_undated_mentions_do_not_narrow_a_dated_event():
     from pipeline.dedup.core import deduplicate
     from pipeline.dedup.synthetic import frames, mention_row
 
-    week = mention_row("w", "A", date_start=dt.date(2023, 12, 22), date_end=dt.date(2023, 12, 29),
-                       date_precision="week", date_basis="publication")
-    after_pub = mention_row("open", "A", date_start=dt.date(2023, 12, 29), date_end=None,
-                            date_precision="unknown", date_basis="none")
+    week = mention_row(
+        "w",
+        "A",
+        date_start=dt.date(2023, 12, 22),
+        date_end=dt.date(2023, 12, 29),
+        date_precision="week",
+        date_basis="publication",
+    )
+    after_pub = mention_row(
+        "open", "A", date_start=dt.date(2023, 12, 29), date_end=None, date_precision="unknown", date_basis="none"
+    )
     mentions, arts = frames([week, after_pub])
     ev = deduplicate(mentions, arts, None).events
     assert ev.height == 1
-    assert (ev["date_start"][0], ev["date_end"][0], ev["date_precision"][0]) == (dt.date(2023, 12, 22), dt.date(2023, 12, 29), "week")
+    assert (ev["date_start"][0], ev["date_end"][0], ev["date_precision"][0]) == (
+        dt.date(2023, 12, 22),
+        dt.date(2023, 12, 29),
+        "week",
+    )

@@ -1,4 +1,5 @@
 """The code location loads the way the UI and `dg` load it."""
+
 from __future__ import annotations
 
 import os
@@ -12,8 +13,9 @@ PROJECT = Path(__file__).resolve().parent.parent
 def test_dg_check_defs_passes():
     bindir = Path(sys.executable).parent
     env = {**os.environ, "VIRTUAL_ENV": str(bindir.parent), "PATH": f"{bindir}:{os.environ.get('PATH', '')}"}
-    proc = subprocess.run([str(bindir / "dg"), "check", "defs"], cwd=PROJECT, env=env,
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [str(bindir / "dg"), "check", "defs"], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "All definitions loaded successfully" in proc.stdout + proc.stderr
 

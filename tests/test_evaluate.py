@@ -1,4 +1,5 @@
 """Evaluation against a gold file: synthetic release tables and gold YAML written in tmp_path."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -38,35 +39,87 @@ def articles_frame(files: dict[int, str]) -> pl.DataFrame:
     return conform(pl.DataFrame({"article_id": [aid(n) for n in files], "source_file": list(files.values())}), Article)
 
 
-def event(event_id: str, event_type: str, actor: str, target: str | None, start: str | None, end: str | None,
-          articles: list[int], modality: str = "asserted", precision: str = "day",
-          mentions: list[int] | None = None, quote: str = "a quote") -> dict:
-    return {"event_id": event_id, "event_type": event_type, "modality": modality, "actor_country": actor,
-            "target_country": target, "date_start": D(start) if start else None,
-            "date_end": D(end) if end else None, "date_precision": precision,
-            "article_ids": [aid(a) for a in articles], "mention_ids": [mid(m) for m in (mentions or [])],
-            "quote": quote}
+def event(
+    event_id: str,
+    event_type: str,
+    actor: str,
+    target: str | None,
+    start: str | None,
+    end: str | None,
+    articles: list[int],
+    modality: str = "asserted",
+    precision: str = "day",
+    mentions: list[int] | None = None,
+    quote: str = "a quote",
+) -> dict:
+    return {
+        "event_id": event_id,
+        "event_type": event_type,
+        "modality": modality,
+        "actor_country": actor,
+        "target_country": target,
+        "date_start": D(start) if start else None,
+        "date_end": D(end) if end else None,
+        "date_precision": precision,
+        "article_ids": [aid(a) for a in articles],
+        "mention_ids": [mid(m) for m in (mentions or [])],
+        "quote": quote,
+    }
 
 
 def events_frame(rows: list[dict]) -> pl.DataFrame:
-    schema = {"event_id": pl.String, "event_type": pl.String, "modality": pl.String, "actor_country": pl.String,
-              "target_country": pl.String, "date_start": pl.Date, "date_end": pl.Date,
-              "date_precision": pl.String, "article_ids": pl.List(pl.String),
-              "mention_ids": pl.List(pl.String), "quote": pl.String}
+    schema = {
+        "event_id": pl.String,
+        "event_type": pl.String,
+        "modality": pl.String,
+        "actor_country": pl.String,
+        "target_country": pl.String,
+        "date_start": pl.Date,
+        "date_end": pl.Date,
+        "date_precision": pl.String,
+        "article_ids": pl.List(pl.String),
+        "mention_ids": pl.List(pl.String),
+        "quote": pl.String,
+    }
     return conform(pl.DataFrame(rows, schema=schema), Event)
 
 
-def mention(n: int, event_id: str | None, article: int, event_type: str, actor: str, target: str | None,
-            start: str | None, end: str | None, modality: str = "asserted") -> dict:
-    return {"mention_id": mid(n), "event_id": event_id, "article_id": aid(article), "event_type": event_type,
-            "modality": modality, "actor_country": actor, "target_country": target,
-            "date_start": D(start) if start else None, "date_end": D(end) if end else None}
+def mention(
+    n: int,
+    event_id: str | None,
+    article: int,
+    event_type: str,
+    actor: str,
+    target: str | None,
+    start: str | None,
+    end: str | None,
+    modality: str = "asserted",
+) -> dict:
+    return {
+        "mention_id": mid(n),
+        "event_id": event_id,
+        "article_id": aid(article),
+        "event_type": event_type,
+        "modality": modality,
+        "actor_country": actor,
+        "target_country": target,
+        "date_start": D(start) if start else None,
+        "date_end": D(end) if end else None,
+    }
 
 
 def mentions_frame(rows: list[dict]) -> pl.DataFrame:
-    schema = {"mention_id": pl.String, "event_id": pl.String, "article_id": pl.String, "event_type": pl.String,
-              "modality": pl.String, "actor_country": pl.String, "target_country": pl.String,
-              "date_start": pl.Date, "date_end": pl.Date}
+    schema = {
+        "mention_id": pl.String,
+        "event_id": pl.String,
+        "article_id": pl.String,
+        "event_type": pl.String,
+        "modality": pl.String,
+        "actor_country": pl.String,
+        "target_country": pl.String,
+        "date_start": pl.Date,
+        "date_end": pl.Date,
+    }
     return conform(pl.DataFrame(rows, schema=schema), Mention)
 
 
@@ -113,8 +166,13 @@ events:
 FILES = {0: "seeds/000_a.txt", 1: "seeds/001_b.txt", 2: "seeds/002_c.txt", 3: "other/003_d.txt"}
 
 
-def score(tmp_path: Path, rows: list[dict], gold_text: str = GOLD, mentions: list[dict] | None = None,
-          files: dict[int, str] = FILES) -> EvalReport:
+def score(
+    tmp_path: Path,
+    rows: list[dict],
+    gold_text: str = GOLD,
+    mentions: list[dict] | None = None,
+    files: dict[int, str] = FILES,
+) -> EvalReport:
     gold = load_gold(write_gold(tmp_path, gold_text))
     return score_tables(events_frame(rows), mentions_frame(mentions or []), articles_frame(files), gold)
 
@@ -181,10 +239,21 @@ def test_prediction_matching_only_an_optional_event_is_left_out(tmp_path):
 
 def test_hypothetical_excluded_by_default_but_counted_in_all_modalities(tmp_path):
     rows = perfect_rows()
-    rows[0] = event("E000000000001", "accept_credentials", "KAZ", "AFG", "2024-08-20", "2024-08-20", [0],
-                    modality="hypothetical")
-    rows.append(event("E000000000009", "recognize_government", "KAZ", "AFG", "2024-08-20", "2024-08-20", [0],
-                      modality="hypothetical"))
+    rows[0] = event(
+        "E000000000001", "accept_credentials", "KAZ", "AFG", "2024-08-20", "2024-08-20", [0], modality="hypothetical"
+    )
+    rows.append(
+        event(
+            "E000000000009",
+            "recognize_government",
+            "KAZ",
+            "AFG",
+            "2024-08-20",
+            "2024-08-20",
+            [0],
+            modality="hypothetical",
+        )
+    )
     report = score(tmp_path, rows)
     d, a = report.default, report.all_modalities
     assert d.n_not_counted_modality == 2 and d.n_counted == 2
@@ -205,9 +274,12 @@ events:
      window: [2024-01-01, 2024-12-31], mentions: [000_a.txt]}
 """
     asserted = event("E000000000001", "sign_agreement", "KAZ", "AFG", "2024-03-01", "2024-03-01", [0])
-    planned = event("E000000000002", "sign_agreement", "AFG", "KAZ", "2024-03-01", "2024-03-01", [0], modality="planned")
-    hypothetical = event("E000000000003", "appeal", "AFG", "KAZ", "2024-03-01", "2024-03-01", [0],
-                         modality="hypothetical")
+    planned = event(
+        "E000000000002", "sign_agreement", "AFG", "KAZ", "2024-03-01", "2024-03-01", [0], modality="planned"
+    )
+    hypothetical = event(
+        "E000000000003", "appeal", "AFG", "KAZ", "2024-03-01", "2024-03-01", [0], modality="hypothetical"
+    )
     d = score(tmp_path, [asserted, planned, hypothetical], gold).default
     assert d.n_counted == 3 and d.n_correct == 2 and d.recall == 1.0
     assert [w["event_id"] for w in d.wrong_rows] == ["E000000000001"]
@@ -215,8 +287,9 @@ events:
 
 def test_date_error_needs_the_gold_article_and_a_disjoint_interval(tmp_path):
     rows = perfect_rows()
-    rows[0] = event("E000000000001", "accept_credentials", "KAZ", "AFG", "2023-01-01", "2023-01-31", [0, 3],
-                    precision="month")
+    rows[0] = event(
+        "E000000000001", "accept_credentials", "KAZ", "AFG", "2023-01-01", "2023-01-31", [0, 3], precision="month"
+    )
     report = score(tmp_path, rows)
     errors = report.default.date_errors
     assert [(e["event_id"], e["gold_id"]) for e in errors] == [("E000000000001", "G1")]
@@ -224,8 +297,9 @@ def test_date_error_needs_the_gold_article_and_a_disjoint_interval(tmp_path):
     passed, metadata = evaluation_check_result(report)
     assert not passed and metadata["date_errors"] == 1 and metadata["misses"] == "G1"
     # From an article the gold event does not list, it is only a wrong row.
-    rows[0] = event("E000000000001", "accept_credentials", "KAZ", "AFG", "2023-01-01", "2023-01-31", [3],
-                    precision="month")
+    rows[0] = event(
+        "E000000000001", "accept_credentials", "KAZ", "AFG", "2023-01-01", "2023-01-31", [3], precision="month"
+    )
     report = score(tmp_path, rows)
     assert not report.default.date_errors and len(report.default.wrong_rows) == 1
 
@@ -258,8 +332,12 @@ events:
 
 def test_pair_and_bcubed_scores_on_a_hand_computed_case(tmp_path):
     rows = [
-        event("E000000000001", "delist_organization", "KAZ", "AFG", "2023-12-29", "2023-12-29", [0, 1], mentions=[1, 2]),
-        event("E000000000002", "delist_organization", "KAZ", "AFG", "2023-12-29", "2023-12-29", [2, 3], mentions=[3, 4]),
+        event(
+            "E000000000001", "delist_organization", "KAZ", "AFG", "2023-12-29", "2023-12-29", [0, 1], mentions=[1, 2]
+        ),
+        event(
+            "E000000000002", "delist_organization", "KAZ", "AFG", "2023-12-29", "2023-12-29", [2, 3], mentions=[3, 4]
+        ),
         event("E000000000005", "criticize", "IRN", "AFG", "2023-12-29", "2023-12-29", [0], mentions=[5]),
     ]
     ms = [
@@ -285,11 +363,22 @@ def test_pair_and_bcubed_scores_on_a_hand_computed_case(tmp_path):
 
 def test_perfect_deduplication_is_exact(tmp_path):
     rows = [
-        event("E000000000001", "delist_organization", "KAZ", "AFG", "2023-12-29", "2023-12-29", [0, 1, 2], mentions=[1, 2, 3]),
+        event(
+            "E000000000001",
+            "delist_organization",
+            "KAZ",
+            "AFG",
+            "2023-12-29",
+            "2023-12-29",
+            [0, 1, 2],
+            mentions=[1, 2, 3],
+        ),
         event("E000000000002", "delist_organization", "KAZ", "AFG", "2023-12-29", "2023-12-29", [3], mentions=[4]),
     ]
-    ms = [mention(n, "E000000000001", n - 1, "delist_organization", "KAZ", "AFG", "2023-12-29", "2023-12-29")
-          for n in (1, 2, 3)]
+    ms = [
+        mention(n, "E000000000001", n - 1, "delist_organization", "KAZ", "AFG", "2023-12-29", "2023-12-29")
+        for n in (1, 2, 3)
+    ]
     ms.append(mention(4, "E000000000002", 3, "delist_organization", "KAZ", "AFG", "2023-12-29", "2023-12-29"))
     dd = score(tmp_path, rows, DEDUP_GOLD, ms).dedup
     assert (dd.pair_precision, dd.pair_recall, dd.bcubed_f1) == (1.0, 1.0, 1.0)
@@ -306,8 +395,10 @@ events:
   - {id: WIDE, type: provide_aid, actor: KAZ, target: AFG, window: [2021-08-15, 2025-12-31], mentions: [000_a.txt]}
   - {id: NARROW, type: provide_aid, actor: KAZ, target: AFG, window: [2024-01-01, 2024-01-31], mentions: [000_a.txt]}
 """
-    ms = [mention(1, "E000000000001", 0, "provide_aid", "KAZ", "AFG", "2024-01-10", "2024-01-10"),
-          mention(2, "E000000000001", 0, "provide_aid", "KAZ", "AFG", "2022-01-10", "2022-01-10")]
+    ms = [
+        mention(1, "E000000000001", 0, "provide_aid", "KAZ", "AFG", "2024-01-10", "2024-01-10"),
+        mention(2, "E000000000001", 0, "provide_aid", "KAZ", "AFG", "2022-01-10", "2022-01-10"),
+    ]
     rows = [event("E000000000001", "provide_aid", "KAZ", "AFG", "2024-01-10", "2024-01-10", [0], mentions=[1, 2])]
     dd = score(tmp_path, rows, gold, ms).dedup
     assert [(m["event_id"], m["gold_ids"]) for m in dd.false_merges] == [("E000000000001", ["NARROW", "WIDE"])]
@@ -321,16 +412,26 @@ def test_file_names_match_by_basename_or_relative_path():
     assert not file_matches("seeds/1000_a.txt", "000_a.txt")
 
 
-@pytest.mark.parametrize("body, message", [
-    ("events:\n  - {id: X, type: fly, actor: KAZ, target: AFG, window: [2020-01-01, 2020-02-01], mentions: [a]}",
-     "unknown event type 'fly'"),
-    ("events:\n  - {id: X, type: meet, actor: KAZ, target: AFG, window: [2020-02-01, 2020-01-01], mentions: [a]}",
-     "ends"),
-    ("events:\n  - {id: X, type: meet, actor: KAZ, target: AFG, mentions: [a]}", "missing field(s) window"),
-    ("events:\n  - {id: X, type: meet, actor: KAZ, target: AFG, window: [2020-01-01, 2020-02-01], mentions: [a]}\n"
-     "  - {id: X, type: meet, actor: KAZ, target: AFG, window: [2020-01-01, 2020-02-01], mentions: [a]}", "twice"),
-    ("events: [", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (
+            "events:\n  - {id: X, type: fly, actor: KAZ, target: AFG, window: [2020-01-01, 2020-02-01], mentions: [a]}",
+            "unknown event type 'fly'",
+        ),
+        (
+            "events:\n  - {id: X, type: meet, actor: KAZ, target: AFG, window: [2020-02-01, 2020-01-01], mentions: [a]}",
+            "ends",
+        ),
+        ("events:\n  - {id: X, type: meet, actor: KAZ, target: AFG, mentions: [a]}", "missing field(s) window"),
+        (
+            "events:\n  - {id: X, type: meet, actor: KAZ, target: AFG, window: [2020-01-01, 2020-02-01], mentions: [a]}\n"
+            "  - {id: X, type: meet, actor: KAZ, target: AFG, window: [2020-01-01, 2020-02-01], mentions: [a]}",
+            "twice",
+        ),
+        ("events: [", "not valid YAML"),
+    ],
+)
 def test_bad_gold_files_are_rejected_with_a_reason(tmp_path, body, message):
     with pytest.raises(GoldFormatError, match=message.replace("(", r"\(").replace(")", r"\)")):
         load_gold(write_gold(tmp_path, body))
@@ -397,8 +498,13 @@ def test_module_runs_as_a_program(tmp_path):
     outputs = tmp_path / "out"
     write_release(outputs, "v1")
     gold = write_gold(tmp_path, GOLD)
-    result = subprocess.run([sys.executable, "-m", "pipeline.evaluate", "--gold", str(gold), "--outputs", str(outputs)],
-                            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline.evaluate", "--gold", str(gold), "--outputs", str(outputs)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert "## Deduplication" in result.stdout
 
@@ -418,10 +524,13 @@ events:
   - {id: A, type: delist_organization, actor: KAZ, target: AFG, window: [2023-12-01, 2024-01-05],
      mentions: [000_a.txt, 009_copy_of_a.txt, 001_b.txt]}
 """
-    rows = [event("E000000000001", "delist_organization", "KAZ", "AFG", "2023-12-29", "2023-12-29", [0, 1],
-                  mentions=[1, 2])]
-    ms = [mention(1, "E000000000001", 0, "delist_organization", "KAZ", "AFG", "2023-12-29", "2023-12-29"),
-          mention(2, "E000000000001", 1, "delist_organization", "KAZ", "AFG", "2023-12-29", "2023-12-29")]
+    rows = [
+        event("E000000000001", "delist_organization", "KAZ", "AFG", "2023-12-29", "2023-12-29", [0, 1], mentions=[1, 2])
+    ]
+    ms = [
+        mention(1, "E000000000001", 0, "delist_organization", "KAZ", "AFG", "2023-12-29", "2023-12-29"),
+        mention(2, "E000000000001", 1, "delist_organization", "KAZ", "AFG", "2023-12-29", "2023-12-29"),
+    ]
     quarantine = pl.DataFrame({"source_file": ["seeds/009_copy_of_a.txt"], "duplicate_of": ["seeds/000_a.txt"]})
     args = (events_frame(rows), mentions_frame(ms), articles_frame(FILES), load_gold(write_gold(tmp_path, gold)))
     assert not score_tables(*args).dedup.per_gold[0]["exact"]
@@ -443,17 +552,30 @@ def test_a_release_coding_the_shipped_gold_exactly_scores_perfectly():
     article_of = {f: i for i, f in enumerate(files)}
     rows, ms, n = [], [], 0
     for i, g in enumerate(gold):
-        start, end = (g.window_start.isoformat() if g.window_start else None,
-                      g.window_end.isoformat() if g.window_end else None)
+        start, end = (
+            g.window_start.isoformat() if g.window_start else None,
+            g.window_end.isoformat() if g.window_end else None,
+        )
         mention_numbers = []
         for f in g.mentions:
             n += 1
             mention_numbers.append(n)
             ms.append(mention(n, f"E{i:012x}", article_of[f], g.event_type, g.actor, g.target, start, end))
-        rows.append(event(f"E{i:012x}", g.event_type, g.actor, g.target, start, end,
-                          sorted(article_of[f] for f in g.mentions), mentions=mention_numbers))
-    report = score_tables(events_frame(rows), mentions_frame(ms),
-                          articles_frame({i: f"seeds/{f}" for f, i in article_of.items()}), gold)
+        rows.append(
+            event(
+                f"E{i:012x}",
+                g.event_type,
+                g.actor,
+                g.target,
+                start,
+                end,
+                sorted(article_of[f] for f in g.mentions),
+                mentions=mention_numbers,
+            )
+        )
+    report = score_tables(
+        events_frame(rows), mentions_frame(ms), articles_frame({i: f"seeds/{f}" for f, i in article_of.items()}), gold
+    )
     assert (report.precision, report.recall) == (1.0, 1.0) and report.passed()
     assert report.default.n_optional_only == sum(not g.required for g in gold)
     assert report.dedup.n_exact == len(gold) and not report.dedup.false_merges
@@ -463,8 +585,10 @@ def test_articles_outside_the_gold_still_count_as_predictions_and_mentions(tmp_p
     """Scoring only looks up the gold's articles by name; events and mentions from other articles are
     scored as before: wrong rows, and counted (not assigned) mentions."""
     rows = perfect_rows() + [event("E000000000009", "meet", "IRN", "IRQ", "2020-01-01", "2020-01-01", [3])]
-    ms = [mention(1, "E000000000001", 0, "accept_credentials", "KAZ", "AFG", "2024-08-20", "2024-08-20"),
-          mention(2, "E000000000009", 3, "meet", "IRN", "IRQ", "2020-01-01", "2020-01-01")]
+    ms = [
+        mention(1, "E000000000001", 0, "accept_credentials", "KAZ", "AFG", "2024-08-20", "2024-08-20"),
+        mention(2, "E000000000009", 3, "meet", "IRN", "IRQ", "2020-01-01", "2020-01-01"),
+    ]
     report = score(tmp_path, rows, mentions=ms)
     assert report.default.n_counted == 4 and report.default.n_correct == 3
     assert [w["event_id"] for w in report.default.wrong_rows] == ["E000000000009"]
@@ -477,10 +601,16 @@ def test_gold_names_match_windows_paths_and_nested_folders(tmp_path):
     report = score(tmp_path, perfect_rows(), files=files)
     # 000_a.txt (backslash path) and 001_b.txt match; "x002_c.txt" is another file.
     assert report.default.required_matched == 3  # matching ignores files
-    ms = [mention(n + 1, f"E00000000000{n + 1}", n, *args)
-          for n, args in enumerate([("accept_credentials", "KAZ", "AFG", "2024-08-20", "2024-08-20"),
-                                    ("meet", "AFG", "KAZ", "2025-07-10", "2025-07-10"),
-                                    ("reject", "KAZ", "AFG", "2023-08-01", "2023-08-31")])]
+    ms = [
+        mention(n + 1, f"E00000000000{n + 1}", n, *args)
+        for n, args in enumerate(
+            [
+                ("accept_credentials", "KAZ", "AFG", "2024-08-20", "2024-08-20"),
+                ("meet", "AFG", "KAZ", "2025-07-10", "2025-07-10"),
+                ("reject", "KAZ", "AFG", "2023-08-01", "2023-08-31"),
+            ]
+        )
+    ]
     dd = score(tmp_path, perfect_rows(), mentions=ms, files=files).dedup
     assert dd.n_assigned == 2 and {g["gold_id"]: g["exact"] for g in dd.per_gold}["G3"] is False
 
@@ -498,8 +628,19 @@ def test_score_release_reads_only_the_scored_columns(tmp_path):
 def test_markdown_report_caps_wrong_rows_when_asked():
     from pipeline.evaluate.score import _wrong_table
 
-    rows = [{"event_id": f"E{i}", "type": "meet", "modality": "asserted", "actor": "A", "target": "B",
-             "date_start": None, "date_end": None, "quote": "q"} for i in range(120)]
+    rows = [
+        {
+            "event_id": f"E{i}",
+            "type": "meet",
+            "modality": "asserted",
+            "actor": "A",
+            "target": "B",
+            "date_start": None,
+            "date_end": None,
+            "quote": "q",
+        }
+        for i in range(120)
+    ]
     capped = _wrong_table(rows, 50)
     assert sum(line.startswith("| E") for line in capped) == 50
     assert "70 more" in capped[-1]

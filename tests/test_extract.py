@@ -1,4 +1,5 @@
 """Extractor tests, written from the codebook with our own sentences (never the seed text)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -7,7 +8,13 @@ import polars as pl
 import pytest
 
 from pipeline.extract.actors import ArticleActors, find_spans, resolve, role_lower_bounds
-from pipeline.extract.extractor import EXTRACTOR_VERSION, dictionaries_fingerprint, extract_article, extract_mentions, mention_id
+from pipeline.extract.extractor import (
+    EXTRACTOR_VERSION,
+    dictionaries_fingerprint,
+    extract_article,
+    extract_mentions,
+    mention_id,
+)
 from pipeline.extract.lexicon import gazetteer, normalize
 from pipeline.extract.patterns import anchors_for, trigger_set
 from pipeline.extract.sentences import split_sentences
@@ -23,11 +30,15 @@ def rows(text: str, title: str | None = None, published_at: dt.date | None = PUB
 
 def one(text: str, event_type: str, **kw) -> dict:
     found = [r for r in rows(text, **kw) if r["event_type"] == event_type]
-    assert len(found) == 1, (event_type, [(r["event_type"], r["actor_country"], r["target_country"]) for r in rows(text, **kw)])
+    assert len(found) == 1, (
+        event_type,
+        [(r["event_type"], r["actor_country"], r["target_country"]) for r in rows(text, **kw)],
+    )
     return found[0]
 
 
 # -- sentences ------------------------------------------------------------------------------------
+
 
 def sents(text: str) -> list[str]:
     return [text[a:b] for a, b in split_sentences(text)]
@@ -35,7 +46,7 @@ def sents(text: str) -> list[str]:
 
 def test_sentences_abbreviations_initials_and_quotes():
     text = 'Mr. J. Smith met the U.S. envoy in Geneva. "We agreed," he said. Then they left!'
-    assert sents(text) == ['Mr. J. Smith met the U.S. envoy in Geneva.', '"We agreed," he said.', "Then they left!"]
+    assert sents(text) == ["Mr. J. Smith met the U.S. envoy in Geneva.", '"We agreed," he said.', "Then they left!"]
 
 
 def test_sentences_line_breaks_end_headlines_and_datelines():
@@ -49,12 +60,33 @@ def test_sentences_do_not_split_decimals_or_lowercase_continuations():
 
 # -- gazetteer ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("alias,iso3", [
-    ("Kazakhstan", "KAZ"), ("Kazakh", "KAZ"), ("Astana", "KAZ"), ("Nur-Sultan", "KAZ"), ("Afghan", "AFG"),
-    ("Afghani", "AFG"), ("Kabul", "AFG"), ("Emirati", "ARE"), ("UAE", "ARE"), ("Iranian", "IRN"), ("Tehran", "IRN"),
-    ("Moscow", "RUS"), ("Beijing", "CHN"), ("Taliban", "AFG"), ("Islamic Emirate", "AFG"), ("IEA", "AFG"),
-    ("UN Security Council", "IGO"), ("SCO", "IGO"), ("CSTO", "IGO"), ("NATO", "IGO"), ("Lesotho", "LSO"),
-])
+
+@pytest.mark.parametrize(
+    "alias,iso3",
+    [
+        ("Kazakhstan", "KAZ"),
+        ("Kazakh", "KAZ"),
+        ("Astana", "KAZ"),
+        ("Nur-Sultan", "KAZ"),
+        ("Afghan", "AFG"),
+        ("Afghani", "AFG"),
+        ("Kabul", "AFG"),
+        ("Emirati", "ARE"),
+        ("UAE", "ARE"),
+        ("Iranian", "IRN"),
+        ("Tehran", "IRN"),
+        ("Moscow", "RUS"),
+        ("Beijing", "CHN"),
+        ("Taliban", "AFG"),
+        ("Islamic Emirate", "AFG"),
+        ("IEA", "AFG"),
+        ("UN Security Council", "IGO"),
+        ("SCO", "IGO"),
+        ("CSTO", "IGO"),
+        ("NATO", "IGO"),
+        ("Lesotho", "LSO"),
+    ],
+)
 def test_gazetteer_lookups(alias, iso3):
     assert gazetteer()[alias].country == iso3
 
@@ -81,8 +113,10 @@ def test_taliban_sector_follows_the_event_date():
 
 
 def test_person_resolved_from_apposition_and_later_surname_and_pronoun():
-    text = ("Nodira Qosimova, the Uzbek Deputy Foreign Minister, arrived in Ankara. "
-            "Qosimova held talks with Turkish officials. She also praised Turkey's mediation.")
+    text = (
+        "Nodira Qosimova, the Uzbek Deputy Foreign Minister, arrived in Ankara. "
+        "Qosimova held talks with Turkish officials. She also praised Turkey's mediation."
+    )
     got = rows(text)
     meet = next(r for r in got if r["event_type"] == "meet")
     assert (meet["actor_country"], meet["target_country"]) == ("UZB", "TUR")
@@ -98,6 +132,7 @@ def test_role_lower_bounds_from_wording():
 
 # -- roles ----------------------------------------------------------------------------------------
 
+
 def test_active_voice_actor_and_target():
     r = one("Mongolia recognized the new government of Kyrgyzstan on Monday.", "recognize_government")
     assert (r["actor_country"], r["target_country"], r["modality"]) == ("MNG", "KGZ", "asserted")
@@ -109,7 +144,11 @@ def test_passive_voice_with_agent_swaps_roles():
 
 
 def test_passive_without_agent_is_not_emitted():
-    assert not [r for r in rows("The Houthis were designated as a terrorist group last week.") if r["event_type"] == "designate_organization"]
+    assert not [
+        r
+        for r in rows("The Houthis were designated as a terrorist group last week.")
+        if r["event_type"] == "designate_organization"
+    ]
 
 
 def test_meeting_between_and_place_is_not_participant():
@@ -126,13 +165,18 @@ def test_nominal_decision_to_recognize_takes_the_possessor():
 
 
 def test_posting_country_is_not_the_owner():
-    r = one("Ali Rezaei, the Iranian ambassador to Oman, handed over his credentials to the Omani foreign minister.", "accept_credentials")
+    r = one(
+        "Ali Rezaei, the Iranian ambassador to Oman, handed over his credentials to the Omani foreign minister.",
+        "accept_credentials",
+    )
     assert (r["actor_country"], r["target_country"]) == ("OMN", "IRN")
 
 
 def test_collective_actor_is_not_coded_and_taliban_appointed_is_not_appointment():
     assert rows("The international community condemned the attack on Kabul.") == []
-    assert not [r for r in rows("The Taliban-appointed consul met Uzbek officials.") if r["event_type"] == "appoint_envoy"]
+    assert not [
+        r for r in rows("The Taliban-appointed consul met Uzbek officials.") if r["event_type"] == "appoint_envoy"
+    ]
 
 
 def test_aid_needs_an_aid_noun():
@@ -153,21 +197,25 @@ def test_symmetric_pair_from_coordinated_subjects():
 
 # -- modality -------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("sentence,event_type,modality", [
-    ("Egypt will sign a trade agreement with Sudan.", "sign_agreement", "planned"),
-    ("Egypt is going to sign a trade agreement with Sudan.", "sign_agreement", "planned"),
-    ("Egypt plans to sign a trade agreement with Sudan.", "sign_agreement", "planned"),
-    ("Egypt to sign trade agreement with Sudan", "sign_agreement", "planned"),
-    ("Egypt did not sign a trade agreement with Sudan.", "sign_agreement", "denied"),
-    ("Egypt has not signed a trade agreement with Sudan.", "sign_agreement", "denied"),
-    ("Egypt may sign a trade agreement with Sudan.", "sign_agreement", "hypothetical"),
-    ("Egypt could sign a trade agreement with Sudan.", "sign_agreement", "hypothetical"),
-    ("Egypt hopes to sign a trade agreement with Sudan.", "sign_agreement", "hypothetical"),
-    ("If talks go well, Egypt signs a trade agreement with Sudan.", "sign_agreement", "hypothetical"),
-    ("Will Egypt sign a trade agreement with Sudan?", "sign_agreement", "hypothetical"),
-    ("Egypt signed a trade agreement with Sudan in May last year.", "sign_agreement", "asserted"),
-    ("Ghana was the first country to sign a trade agreement with Sudan.", "sign_agreement", "asserted"),
-])
+
+@pytest.mark.parametrize(
+    "sentence,event_type,modality",
+    [
+        ("Egypt will sign a trade agreement with Sudan.", "sign_agreement", "planned"),
+        ("Egypt is going to sign a trade agreement with Sudan.", "sign_agreement", "planned"),
+        ("Egypt plans to sign a trade agreement with Sudan.", "sign_agreement", "planned"),
+        ("Egypt to sign trade agreement with Sudan", "sign_agreement", "planned"),
+        ("Egypt did not sign a trade agreement with Sudan.", "sign_agreement", "denied"),
+        ("Egypt has not signed a trade agreement with Sudan.", "sign_agreement", "denied"),
+        ("Egypt may sign a trade agreement with Sudan.", "sign_agreement", "hypothetical"),
+        ("Egypt could sign a trade agreement with Sudan.", "sign_agreement", "hypothetical"),
+        ("Egypt hopes to sign a trade agreement with Sudan.", "sign_agreement", "hypothetical"),
+        ("If talks go well, Egypt signs a trade agreement with Sudan.", "sign_agreement", "hypothetical"),
+        ("Will Egypt sign a trade agreement with Sudan?", "sign_agreement", "hypothetical"),
+        ("Egypt signed a trade agreement with Sudan in May last year.", "sign_agreement", "asserted"),
+        ("Ghana was the first country to sign a trade agreement with Sudan.", "sign_agreement", "asserted"),
+    ],
+)
 def test_modality_cues(sentence, event_type, modality):
     assert one(sentence, event_type)["modality"] == modality
 
@@ -186,24 +234,32 @@ def test_report_that_it_did_not_happen_is_denied():
 
 # -- evidence, ids, frame -------------------------------------------------------------------------
 
+
 def test_offsets_quotes_and_ids():
     text = "Peru, Chile hold talks\nLIMA – Peru and Chile held talks in Lima. Peru's foreign minister praised Chile."
     got = rows(text, title="Peru, Chile hold talks")
     assert got
     for r in got:
-        assert text[r["char_start"]:r["char_end"]] == r["quote"]
+        assert text[r["char_start"] : r["char_end"]] == r["quote"]
         assert r["trigger_text"] in r["quote"]
-        assert r["mention_id"] == mention_id("a" + "1" * 16, r["char_start"], r["char_end"], r["event_type"], r["actor_name"], r["target_name"])
+        assert r["mention_id"] == mention_id(
+            "a" + "1" * 16, r["char_start"], r["char_end"], r["event_type"], r["actor_name"], r["target_name"]
+        )
         assert 0.0 <= r["confidence"] <= 1.0
     assert {r["sentence_index"] for r in got} <= {0, 1, 2}
 
 
 def test_extract_mentions_conforms_to_the_model():
-    articles = pl.DataFrame({
-        "article_id": ["a" + "2" * 16, "a" + "3" * 16],
-        "text": ["Iraq condemned the attack on Syria.", "Nothing happened here."],
-        "title": [None, None], "published_at": [PUB, None], "published_after": [None, None],
-    }, schema_overrides={"published_at": pl.Date, "published_after": pl.Date, "title": pl.String})
+    articles = pl.DataFrame(
+        {
+            "article_id": ["a" + "2" * 16, "a" + "3" * 16],
+            "text": ["Iraq condemned the attack on Syria.", "Nothing happened here."],
+            "title": [None, None],
+            "published_at": [PUB, None],
+            "published_after": [None, None],
+        },
+        schema_overrides={"published_at": pl.Date, "published_after": pl.Date, "title": pl.String},
+    )
     out = extract_mentions(articles)
     Mention.validate(out)
     assert out.height == 1 and out["event_type"][0] == "criticize"
@@ -227,14 +283,23 @@ def test_normalize_keeps_offsets():
 
 
 def test_symmetric_subject_after_opening_phrase():
-    r = one("In a phone call with his Omani counterpart on Sunday, Jordan's foreign minister discussed trade.", "phone_call")
+    r = one(
+        "In a phone call with his Omani counterpart on Sunday, Jordan's foreign minister discussed trade.", "phone_call"
+    )
     assert {r["actor_country"], r["target_country"]} == {"OMN", "JOR"}
 
 
 def test_venue_capital_and_topic_are_not_participants():
-    assert not [r for r in rows("Officials from Iraq and Egypt will convene a meeting in Amman on Syria.")
-                if r["event_type"] == "meet" and "JOR" in (r["actor_country"], r["target_country"])]
-    assert not [r for r in rows("The Doha talks on Sudan helped Ethiopia.") if r["event_type"] == "meet" and r["actor_country"] == "QAT"]
+    assert not [
+        r
+        for r in rows("Officials from Iraq and Egypt will convene a meeting in Amman on Syria.")
+        if r["event_type"] == "meet" and "JOR" in (r["actor_country"], r["target_country"])
+    ]
+    assert not [
+        r
+        for r in rows("The Doha talks on Sudan helped Ethiopia.")
+        if r["event_type"] == "meet" and r["actor_country"] == "QAT"
+    ]
 
 
 def test_fighting_terrorism_is_not_an_armed_clash():
@@ -242,7 +307,10 @@ def test_fighting_terrorism_is_not_an_armed_clash():
 
 
 def test_invitations_and_scheduled_meetings_are_planned():
-    assert one("Bolivia extended an invitation to Paraguay's president to pay a visit to Bolivia.", "visit")["modality"] == "planned"
+    assert (
+        one("Bolivia extended an invitation to Paraguay's president to pay a visit to Bolivia.", "visit")["modality"]
+        == "planned"
+    )
     assert one("The meeting between Peru and Chile will be held in Lima next week.", "meet")["modality"] == "planned"
 
 
@@ -256,4 +324,6 @@ def test_listed_venues_are_not_participants():
     got = rows("Kenya has held talks with Uganda in Nairobi, Addis Ababa and Kampala.")
     meet = [r for r in got if r["event_type"] == "meet"]
     assert len(meet) == 1 and {meet[0]["actor_country"], meet[0]["target_country"]} == {"KEN", "UGA"}
-    assert not [r for r in rows("Iraq has the capacity to meet those requirements of India.") if r["event_type"] == "meet"]
+    assert not [
+        r for r in rows("Iraq has the capacity to meet those requirements of India.") if r["event_type"] == "meet"
+    ]

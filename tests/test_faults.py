@@ -9,6 +9,7 @@ What must hold after any kill: outputs/releases/LATEST names a complete release 
 succeeds, removes the leftovers and publishes. Two builds at once: both finish, one publishes and
 the other finds the data unchanged; the instance's SQLite storage never reports "database is locked".
 """
+
 from __future__ import annotations
 
 import os
@@ -54,10 +55,15 @@ class Folders:
         for p in sorted(SEEDS.glob("*.txt")):
             shutil.copy2(p, self.raw / p.name)
         self.env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-        self.env.update({
-            "CREDENCE_RAW_DIR": str(self.raw), "CREDENCE_OUTPUTS_DIR": str(self.out), "DAGSTER_HOME": str(self.home),
-            "PYTHONPYCACHEPREFIX": str(pycache), "PYTHONUNBUFFERED": "1",
-        })
+        self.env.update(
+            {
+                "CREDENCE_RAW_DIR": str(self.raw),
+                "CREDENCE_OUTPUTS_DIR": str(self.out),
+                "DAGSTER_HOME": str(self.home),
+                "PYTHONPYCACHEPREFIX": str(pycache),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         self.logs = 0
 
     @property
@@ -68,8 +74,9 @@ class Folders:
         self.logs += 1
         log = self.root / f"build-{self.logs}.log"
         with log.open("wb") as f:
-            proc = subprocess.Popen(BUILD, cwd=PROJECT, env=self.env, stdout=f, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
+            proc = subprocess.Popen(
+                BUILD, cwd=PROJECT, env=self.env, stdout=f, stderr=subprocess.STDOUT, start_new_session=True
+            )
         return proc, log
 
     def build(self) -> str:
@@ -176,8 +183,10 @@ def test_killed_builds_leave_a_complete_latest_and_the_next_build_recovers(tmp_p
     final = latest(f)
     articles = pl.read_parquet(f.releases / final / "articles.parquet")
     assert "900_fault_test.txt" in set(articles["source_file"]), "the new article is not in the newest release"
-    versions = sorted((p.name for p in f.releases.iterdir() if p.is_dir() and not p.name.startswith(".")),
-                      key=lambda v: tuple(int(x) for x in v.split(".")))
+    versions = sorted(
+        (p.name for p in f.releases.iterdir() if p.is_dir() and not p.name.startswith(".")),
+        key=lambda v: tuple(int(x) for x in v.split(".")),
+    )
     assert versions == [first, final], versions
 
 

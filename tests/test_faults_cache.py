@@ -1,5 +1,6 @@
 """The extraction cache after a killed build: dead writers' temporaries are removed, live ones kept;
 two builds take turns on the cache."""
+
 from __future__ import annotations
 
 import os
@@ -42,11 +43,20 @@ def test_two_extractions_on_one_cache_take_turns(tmp_path, monkeypatch):
         return empty_frame(Mention)
 
     monkeypatch.setattr(cache, "extract_parallel", slow_extract)
-    articles = pl.DataFrame({"article_id": ["a0000000000000001", "a0000000000000002"], "text": ["x", "y"],
-                             "title": [None, None], "published_at": [None, None], "published_after": [None, None]})
+    articles = pl.DataFrame(
+        {
+            "article_id": ["a0000000000000001", "a0000000000000002"],
+            "text": ["x", "y"],
+            "title": [None, None],
+            "published_at": [None, None],
+            "published_after": [None, None],
+        }
+    )
     results = []
-    threads = [threading.Thread(target=lambda: results.append(cache.extract_incremental(articles, tmp_path, "f" * 64, 1)[1]))
-               for _ in range(2)]
+    threads = [
+        threading.Thread(target=lambda: results.append(cache.extract_incremental(articles, tmp_path, "f" * 64, 1)[1]))
+        for _ in range(2)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -58,7 +68,7 @@ def test_two_extractions_on_one_cache_take_turns(tmp_path, monkeypatch):
     assert done == articles["article_id"].to_list()
 
 
-PARALLEL_SCRIPT = '''
+PARALLEL_SCRIPT = """
 import sys
 import polars as pl
 from pipeline.extract.actors import role_lower_bounds
@@ -82,7 +92,7 @@ def main():
 
 if __name__ == "__main__":
     main()
-'''
+"""
 
 
 def test_parallel_extraction_after_polars_work_finishes_and_matches_serial(tmp_path):
@@ -95,8 +105,15 @@ def test_parallel_extraction_after_polars_work_finishes_and_matches_serial(tmp_p
     script.write_text(PARALLEL_SCRIPT, encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(PROJECT)}
     try:
-        out = subprocess.run([sys.executable, str(script), str(SEEDS)], cwd=PROJECT, env=env,
-                             capture_output=True, text=True, timeout=240, start_new_session=True)
+        out = subprocess.run(
+            [sys.executable, str(script), str(SEEDS)],
+            cwd=PROJECT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+            start_new_session=True,
+        )
     except subprocess.TimeoutExpired:
         raise AssertionError("parallel extraction hung (workers forked after polars ran?)") from None
     assert out.returncode == 0, out.stderr[-3000:]

@@ -1,4 +1,5 @@
 """Ingest end to end on hostile raw folders (built in tmp_path) and on the seed articles."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,8 +28,9 @@ FRENCH = (
 )
 # Source newlines and inline tags inside a <p> are not line breaks.
 HTML_BODY = ENGLISH.replace(". The two", ".\n  The <a href='x'>two</a>")
-SMALL_LIMITS = IngestLimits(max_article_chars=1_000_000, max_file_bytes=2_000_000,
-                            max_line_bytes=2_000_000, max_bundle_bytes=4_000_000)
+SMALL_LIMITS = IngestLimits(
+    max_article_chars=1_000_000, max_file_bytes=2_000_000, max_line_bytes=2_000_000, max_bundle_bytes=4_000_000
+)
 
 
 def article(n: int) -> str:
@@ -67,20 +69,29 @@ def build_hostile(raw: Path) -> dict[str, str]:
     add("sub/dir/nested article.txt", article(1), "article")
     add("-leading dash.txt", article(2), "article")
     add("ünïcødé 名前.txt", article(3), "article")
-    add("cp1252.txt", f"Caf\xe9 talks \u2019resume\u2019 in Kabul\n{ENGLISH} \u201cWe agree,\u201d he said.".encode("cp1252"), "article")
+    add(
+        "cp1252.txt",
+        f"Caf\xe9 talks \u2019resume\u2019 in Kabul\n{ENGLISH} \u201cWe agree,\u201d he said.".encode("cp1252"),
+        "article",
+    )
     add("latin1.txt", f"Na\xefve hopes in Astana\n{ENGLISH} The r\xe9sum\xe9 was \xa3500.".encode("latin-1"), "article")
     add("utf16le.txt", b"\xff\xfe" + article(4).encode("utf-16-le"), "article")
     add("utf16be.txt", b"\xfe\xff" + article(5).encode("utf-16-be"), "article")
     add("utf8bom.txt", b"\xef\xbb\xbf" + article(6).encode(), "article")
     add("nul.txt", article(7).replace("talks", "ta\x00lks").encode() + b"\x00\x00", "article")
     add("crlf.txt", article(8).replace("\n", "\r\n") + "\r\n", "article")
-    add("page.html", (
-        "<!DOCTYPE html><html lang='en'><head><title>Talks | Site</title>"
-        "<meta property='og:site_name' content='Example News'>"
-        "<meta property='article:published_time' content='2024-08-21T10:00:00Z'>"
-        "<script>alert('never run')</script><style>p{}</style></head><body><nav>Home | World</nav>"
-        f"<article><h1>{HEADLINE} in HTML</h1><p>{HTML_BODY}</p>"
-        "<p>Second <b>paragraph</b> here.</p></article><footer>Copyright</footer></body></html>"), "article")
+    add(
+        "page.html",
+        (
+            "<!DOCTYPE html><html lang='en'><head><title>Talks | Site</title>"
+            "<meta property='og:site_name' content='Example News'>"
+            "<meta property='article:published_time' content='2024-08-21T10:00:00Z'>"
+            "<script>alert('never run')</script><style>p{}</style></head><body><nav>Home | World</nav>"
+            f"<article><h1>{HEADLINE} in HTML</h1><p>{HTML_BODY}</p>"
+            "<p>Second <b>paragraph</b> here.</p></article><footer>Copyright</footer></body></html>"
+        ),
+        "article",
+    )
     add("dup_a.txt", article(9), "article")
     add("dup_b.txt", article(9).replace("\n", "\r\n"), "duplicate_text")  # same text once normalized
     add("empty.txt", b"", "empty_file")
@@ -116,8 +127,17 @@ def build_hostile(raw: Path) -> dict[str, str]:
     expected["pipe.txt"] = "not_regular_file"
 
     lines = [
-        json.dumps({"id": 1, "text": article(20), "title": "Bundle title", "url": "https://example.org/1",
-                    "outlet": "Example Wire", "published_at": "2024-08-21", "language": "en"}),
+        json.dumps(
+            {
+                "id": 1,
+                "text": article(20),
+                "title": "Bundle title",
+                "url": "https://example.org/1",
+                "outlet": "Example Wire",
+                "published_at": "2024-08-21",
+                "language": "en",
+            }
+        ),
         '{"id": 2, "text": "broken',
         "[1, 2, 3]",
         json.dumps({"id": 4, "slug": "no-text"}),
@@ -130,12 +150,27 @@ def build_hostile(raw: Path) -> dict[str, str]:
         "[" * 100_000 + "]" * 100_000,  # deeply nested: must not crash the parser
     ]
     write(raw / "bundles/b.jsonl", "\n".join(lines) + "\n")
-    for i, outcome in enumerate(["article", "broken_json", "not_an_object", "missing_text", "missing_text",
-                                 "blank_line", "article", "duplicate_text", "non_english", "empty_text",
-                                 "broken_json"], start=1):
+    for i, outcome in enumerate(
+        [
+            "article",
+            "broken_json",
+            "not_an_object",
+            "missing_text",
+            "missing_text",
+            "blank_line",
+            "article",
+            "duplicate_text",
+            "non_english",
+            "empty_text",
+            "broken_json",
+        ],
+        start=1,
+    ):
         expected[f"bundles/b.jsonl#L{i}"] = outcome
-    write(raw / "bundles/c.jsonl.gz", gzip.compress(
-        "\n".join(json.dumps({"id": i, "text": article(30 + i)}) for i in range(3)).encode()))
+    write(
+        raw / "bundles/c.jsonl.gz",
+        gzip.compress("\n".join(json.dumps({"id": i, "text": article(30 + i)}) for i in range(3)).encode()),
+    )
     for i in range(1, 4):
         expected[f"bundles/c.jsonl.gz#L{i}"] = "article"
     gzip_bomb(raw / "bundles/bomb.jsonl.gz", (json.dumps({"text": article(40)}) + "\n").encode(), zero_mb=1024)
@@ -145,15 +180,21 @@ def build_hostile(raw: Path) -> dict[str, str]:
     write(raw / "bundles/truncated.jsonl.gz", good_gz[: len(good_gz) // 2])
     expected["bundles/truncated.jsonl.gz"] = "corrupt_bundle"
 
-    write(raw / "sources.csv", "\n".join([
-        "file,outlet,url,published_at,language",
-        "good.txt,Khaama Press,https://example.org/good,2024-08-22,en",
-        "cp1252.txt,Legacy Daily,,2024-13-45,",
-        "missing.txt,Ghost,,2024-01-01,en",
-        "../outside.txt,Escape,,,",
-        "/etc/passwd,Escape,,,",
-        "latin1.txt,,,,",
-    ]) + "\n")
+    write(
+        raw / "sources.csv",
+        "\n".join(
+            [
+                "file,outlet,url,published_at,language",
+                "good.txt,Khaama Press,https://example.org/good,2024-08-22,en",
+                "cp1252.txt,Legacy Daily,,2024-13-45,",
+                "missing.txt,Ghost,,2024-01-01,en",
+                "../outside.txt,Escape,,,",
+                "/etc/passwd,Escape,,,",
+                "latin1.txt,,,,",
+            ]
+        )
+        + "\n",
+    )
     return expected
 
 
@@ -238,7 +279,11 @@ def test_metadata_from_sources_csv_and_bad_rows(hostile):
     arts = {r["source_file"]: r for r in result.articles.iter_rows(named=True)}
     good = arts["good.txt"]
     assert (good["outlet"], good["url"], good["published_at"], good["published_basis"]) == (
-        "Khaama Press", "https://example.org/good", dt.date(2024, 8, 22), "metadata")
+        "Khaama Press",
+        "https://example.org/good",
+        dt.date(2024, 8, 22),
+        "metadata",
+    )
     assert good["title"] == HEADLINE and good["dateline"] == "KABUL, AFGHANISTAN"
     # The bad date is reported, and the article is still ingested without it.
     assert arts["cp1252.txt"]["outlet"] == "Legacy Daily"
@@ -259,7 +304,12 @@ def test_bundle_fields_and_line_names(hostile):
     _, _, result = hostile
     row = result.articles.filter(pl.col("source_file") == "bundles/b.jsonl#L1").row(0, named=True)
     assert (row["title"], row["url"], row["outlet"], row["published_at"], row["language"]) == (
-        "Bundle title", "https://example.org/1", "Example Wire", dt.date(2024, 8, 21), "en")
+        "Bundle title",
+        "https://example.org/1",
+        "Example Wire",
+        dt.date(2024, 8, 21),
+        "en",
+    )
     q = result.quarantine.filter(pl.col("source_file").str.starts_with("bundles/b.jsonl#"))
     assert all(f"#L{line}" in name for name, line in q.select("source_file", "line").iter_rows())
 
@@ -268,7 +318,11 @@ def test_duplicates_point_at_the_kept_article(hostile):
     _, _, result = hostile
     dups = result.quarantine.filter(pl.col("reason_code") == "duplicate_text")
     pairs = dict(zip(dups["source_file"], dups["duplicate_of"]))
-    assert pairs == {"dup_b.txt": "dup_a.txt", "link_to_good.txt": "good.txt", "bundles/b.jsonl#L8": "-leading dash.txt"}
+    assert pairs == {
+        "dup_b.txt": "dup_a.txt",
+        "link_to_good.txt": "good.txt",
+        "bundles/b.jsonl#L8": "-leading dash.txt",
+    }
     kept = dict(zip(result.articles["source_file"], result.articles["article_id"]))
     assert all(rid == kept[pairs[name]] for name, rid in zip(dups["source_file"], dups["record_id"]))
     assert result.articles["article_id"].is_unique().all()
@@ -287,6 +341,7 @@ def test_limits_are_stated_in_the_rows(hostile):
 
 def test_ids_hashes_and_lengths(hostile):
     import hashlib
+
     _, _, result = hostile
     for r in result.articles.iter_rows(named=True):
         digest = hashlib.sha256(r["text"].encode()).hexdigest()

@@ -1,4 +1,5 @@
 """Incremental ingest (pipeline/ingest/cache.py): a cached ingest is always the uncached one."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -32,9 +33,13 @@ def build(raw: Path) -> None:
     write(raw / "french.txt", FRENCH)
     write(raw / "boilerplate_only.txt", "Read more: something else\nPublished\n")
     write(raw / "notes.md", "# not an article type")
-    write(raw / "page.html", (
-        "<html lang='en'><head><meta property='article:published_time' content='not a date'></head>"
-        f"<body><article><h1>{HEADLINE} in HTML</h1><p>{ENGLISH}</p></article></body></html>"))
+    write(
+        raw / "page.html",
+        (
+            "<html lang='en'><head><meta property='article:published_time' content='not a date'></head>"
+            f"<body><article><h1>{HEADLINE} in HTML</h1><p>{ENGLISH}</p></article></body></html>"
+        ),
+    )
     write(raw / ".hidden.txt", article(2))
     lines = [
         json.dumps({"text": article(20), "title": "Bundle title", "published_at": "2024-08-21", "language": "en"}),
@@ -47,17 +52,25 @@ def build(raw: Path) -> None:
         json.dumps({"text": f"Wednesday, August 21\n{ENGLISH} Talks in Astana."}),
     ]
     write(raw / "bundles/b.jsonl", "\n".join(lines) + "\n")
-    write(raw / "bundles/c.jsonl.gz", gzip.compress(
-        "\n".join(json.dumps({"text": article(30 + i)}) for i in range(3)).encode()))
+    write(
+        raw / "bundles/c.jsonl.gz",
+        gzip.compress("\n".join(json.dumps({"text": article(30 + i)}) for i in range(3)).encode()),
+    )
     good_gz = gzip.compress("\n".join(json.dumps({"text": article(50 + i)}) for i in range(200)).encode())
     write(raw / "bundles/truncated.jsonl.gz", good_gz[: len(good_gz) // 2])
-    write(raw / "sources.csv", "\n".join([
-        "file,outlet,url,published_at,language",
-        "a2_meta.txt,Khaama Press,https://example.org/c,2024-08-22,en",
-        "a4_cp1252.txt,Legacy Daily,,2024-13-45,",
-        "missing.txt,Ghost,,2024-01-01,en",
-        "bundles/b.jsonl,Ignored,,,",
-    ]) + "\n")
+    write(
+        raw / "sources.csv",
+        "\n".join(
+            [
+                "file,outlet,url,published_at,language",
+                "a2_meta.txt,Khaama Press,https://example.org/c,2024-08-22,en",
+                "a4_cp1252.txt,Legacy Daily,,2024-13-45,",
+                "missing.txt,Ghost,,2024-01-01,en",
+                "bundles/b.jsonl,Ignored,,,",
+            ]
+        )
+        + "\n",
+    )
 
 
 def check(raw: Path, cache: Path, limits: IngestLimits = SMALL_LIMITS):
@@ -89,8 +102,19 @@ def test_cached_ingest_is_the_uncached_one_through_changes(raw, tmp_path):
     assert (cold.cache.reused, cold.cache.read, cold.cache.written) == (0, 13, True)
     # The fixture exercises what it should: duplicates across inputs, bad metadata, bad inputs.
     codes = set(cold.quarantine["reason_code"])
-    assert {"duplicate_text", "bad_metadata", "empty_file", "binary_file", "non_english", "only_boilerplate",
-            "broken_json", "missing_text", "empty_text", "corrupt_bundle", "unsupported_type"} <= codes
+    assert {
+        "duplicate_text",
+        "bad_metadata",
+        "empty_file",
+        "binary_file",
+        "non_english",
+        "only_boilerplate",
+        "broken_json",
+        "missing_text",
+        "empty_text",
+        "corrupt_bundle",
+        "unsupported_type",
+    } <= codes
     assert len(cache_files(cache)) == 3 + 2  # one file per bundle, the single files, the analyses
 
     warm = check(raw, cache)
@@ -124,8 +148,11 @@ def test_cached_ingest_is_the_uncached_one_through_changes(raw, tmp_path):
 
     # A sources.csv row changed: that file's metadata (and only that file) is read again.
     src = raw / "sources.csv"
-    src.write_text(src.read_text().replace("Khaama Press,https://example.org/c,2024-08-22",
-                                           "Other Outlet,https://example.org/c,2023-01-02"))
+    src.write_text(
+        src.read_text().replace(
+            "Khaama Press,https://example.org/c,2024-08-22", "Other Outlet,https://example.org/c,2023-01-02"
+        )
+    )
     step = check(raw, cache)
     assert (step.cache.reused, step.cache.read) == (13, 1)
     row = step.articles.filter(pl.col("source_file") == "a2_meta.txt").row(0, named=True)
@@ -177,7 +204,9 @@ def test_a_damaged_cache_file_is_ignored_and_rewritten(raw, tmp_path, damage):
             pl.DataFrame({"key": ["x"], "rec": ["c"]}).write_parquet(f)
         elif damage == "null_values":  # the right columns, but rows the code cannot use
             df = pl.read_parquet(f)
-            df.with_columns(*(pl.lit(None, df.schema[c]).alias(c) for c in ("order_line", "code", "key"))).write_parquet(f)
+            df.with_columns(
+                *(pl.lit(None, df.schema[c]).alias(c) for c in ("order_line", "code", "key"))
+            ).write_parquet(f)
         else:
             f.write_bytes(b"")
     result = check(raw, cache)
@@ -231,7 +260,8 @@ def test_warm_duplicates_across_a_cached_bundle_and_new_files(tmp_path):
     bundle_lines(raw, "m/bundle.jsonl", [{"text": article(i)} for i in range(12)] + [{"text": article(3)}])
     cold = check(raw, cache)
     assert cold.quarantine.filter(pl.col("reason_code") == "duplicate_text")["source_file"].to_list() == [
-        "m/bundle.jsonl#L13"]
+        "m/bundle.jsonl#L13"
+    ]
     # A new file sorting before the bundle, with a bundle line's text: the bundle line becomes the duplicate.
     write(raw / "a_new.txt", article(5))
     warm = check(raw, cache)
@@ -244,7 +274,8 @@ def test_warm_duplicates_across_a_cached_bundle_and_new_files(tmp_path):
     dup = warm.quarantine.filter(pl.col("reason_code") == "duplicate_text")
     assert dup.filter(pl.col("source_file") == "z_new.txt")["duplicate_of"].to_list() == ["m/bundle.jsonl#L8"]
     assert dup.filter(pl.col("source_file") == "z_new.txt")["record_id"].to_list() == [
-        warm.articles.filter(pl.col("source_file") == "m/bundle.jsonl#L8")["article_id"].item()]
+        warm.articles.filter(pl.col("source_file") == "m/bundle.jsonl#L8")["article_id"].item()
+    ]
     # Two new files with the same text (neither cached before): the first in order is kept.
     write(raw / "b_one.txt", article(99))
     write(raw / "y_two.txt", article(99))
@@ -258,7 +289,7 @@ def test_warm_duplicates_across_a_cached_bundle_and_new_files(tmp_path):
 
 
 def test_warm_order_of_bundle_lines_is_numeric(tmp_path):
-    """"#L2" sorts before "#L10" (articles and quarantine), and the first in that order is kept."""
+    """ "#L2" sorts before "#L10" (articles and quarantine), and the first in that order is kept."""
     raw, cache = tmp_path / "raw", tmp_path / "cache"
     records = [{"text": article(i)} for i in range(11)]
     records[1] = {"text": article(10)}  # line 2 has the text of line 11: line 11 is the duplicate
@@ -280,20 +311,29 @@ def test_warm_language_rejections_of_cached_texts(tmp_path):
     """Stated and guessed non-English texts, cached, are rejected the same way (messages, ids),
     and a text rejected as non-English in one place is not a duplicate elsewhere."""
     raw, cache = tmp_path / "raw", tmp_path / "cache"
-    bundle_lines(raw, "b.jsonl", [
-        {"text": article(1), "language": "fr"},  # stated: rejected before any analysis
-        {"text": FRENCH},  # guessed not English
-        {"text": article(1)},  # same text as the stated-French line, no language: kept
-        {"text": FRENCH, "language": "en"},  # stated English: kept whatever it reads like
-        {"text": article(2), "language": "de"},
-    ])
+    bundle_lines(
+        raw,
+        "b.jsonl",
+        [
+            {"text": article(1), "language": "fr"},  # stated: rejected before any analysis
+            {"text": FRENCH},  # guessed not English
+            {"text": article(1)},  # same text as the stated-French line, no language: kept
+            {"text": FRENCH, "language": "en"},  # stated English: kept whatever it reads like
+            {"text": article(2), "language": "de"},
+        ],
+    )
     write(raw / "sources.csv", "file,language\nfr.txt,fr\n")
     write(raw / "fr.txt", article(3))
     write(raw / "guess.txt", FRENCH)  # same text as a rejected line: rejected again, not a duplicate
     cold = check(raw, cache)
     codes = dict(cold.quarantine.select("source_file", "reason_code").rows())
-    assert codes == {"b.jsonl#L1": "non_english", "b.jsonl#L2": "non_english", "b.jsonl#L5": "non_english",
-                     "fr.txt": "non_english", "guess.txt": "non_english"}
+    assert codes == {
+        "b.jsonl#L1": "non_english",
+        "b.jsonl#L2": "non_english",
+        "b.jsonl#L5": "non_english",
+        "fr.txt": "non_english",
+        "guess.txt": "non_english",
+    }
     reasons = dict(cold.quarantine.select("source_file", "reason").rows())
     assert reasons["b.jsonl#L1"].startswith("language stated as 'fr';")
     assert reasons["b.jsonl#L5"].startswith("language stated as 'de';")
@@ -301,7 +341,8 @@ def test_warm_language_rejections_of_cached_texts(tmp_path):
     write(raw / "new.txt", FRENCH)
     warm = check(raw, cache)
     assert warm.cache.reused == 3 and warm.quarantine.filter(pl.col("source_file") == "new.txt")[
-        "reason_code"].to_list() == ["non_english"]
+        "reason_code"
+    ].to_list() == ["non_english"]
     assert check(raw, cache).cache.read == 0
 
 

@@ -1,4 +1,5 @@
 """Unit tests of the ingest pieces: decoding, normalization, boilerplate, title/dateline, language."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,24 +20,33 @@ from pipeline.ingest.structure import analyze, find_dateline, reads_as_headline
 # --- decoding ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("data, text, encoding", [
-    ("Café ’quoted’".encode("utf-8"), "Café ’quoted’", "utf-8"),
-    (b"\xef\xbb\xbfhello", "hello", "utf-8"),
-    (b"\xff\xfe" + "héllo".encode("utf-16-le"), "héllo", "utf-16-le"),
-    (b"\xfe\xff" + "héllo".encode("utf-16-be"), "héllo", "utf-16-be"),
-    ("héllo wörld, plain text".encode("utf-16-le"), "héllo wörld, plain text", "utf-16-le"),  # no BOM
-    ("Caf\xe9 \u2019quoted\u2019 \u201csaid\u201d \u2013 \u20ac5".encode("cp1252"), "Café ’quoted’ “said” – €5", "cp1252"),
-    ("na\xefve r\xe9sum\xe9 \xa3".encode("latin-1"), "naïve résumé £", "cp1252"),  # latin-1 letters = cp1252
-    (b"some\x00 text with\x00\x00 NULs", "some text with NULs", "utf-8"),  # a few NULs are dropped
-])
+@pytest.mark.parametrize(
+    "data, text, encoding",
+    [
+        ("Café ’quoted’".encode("utf-8"), "Café ’quoted’", "utf-8"),
+        (b"\xef\xbb\xbfhello", "hello", "utf-8"),
+        (b"\xff\xfe" + "héllo".encode("utf-16-le"), "héllo", "utf-16-le"),
+        (b"\xfe\xff" + "héllo".encode("utf-16-be"), "héllo", "utf-16-be"),
+        ("héllo wörld, plain text".encode("utf-16-le"), "héllo wörld, plain text", "utf-16-le"),  # no BOM
+        (
+            "Caf\xe9 \u2019quoted\u2019 \u201csaid\u201d \u2013 \u20ac5".encode("cp1252"),
+            "Café ’quoted’ “said” – €5",
+            "cp1252",
+        ),
+        ("na\xefve r\xe9sum\xe9 \xa3".encode("latin-1"), "naïve résumé £", "cp1252"),  # latin-1 letters = cp1252
+        (b"some\x00 text with\x00\x00 NULs", "some text with NULs", "utf-8"),  # a few NULs are dropped
+    ],
+)
 def test_decode_text(data, text, encoding):
     decoded = decode_bytes(data)
     assert (decoded.text, decoded.encoding) == (text, encoding)
 
 
 def test_decode_non_latin_legacy_encoding_uses_detection():
-    russian = ("Правительство Казахстана объявило о новых переговорах с представителями Афганистана "
-               "по вопросам торговли и транзита. ") * 3
+    russian = (
+        "Правительство Казахстана объявило о новых переговорах с представителями Афганистана "
+        "по вопросам торговли и транзита. "
+    ) * 3
     decoded = decode_bytes(russian.encode("cp1251"))
     assert decoded.text == russian
 
@@ -46,16 +56,19 @@ def test_binary_is_not_text(data):
     assert decode_bytes(data).text is None
 
 
-@pytest.mark.parametrize("data, kind", [
-    (b"%PDF-1.4\n...", "PDF document"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00", "PNG image"),
-    (b"\xff\xd8\xff\xe0\x00\x10JFIF", "JPEG image"),
-    (b"GIF89a\x01\x00", "GIF image"),
-    (b"PK\x03\x04\x14\x00", "ZIP archive (or DOCX/XLSX/EPUB)"),
-    (b"\x80\x04\x95\x00", "Python pickle (not loaded)"),
-    (b"<?xml version='1.0'?>\n<svg xmlns='http://www.w3.org/2000/svg'></svg>", "SVG image"),
-    (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "WebP image"),
-])
+@pytest.mark.parametrize(
+    "data, kind",
+    [
+        (b"%PDF-1.4\n...", "PDF document"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "PNG image"),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF", "JPEG image"),
+        (b"GIF89a\x01\x00", "GIF image"),
+        (b"PK\x03\x04\x14\x00", "ZIP archive (or DOCX/XLSX/EPUB)"),
+        (b"\x80\x04\x95\x00", "Python pickle (not loaded)"),
+        (b"<?xml version='1.0'?>\n<svg xmlns='http://www.w3.org/2000/svg'></svg>", "SVG image"),
+        (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "WebP image"),
+    ],
+)
 def test_sniff_type(data, kind):
     assert sniff_type(data) == kind
 
@@ -87,8 +100,10 @@ def test_normalize_keeps_leading_indentation_inside_the_text():
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=200)
-       | st.text(alphabet=" \t\r\n\x00\x0b\x0c\x85\u2028\u2029\ufeffae\u0301\u0308\u00a0\u2000.", max_size=60))
+@given(
+    st.text(alphabet=st.characters(codec="utf-8"), max_size=200)
+    | st.text(alphabet=" \t\r\n\x00\x0b\x0c\x85\u2028\u2029\ufeffae\u0301\u0308\u00a0\u2000.", max_size=60)
+)
 def test_normalize_text_properties(text):
     out = normalize_text(text)
     assert normalize_text(out) == out  # idempotent: stored offsets never move
@@ -103,37 +118,54 @@ def test_normalize_text_properties(text):
 # --- boilerplate ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("Para one.\nRead more: Taliban taking 'concrete steps'\nPara two.", "Para one.\nPara two."),
-    ("Para one.\nRead also\nPara two.", "Para one.\nPara two."),
-    ("Para one.\nREAD ALSO: Iran and Afghanistan sign deal\nPara two.", "Para one.\nPara two."),
-    ("Title\n\nPublished\nGeneral news correspondent\nBody.", "Title\n\nBody."),
-    ("Caption about talks, including Kazakhstan / Photo: Reuters\n\nBody.", "Caption about talks, including Kazakhstan\n\nBody."),
-    ("Body ends here. All Content by Mehr News Agency is licensed under a Creative Commons Attribution 4.0 International License.",
-     "Body ends here."),
-    ("Body.\n                 All Content by Mehr News Agency is licensed under a Creative Commons Attribution 4.0 International License.",
-     "Body."),
-    ("Title\nBy Jane Doe\nBody.", "Title\nBody."),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Para one.\nRead more: Taliban taking 'concrete steps'\nPara two.", "Para one.\nPara two."),
+        ("Para one.\nRead also\nPara two.", "Para one.\nPara two."),
+        ("Para one.\nREAD ALSO: Iran and Afghanistan sign deal\nPara two.", "Para one.\nPara two."),
+        ("Title\n\nPublished\nGeneral news correspondent\nBody.", "Title\n\nBody."),
+        (
+            "Caption about talks, including Kazakhstan / Photo: Reuters\n\nBody.",
+            "Caption about talks, including Kazakhstan\n\nBody.",
+        ),
+        (
+            "Body ends here. All Content by Mehr News Agency is licensed under a Creative Commons Attribution 4.0 International License.",
+            "Body ends here.",
+        ),
+        (
+            "Body.\n                 All Content by Mehr News Agency is licensed under a Creative Commons Attribution 4.0 International License.",
+            "Body.",
+        ),
+        ("Title\nBy Jane Doe\nBody.", "Title\nBody."),
+    ],
+)
 def test_boilerplate_is_removed(text, expected):
     assert default_boilerplate().strip(normalize_text(text)) == expected
 
 
-@pytest.mark.parametrize("text", [
-    "He said readers should read more about the agreement.",
-    "The statement was published on Monday by the ministry.",
-    "Published reports say the talks went well.",
-    "The correspondent of the agency reported that the meeting was held in Kabul.",
-    "Photo opportunities were rare during the visit.",
-    "By the end of the year, the two sides had signed a deal.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "He said readers should read more about the agreement.",
+        "The statement was published on Monday by the ministry.",
+        "Published reports say the talks went well.",
+        "The correspondent of the agency reported that the meeting was held in Kabul.",
+        "Photo opportunities were rare during the visit.",
+        "By the end of the year, the two sides had signed a deal.",
+    ],
+)
 def test_article_sentences_are_not_boilerplate(text):
     assert default_boilerplate().strip(text) == text
 
 
 def test_boilerplate_patterns_are_data():
-    custom = Boilerplate([BoilerplatePattern("x", "line", "advertisement"),
-                          BoilerplatePattern("y", "inline", r"\(subscribe\)", case_sensitive=True)])
+    custom = Boilerplate(
+        [
+            BoilerplatePattern("x", "line", "advertisement"),
+            BoilerplatePattern("y", "inline", r"\(subscribe\)", case_sensitive=True),
+        ]
+    )
     assert custom.strip("A.\nAdvertisement\nB (subscribe) C. (SUBSCRIBE)") == "A.\nB C. (SUBSCRIBE)"
     with pytest.raises(ValueError):
         Boilerplate([BoilerplatePattern("bad", "line", "(unclosed")])
@@ -144,30 +176,36 @@ def test_boilerplate_patterns_are_data():
 # --- title, date line, dateline ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("line, ok", [
-    ("Afghan envoy pushes for IEA recognition during talks with Kazakh official", True),
-    ("What next for Afghanistan?", True),
-    ("“Kabul is open,” says minister", True),
-    ("The minister arrived in Kabul on Monday.", False),  # final period
-    ("Breaking", False),  # one word
-    ("KABUL, AFGHANISTAN – Kazakhstan has accepted the credentials", False),  # a dateline opens a body
-    ("-01", False),
-    ("x " * 40, False),  # too long
-])
+@pytest.mark.parametrize(
+    "line, ok",
+    [
+        ("Afghan envoy pushes for IEA recognition during talks with Kazakh official", True),
+        ("What next for Afghanistan?", True),
+        ("“Kabul is open,” says minister", True),
+        ("The minister arrived in Kabul on Monday.", False),  # final period
+        ("Breaking", False),  # one word
+        ("KABUL, AFGHANISTAN – Kazakhstan has accepted the credentials", False),  # a dateline opens a body
+        ("-01", False),
+        ("x " * 40, False),  # too long
+    ],
+)
 def test_reads_as_headline(line, ok):
     assert reads_as_headline(line) is ok
 
 
-@pytest.mark.parametrize("line, place", [
-    ("KABUL, AFGHANISTAN – Kazakhstan has accepted", "KABUL, AFGHANISTAN"),
-    ("TEHRAN - Islamic Republic of Iran Broadcasting", "TEHRAN"),
-    ("TEHRAN (PIN) – The second day of talks", "TEHRAN"),
-    ("VIENNA (Reuters) -- The UN nuclear watchdog said", "VIENNA"),
-    ("NEW YORK — The UN said", "NEW YORK"),
-    ("Two - three people were hurt", None),
-    ("The UN - and its agencies - said", None),
-    ("Kabul – the capital", None),
-])
+@pytest.mark.parametrize(
+    "line, place",
+    [
+        ("KABUL, AFGHANISTAN – Kazakhstan has accepted", "KABUL, AFGHANISTAN"),
+        ("TEHRAN - Islamic Republic of Iran Broadcasting", "TEHRAN"),
+        ("TEHRAN (PIN) – The second day of talks", "TEHRAN"),
+        ("VIENNA (Reuters) -- The UN nuclear watchdog said", "VIENNA"),
+        ("NEW YORK — The UN said", "NEW YORK"),
+        ("Two - three people were hurt", None),
+        ("The UN - and its agencies - said", None),
+        ("Kabul – the capital", None),
+    ],
+)
 def test_find_dateline(line, place):
     assert find_dateline(line) == place
 
@@ -178,7 +216,7 @@ def test_analyze_date_line_title_and_dateline():
     assert s.title == "Kazakhstan Removes Taliban from Banned List"
     text = "date 2023-12-29 Kazakhstan Removes Taliban from Banned List\n\nBody."
     st_ = analyze(text)
-    assert text[st_.title_span[0]:st_.title_span[1]] == st_.title
+    assert text[st_.title_span[0] : st_.title_span[1]] == st_.title
     s = analyze("Headline here\n\nKABUL, AFGHANISTAN – The body starts.")
     assert (s.title, s.dateline) == ("Headline here", "KABUL, AFGHANISTAN")
     s = analyze("KABUL, AFGHANISTAN – One line article without a headline.")
@@ -190,30 +228,43 @@ def test_analyze_date_line_title_and_dateline():
 # --- language and metadata --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text, english", [
-    ("The minister said that the talks with the Taliban would continue in the next month.", True),
-    ("Le ministre a déclaré que les discussions avec les talibans se poursuivraient le mois prochain.", False),
-    ("Der Minister sagte, dass die Gespräche mit den Taliban im nächsten Monat fortgesetzt würden.", False),
-    ("El ministro dijo que las conversaciones con los talibanes continuarán el próximo mes en Doha.", False),
-    ("Министр заявил, что переговоры с талибами продолжатся в следующем месяце.", False),
-    ("وزیر گفت که گفتگوها با طالبان ماه آینده ادامه خواهد یافت", False),
-    ("Kazakh-Afghan talks", True),  # too short to judge: given the benefit of the doubt
-])
+@pytest.mark.parametrize(
+    "text, english",
+    [
+        ("The minister said that the talks with the Taliban would continue in the next month.", True),
+        ("Le ministre a déclaré que les discussions avec les talibans se poursuivraient le mois prochain.", False),
+        ("Der Minister sagte, dass die Gespräche mit den Taliban im nächsten Monat fortgesetzt würden.", False),
+        ("El ministro dijo que las conversaciones con los talibanes continuarán el próximo mes en Doha.", False),
+        ("Министр заявил, что переговоры с талибами продолжатся в следующем месяце.", False),
+        ("وزیر گفت که گفتگوها با طالبان ماه آینده ادامه خواهد یافت", False),
+        ("Kazakh-Afghan talks", True),  # too short to judge: given the benefit of the doubt
+    ],
+)
 def test_guess_english(text, english):
     assert guess_english(text).is_english is english
 
 
 def test_language_codes():
     assert [normalize_language_code(v) for v in ["en", "EN-us", "English", "eng", "fr", "xx-yy-zz", "??"]] == [
-        "en", "en", "en", "en", "fr", "xx", None]
+        "en",
+        "en",
+        "en",
+        "en",
+        "fr",
+        "xx",
+        None,
+    ]
 
 
-@pytest.mark.parametrize("value, date", [
-    ("2024-08-21", dt.date(2024, 8, 21)),
-    ("2024-08-21T10:00:00Z", dt.date(2024, 8, 21)),
-    ("2024-08-21 10:00:00+04:30", dt.date(2024, 8, 21)),
-    ("Wed, 21 Aug 2024 10:00:00 +0000", dt.date(2024, 8, 21)),
-])
+@pytest.mark.parametrize(
+    "value, date",
+    [
+        ("2024-08-21", dt.date(2024, 8, 21)),
+        ("2024-08-21T10:00:00Z", dt.date(2024, 8, 21)),
+        ("2024-08-21 10:00:00+04:30", dt.date(2024, 8, 21)),
+        ("Wed, 21 Aug 2024 10:00:00 +0000", dt.date(2024, 8, 21)),
+    ],
+)
 def test_parse_date(value, date):
     assert parse_date(value) == date
 
@@ -226,19 +277,25 @@ def test_parse_date_rejects(value):
 
 def test_sources_csv_rows(tmp_path):
     (tmp_path / "a.txt").write_text("x")
-    text = ("file,outlet,published_at,language,extra\n"
-            "a.txt,Outlet A,2024-01-02,en,ignored\n"
-            "a.txt,Again,,,\n"
-            "b.txt,Ghost,,,\n"
-            "sub/../../x.txt,Out,,,\n"
-            ",,,,\n")
+    text = (
+        "file,outlet,published_at,language,extra\n"
+        "a.txt,Outlet A,2024-01-02,en,ignored\n"
+        "a.txt,Again,,,\n"
+        "b.txt,Ghost,,,\n"
+        "sub/../../x.txt,Out,,,\n"
+        ",,,,\n"
+    )
     table = read_sources_csv(text, tmp_path, {"a.txt"})
     line, meta = table.by_file["a.txt"]
     assert (line, meta.outlet, meta.published_at, meta.language) == (2, "Outlet A", dt.date(2024, 1, 2), "en")
     assert [(i.line, i.message.split(";")[0].split(" (")[0]) for i in table.issues] == [
-        (3, "second row for the same file"), (4, "row refers to a file that does not exist in the raw folder"),
-        (5, "path leaves the raw folder")]
-    assert read_sources_csv("outlet,url\nX,Y\n", tmp_path, set()).issues[0].message.startswith("sources.csv has no 'file'")
+        (3, "second row for the same file"),
+        (4, "row refers to a file that does not exist in the raw folder"),
+        (5, "path leaves the raw folder"),
+    ]
+    assert (
+        read_sources_csv("outlet,url\nX,Y\n", tmp_path, set()).issues[0].message.startswith("sources.csv has no 'file'")
+    )
 
 
 # --- bundles ----------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 """Whole-graph materialization into temporary folders, checked against the release contract."""
+
 from __future__ import annotations
 
 import json
@@ -62,7 +63,15 @@ def test_release_meets_the_contract(seed_build):
         assert parquet.columns == list(polars_schema(RELEASE_TABLES[table]))
         assert csv.columns == parquet.columns
         assert csv.height == parquet.height
-    for name in ["datapackage.json", "SHA256SUMS", "README.md", "CHANGELOG.md", "CITATION.cff", "changes.parquet", "changes.csv"]:
+    for name in [
+        "datapackage.json",
+        "SHA256SUMS",
+        "README.md",
+        "CHANGELOG.md",
+        "CITATION.cff",
+        "changes.parquet",
+        "changes.csv",
+    ]:
         assert (rel / name).is_file(), name
     subprocess.run(["sha256sum", "-c", "--quiet", "SHA256SUMS"], cwd=rel, check=True)
 
@@ -108,7 +117,11 @@ def test_datapackage_is_valid_frictionless(seed_build):
     report = validate(str(rel / "datapackage.json"))
     assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])[:10]
     package = json.loads((rel / "datapackage.json").read_text())
-    events_fields = [f["name"] for f in package["resources"][0]["fields"]] if "fields" in package["resources"][0] else [f["name"] for f in package["resources"][0]["schema"]["fields"]]
+    events_fields = (
+        [f["name"] for f in package["resources"][0]["fields"]]
+        if "fields" in package["resources"][0]
+        else [f["name"] for f in package["resources"][0]["schema"]["fields"]]
+    )
     assert events_fields == list(polars_schema(RELEASE_TABLES["events"]))
 
 
@@ -125,6 +138,11 @@ def test_checks_ran_and_passed(seed_build):
     _, _, result = seed_build
     evaluations = result.get_asset_check_evaluations()
     names = {e.check_name for e in evaluations}
-    assert {"articles_match_schema", "mentions_quotes_verbatim", "events_provenance_complete", "release_checksums_verify"} <= names
+    assert {
+        "articles_match_schema",
+        "mentions_quotes_verbatim",
+        "events_provenance_complete",
+        "release_checksums_verify",
+    } <= names
     blocking_failed = [e.check_name for e in evaluations if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
     assert not blocking_failed

@@ -1,4 +1,5 @@
 """The release writer: CSV safety, atomic publishing, recovery from a killed build."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,7 +11,9 @@ from pipeline.release.publish import read_latest, recover, releases_dir, verify_
 
 
 def test_formula_cells_are_neutralized_in_csv_only():
-    df = pl.DataFrame({"quote": ["=HYPERLINK(1)", "+1", "-2", "@x", "\tTab", "\rCR", "plain"], "n": [1, 2, 3, 4, 5, 6, -7]})
+    df = pl.DataFrame(
+        {"quote": ["=HYPERLINK(1)", "+1", "-2", "@x", "\tTab", "\rCR", "plain"], "n": [1, 2, 3, 4, 5, 6, -7]}
+    )
     out = csv_frame(df)
     assert out["quote"].to_list() == ["'=HYPERLINK(1)", "'+1", "'-2", "'@x", "'\tTab", "'\rCR", "plain"]
     assert out["n"].to_list() == [1, 2, 3, 4, 5, 6, -7]  # numbers are not text cells
@@ -68,10 +71,20 @@ def test_inputs_sha256_is_the_hash_of_the_sorted_lines():
 
     from pipeline.release.provenance import inputs_sha256
 
-    articles = pl.DataFrame({"sha256": ["b" * 64, "a" * 64, "a" * 64, "é", "Z"],
-                             "source_file": ["x/é.txt", "x/ä.txt", "x/a.txt", "日本", "\U0001F600"]})
-    quarantine = pl.DataFrame({"source_file": ["q.txt", "p.txt"], "line": [None, 3], "stage": ["ingest", "validate"],
-                               "reason_code": ["binary_file", "schema_error"]})
+    articles = pl.DataFrame(
+        {
+            "sha256": ["b" * 64, "a" * 64, "a" * 64, "é", "Z"],
+            "source_file": ["x/é.txt", "x/ä.txt", "x/a.txt", "日本", "\U0001f600"],
+        }
+    )
+    quarantine = pl.DataFrame(
+        {
+            "source_file": ["q.txt", "p.txt"],
+            "line": [None, 3],
+            "stage": ["ingest", "validate"],
+            "reason_code": ["binary_file", "schema_error"],
+        }
+    )
     h = hashlib.sha256()
     for sha, src in sorted(articles.iter_rows()):
         h.update(f"{sha} {src}\n".encode())
@@ -85,8 +98,14 @@ def test_files_written_from_memory_match_their_digests(tmp_path):
 
     from pipeline.release.files import csv_bytes, frame_fingerprint, write_table
 
-    df = pl.DataFrame({"quote": ["=x", "a,b", 'say "hi"', None], "ids": [["a", "b"], [], None, ["c"]],
-                       "d": [None, dt.date(2024, 1, 2), None, None], "n": [1, 2, 3, 4]})
+    df = pl.DataFrame(
+        {
+            "quote": ["=x", "a,b", 'say "hi"', None],
+            "ids": [["a", "b"], [], None, ["c"]],
+            "d": [None, dt.date(2024, 1, 2), None, None],
+            "n": [1, 2, 3, 4],
+        }
+    )
     digests: dict = {}
     paths = write_table(df, tmp_path, "t", digests=digests)
     for p in paths:

@@ -1,5 +1,6 @@
 """The Parquet IO manager hands a table it just wrote or read to the next step without reading the
 file again, and never hands out a table that another process has replaced since."""
+
 import os
 
 import dagster as dg

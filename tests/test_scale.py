@@ -3,6 +3,7 @@
 build_release_partitioned runs under the multiprocess executor (one process per step, extraction
 fanned out over content-hash buckets); the in-process build_release job is the reference.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,13 @@ from tests.conftest import PROJECT
 pytestmark = pytest.mark.slow
 TABLES = ("events", "mentions", "articles", "quarantine", "changes")
 BUCKETS = 3
-WARM_MODULES = (*PRELOAD, "pipeline.definitions", "dagster._core.executor.multiprocess",
-                "dagster._core.executor.child_process_executor", "dagster._core.execution.api")
+WARM_MODULES = (
+    *PRELOAD,
+    "pipeline.definitions",
+    "dagster._core.executor.multiprocess",
+    "dagster._core.executor.child_process_executor",
+    "dagster._core.execution.api",
+)
 
 
 def latest(out: Path) -> Path:
@@ -59,14 +65,18 @@ sys.exit("forked child hung in polars")
 def test_forkserver_preload_leaves_polars_usable_in_forked_steps():
     """The executor forks each step from a server that imported PRELOAD. Were any of those imports
     to run a polars operation, every forked step would hang in its first polars call."""
-    out = subprocess.run([sys.executable, "-c", FORK_AFTER_PRELOAD, *PRELOAD], cwd=PROJECT, capture_output=True,
-                         text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", FORK_AFTER_PRELOAD, *PRELOAD], cwd=PROJECT, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr[-2000:]
 
 
 def test_fork_after_polars_work_does_hang():
     """The check above can fail: a fork after a polars operation hangs the child."""
-    script = "import polars as pl\npl.DataFrame({'a': list(range(1_000_000))}).sort('a', descending=True)\n" + FORK_AFTER_PRELOAD
+    script = (
+        "import polars as pl\npl.DataFrame({'a': list(range(1_000_000))}).sort('a', descending=True)\n"
+        + FORK_AFTER_PRELOAD
+    )
     out = subprocess.run([sys.executable, "-c", script], cwd=PROJECT, capture_output=True, text=True, timeout=120)
     assert out.returncode != 0 and "hung" in out.stderr
 
@@ -99,11 +109,13 @@ def _both_builds(tmp_path_factory):
     settings = CredenceSettings(raw_dir=str(raw), outputs_dir=str(ref_out), gold_file="", extract_workers=1)
     with dg.instance_for_test() as instance:
         ref = defs.resolve_job_def("build_release").execute_in_process(
-            instance=instance, resources={"settings": settings, "parquet_io": ParquetIOManager(settings=settings)})
+            instance=instance, resources={"settings": settings, "parquet_io": ParquetIOManager(settings=settings)}
+        )
     assert ref.success
 
     job = dg.build_reconstructable_job(
-        "pipeline.scale.jobs", "partitioned_job",
+        "pipeline.scale.jobs",
+        "partitioned_job",
         reconstructable_kwargs={"raw_dir": str(raw), "outputs_dir": str(part_out), "gold_file": ""},
     )
     run_config = {"ops": {"partition_articles": {"config": {"buckets": BUCKETS}}}}
@@ -118,8 +130,11 @@ def _both_builds(tmp_path_factory):
             if e.event_type == dg.DagsterEventType.STEP_OUTPUT and e.step_key.startswith("extract_partition"):
                 meta = e.event_specific_data.metadata
                 reused[e.step_key] = (meta["articles_extracted"].value, meta["articles_reused"].value)
-        published_again = [e.event_specific_data.metadata for e in again.all_events
-                           if e.event_type == dg.DagsterEventType.STEP_OUTPUT and e.step_key == "publish_op"]
+        published_again = [
+            e.event_specific_data.metadata
+            for e in again.all_events
+            if e.event_type == dg.DagsterEventType.STEP_OUTPUT and e.step_key == "publish_op"
+        ]
     yield ref_out, part_out, steps_first, reused, published_again
 
 
@@ -140,10 +155,14 @@ def test_partitioned_release_equals_the_in_process_release(both_builds):
 
 def test_extraction_ran_as_one_step_per_bucket_and_is_incremental(both_builds):
     _, part_out, steps, reused, published_again = both_builds
-    assert {s for s in steps if s.startswith("extract_partition")} == {f"extract_partition[b{i}]" for i in range(BUCKETS)}
+    assert {s for s in steps if s.startswith("extract_partition")} == {
+        f"extract_partition[b{i}]" for i in range(BUCKETS)
+    }
     # A rebuild of unchanged input re-extracts nothing and publishes no new version.
     assert len(reused) == BUCKETS and all(extracted == 0 for extracted, _ in reused.values())
     assert sum(r for _, r in reused.values()) == pl.read_parquet(latest(part_out) / "articles.parquet").height
-    assert [p.name for p in (part_out / "releases").iterdir() if not p.name.startswith(".") and p.is_dir()] == [latest(part_out).name]
+    assert [p.name for p in (part_out / "releases").iterdir() if not p.name.startswith(".") and p.is_dir()] == [
+        latest(part_out).name
+    ]
     # The run's intermediate tables are removed once it has published.
     assert not any((part_out / ".work" / "scale").iterdir())

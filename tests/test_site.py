@@ -3,6 +3,7 @@
 Releases are written by the real release writer (publish_release + the data card renderers) from
 small hand-made event tables, so the page is tested on the manifest format it reads in production.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,15 +30,34 @@ def event_row(key: str, start: str | None, actor: str = "USA", target: str | Non
     eid = "E" + hashlib.sha256(key.encode()).hexdigest()[:12]
     d = dt.date.fromisoformat(start) if start else None
     row = {
-        "event_id": eid, "event_type": "meet", "modality": "asserted", "actor_name": actor,
-        "actor_country": actor, "actor_sector": "GOV", "target_name": target, "target_country": target,
-        "target_sector": "GOV" if target else None, "date_start": d, "date_end": d,
-        "date_precision": "day" if d else "unknown", "date_basis": "explicit" if d else "none",
-        "n_mentions": 1, "n_articles": 1, "n_sources": 1, "article_ids": ["a" + "0" * 16],
-        "mention_ids": ["m" + hashlib.sha256(key.encode()).hexdigest()[:16]], "first_published_at": d,
-        "cameo_code": "036", "plover_type": "CONSULT", "quad_class": 1, "confidence": 0.8,
-        "has_conflict": False, "summary": f"{actor} met {target} <b>{key}</b>", "quote": f"Quote for {key} | with a pipe.",
-        "outlets": [], "conflict_fields": [],
+        "event_id": eid,
+        "event_type": "meet",
+        "modality": "asserted",
+        "actor_name": actor,
+        "actor_country": actor,
+        "actor_sector": "GOV",
+        "target_name": target,
+        "target_country": target,
+        "target_sector": "GOV" if target else None,
+        "date_start": d,
+        "date_end": d,
+        "date_precision": "day" if d else "unknown",
+        "date_basis": "explicit" if d else "none",
+        "n_mentions": 1,
+        "n_articles": 1,
+        "n_sources": 1,
+        "article_ids": ["a" + "0" * 16],
+        "mention_ids": ["m" + hashlib.sha256(key.encode()).hexdigest()[:16]],
+        "first_published_at": d,
+        "cameo_code": "036",
+        "plover_type": "CONSULT",
+        "quad_class": 1,
+        "confidence": 0.8,
+        "has_conflict": False,
+        "summary": f"{actor} met {target} <b>{key}</b>",
+        "quote": f"Quote for {key} | with a pipe.",
+        "outlets": [],
+        "conflict_fields": [],
     }
     row.update(over)
     return row
@@ -45,15 +65,30 @@ def event_row(key: str, start: str | None, actor: str = "USA", target: str | Non
 
 def publish(outputs: Path, rows: list[dict], today: str) -> str:
     events = conform(pl.DataFrame(rows), Event)
-    quarantine = conform(pl.DataFrame([{"source_file": "empty.txt", "line": None, "stage": "ingest",
-                                        "reason_code": "empty_file", "reason": "The file is empty.",
-                                        "record_id": None, "duplicate_of": None, "detail": None}]), Quarantine)
+    quarantine = conform(
+        pl.DataFrame(
+            [
+                {
+                    "source_file": "empty.txt",
+                    "line": None,
+                    "stage": "ingest",
+                    "reason_code": "empty_file",
+                    "reason": "The file is empty.",
+                    "record_id": None,
+                    "duplicate_of": None,
+                    "detail": None,
+                }
+            ]
+        ),
+        Quarantine,
+    )
     registry = pl.DataFrame({"mention_id": [], "event_id": []}, schema={"mention_id": pl.String, "event_id": pl.String})
     outcome = publish_release(
         outputs,
         ReleaseTables(events, empty_frame(Mention), empty_frame(Article), quarantine, registry, None),
         Provenance("test", "dict", "inputs", "raw"),
-        today=dt.date.fromisoformat(today), render_extras=render_extras,
+        today=dt.date.fromisoformat(today),
+        render_extras=render_extras,
     )
     assert outcome.published
     return outcome.version
@@ -63,8 +98,16 @@ def publish(outputs: Path, rows: list[dict], today: str) -> str:
 def two_releases(tmp_path: Path) -> Path:
     out = tmp_path / "outputs"
     publish(out, [event_row("a", "2024-01-05"), event_row("b", "2024-03-02", "RUS", "CHN")], "2026-01-01")
-    publish(out, [event_row("a", "2024-01-05"), event_row("b", "2024-03-02", "RUS", "CHN"),
-                  event_row("c", "2024-06-30", "FRA", "DEU"), event_row("d", None, "GBR", None)], "2026-01-02")
+    publish(
+        out,
+        [
+            event_row("a", "2024-01-05"),
+            event_row("b", "2024-03-02", "RUS", "CHN"),
+            event_row("c", "2024-06-30", "FRA", "DEU"),
+            event_row("d", None, "GBR", None),
+        ],
+        "2026-01-02",
+    )
     return out
 
 
@@ -158,7 +201,9 @@ def test_unreadable_manifest_is_reported_not_fatal(two_releases: Path):
 
 
 def test_newest_events_orders_by_date_then_id():
-    df = conform(pl.DataFrame([event_row("x", "2024-01-01"), event_row("y", "2025-01-01"), event_row("z", None)]), Event)
+    df = conform(
+        pl.DataFrame([event_row("x", "2024-01-01"), event_row("y", "2025-01-01"), event_row("z", None)]), Event
+    )
     assert newest_events(df)["event_id"].to_list() == [event_row(k, None)["event_id"] for k in ("y", "x", "z")]
 
 
@@ -168,10 +213,17 @@ def _png_size(data: bytes) -> tuple[int, int]:
 
 
 def test_timeline_counts_each_country_once_per_event_and_is_deterministic():
-    df = conform(pl.DataFrame([
-        event_row("a", "2024-01-05", "USA", "IRN"), event_row("b", "2024-01-20", "USA", "USA"),
-        event_row("c", "2024-03-02", "RUS", None), event_row("d", None, "GBR", None, first_published_at=None),
-    ]), Event)
+    df = conform(
+        pl.DataFrame(
+            [
+                event_row("a", "2024-01-05", "USA", "IRN"),
+                event_row("b", "2024-01-20", "USA", "USA"),
+                event_row("c", "2024-03-02", "RUS", None),
+                event_row("d", None, "GBR", None, first_published_at=None),
+            ]
+        ),
+        Event,
+    )
     counts, undated = country_month_counts(df)
     assert undated == 1
     got = {(m.isoformat(), c): n for m, c, n in counts.iter_rows()}
@@ -197,8 +249,12 @@ def test_download_page_asset_and_link_check_materialize(two_releases: Path, tmp_
 
     settings = CredenceSettings(raw_dir=str(tmp_path / "raw"), outputs_dir=str(two_releases), gold_file="")
     with dg.instance_for_test() as instance:
-        result = dg.materialize([download_page, download_page_links_resolve], instance=instance,
-                                resources={"settings": settings}, selection=[download_page])
+        result = dg.materialize(
+            [download_page, download_page_links_resolve],
+            instance=instance,
+            resources={"settings": settings},
+            selection=[download_page],
+        )
     assert result.success
     mat = result.asset_materializations_for_node("download_page")[0]
     assert mat.metadata["latest_version"].value == "2026.01.02"
@@ -213,11 +269,14 @@ def test_extraction_quality_check_is_warn_and_disabled_without_gold(two_releases
 
     off = release_extraction_quality(CredenceSettings(raw_dir="r", outputs_dir=str(two_releases), gold_file=""))
     assert off.passed and off.severity == dg.AssetCheckSeverity.WARN
-    missing = release_extraction_quality(CredenceSettings(raw_dir="r", outputs_dir=str(two_releases),
-                                                          gold_file=str(tmp_path / "nope.yaml")))
+    missing = release_extraction_quality(
+        CredenceSettings(raw_dir="r", outputs_dir=str(two_releases), gold_file=str(tmp_path / "nope.yaml"))
+    )
     assert not missing.passed and missing.severity == dg.AssetCheckSeverity.WARN
     gold = Path(__file__).resolve().parent.parent / "examples" / "gold" / "seed_events.yaml"
-    scored = release_extraction_quality(CredenceSettings(raw_dir="r", outputs_dir=str(two_releases), gold_file=str(gold)))
+    scored = release_extraction_quality(
+        CredenceSettings(raw_dir="r", outputs_dir=str(two_releases), gold_file=str(gold))
+    )
     # Four made-up "meet" events match nothing in the seed gold file: a WARN failure with the scores.
     assert not scored.passed and scored.severity == dg.AssetCheckSeverity.WARN
     assert scored.metadata["recall"].value == 0.0
@@ -229,10 +288,16 @@ def test_timeline_period_widens_with_the_span_of_dates():
     assert choose_period(d(2024, 1, 5), d(2024, 12, 1))[2] == "month"
     assert choose_period(d(2020, 1, 1), d(2024, 12, 1))[2] == "quarter"
     assert choose_period(d(2005, 1, 1), d(2024, 8, 21))[2] == "year"
-    df = conform(pl.DataFrame([event_row("old", "2005-03-01", "USA", None), event_row("new", "2024-08-21", "USA", "AFG")]), Event)
+    df = conform(
+        pl.DataFrame([event_row("old", "2005-03-01", "USA", None), event_row("new", "2024-08-21", "USA", "AFG")]), Event
+    )
     counts, undated, label = country_period_counts(df)
     assert label == "year" and undated == 0
-    assert {(p.isoformat(), c) for p, c, _ in counts.iter_rows()} == {("2005-01-01", "USA"), ("2024-01-01", "AFG"), ("2024-01-01", "USA")}
+    assert {(p.isoformat(), c) for p, c, _ in counts.iter_rows()} == {
+        ("2005-01-01", "USA"),
+        ("2024-01-01", "AFG"),
+        ("2024-01-01", "USA"),
+    }
 
 
 def test_chart_and_preview_follow_latest_when_it_is_not_the_newest_folder(two_releases: Path):

@@ -1,4 +1,5 @@
 """UI metadata from the pandera models (pipeline.metadata): column schema, previews, quarantine summary."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,8 +24,14 @@ def test_column_schema_carries_every_model_column_with_its_description():
 
 
 def test_markdown_preview_escapes_cells_and_says_how_many_rows_are_left_out():
-    df = pl.DataFrame({"quote": ["a | b\nc", "x" * 200, None], "n": [0.123456, 1.0, None],
-                       "d": [dt.date(2024, 1, 2), None, None], "ids": [["a", "b"], [], None]})
+    df = pl.DataFrame(
+        {
+            "quote": ["a | b\nc", "x" * 200, None],
+            "n": [0.123456, 1.0, None],
+            "d": [dt.date(2024, 1, 2), None, None],
+            "ids": [["a", "b"], [], None],
+        }
+    )
     md = markdown_preview(df, n=2)
     lines = md.splitlines()
     assert lines[0] == "| quote | n | d | ids |"
@@ -36,11 +43,29 @@ def test_markdown_preview_escapes_cells_and_says_how_many_rows_are_left_out():
 
 def test_quarantine_summary_counts_reasons_most_frequent_first_with_an_example():
     rows = [
-        {"source_file": f"f{i}.txt", "line": None, "stage": "ingest", "reason_code": "empty_file",
-         "reason": "The file is empty.", "record_id": None, "duplicate_of": None, "detail": None}
+        {
+            "source_file": f"f{i}.txt",
+            "line": None,
+            "stage": "ingest",
+            "reason_code": "empty_file",
+            "reason": "The file is empty.",
+            "record_id": None,
+            "duplicate_of": None,
+            "detail": None,
+        }
         for i in range(3)
-    ] + [{"source_file": "b.jsonl", "line": 4, "stage": "ingest", "reason_code": "bad_json",
-          "reason": "Line 4 is not JSON.", "record_id": None, "duplicate_of": None, "detail": None}]
+    ] + [
+        {
+            "source_file": "b.jsonl",
+            "line": 4,
+            "stage": "ingest",
+            "reason_code": "bad_json",
+            "reason": "Line 4 is not JSON.",
+            "record_id": None,
+            "duplicate_of": None,
+            "detail": None,
+        }
+    ]
     md = quarantine_summary(conform(pl.DataFrame(rows), Quarantine))
     lines = md.splitlines()
     assert lines[0] == "| stage | reason_code | rows | example | example_file |"

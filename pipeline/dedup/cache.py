@@ -17,6 +17,7 @@ than the rest of the saving); an unreadable file is ignored (the build recompute
 33k-article corpus, adding one article leaves all but a few components unchanged, which is what
 makes deduplication of an incremental build cheap.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -62,8 +63,10 @@ class DedupCache:
         masks = ArticleMasks(texts)
         frame = _read(self.masks_file, MASKS_SCHEMA)
         if frame is not None:
-            kept = frame.filter(pl.col("article_id").is_in(text_ids(texts).implode())
-                                & (pl.col("mask").bin.size() == WORD_MASK_BITS // 8)).unique("article_id")
+            kept = frame.filter(
+                pl.col("article_id").is_in(text_ids(texts).implode())
+                & (pl.col("mask").bin.size() == WORD_MASK_BITS // 8)
+            ).unique("article_id")
             masks.seed_bytes(dict(zip(kept["article_id"].to_list(), kept["mask"].to_list())))
             # The file can stay as it is only if every row of it was still wanted.
             self._saved_masks = kept.height if kept.height == frame.height else -1
@@ -103,8 +106,9 @@ class DedupCache:
                 old.unlink(missing_ok=True)
 
 
-def deduplicate_with_cache(mentions: pl.DataFrame, articles: pl.DataFrame, registry: pl.DataFrame | None,
-                           cache_dir: Path) -> tuple[DedupResult, str]:
+def deduplicate_with_cache(
+    mentions: pl.DataFrame, articles: pl.DataFrame, registry: pl.DataFrame | None, cache_dir: Path
+) -> tuple[DedupResult, str]:
     """deduplicate() with the previous build's masks and components (shared by the dedup asset and
     the scale-out job); returns the result and a one-line account of what was reused."""
     cache = DedupCache(cache_dir)
@@ -112,12 +116,15 @@ def deduplicate_with_cache(mentions: pl.DataFrame, articles: pl.DataFrame, regis
     reused_masks = masks.count()
     components = cache.load_components()
     sources = cache.load_sources()
-    result = deduplicate(mentions, articles, registry, masks=masks, previous_components=components,
-                         previous_sources=sources)
+    result = deduplicate(
+        mentions, articles, registry, masks=masks, previous_components=components, previous_sources=sources
+    )
     cache.save(masks, result.components, result.sources)
-    return result, (f"reused {reused_masks} article masks, the clustering of "
-                    f"{0 if components is None else components.height} mentions and the sources of "
-                    f"{0 if sources is None else sources['key'].n_unique()} events from the previous build")
+    return result, (
+        f"reused {reused_masks} article masks, the clustering of "
+        f"{0 if components is None else components.height} mentions and the sources of "
+        f"{0 if sources is None else sources['key'].n_unique()} events from the previous build"
+    )
 
 
 def _read(path: Path, schema: dict) -> pl.DataFrame | None:

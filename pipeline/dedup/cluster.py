@@ -30,6 +30,7 @@ How (vectorised first, Python only where a choice exists):
    Narrowest-first matters: precise mentions found the clusters and vaguer ones are attached to
    them, instead of an open interval founding a cluster that then absorbs incompatible neighbours.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -37,7 +38,12 @@ import hashlib
 import polars as pl
 
 from pipeline.dedup.keys import (
-    OPEN_END, OPEN_START, PRECISION_RANK, ArticleMasks, add_party_keys, same_person,
+    OPEN_END,
+    OPEN_START,
+    PRECISION_RANK,
+    ArticleMasks,
+    add_party_keys,
+    same_person,
 )
 from schemas.codebook import Codebook, load_codebook
 
@@ -50,8 +56,11 @@ def prepare(mentions: pl.DataFrame, codebook: Codebook | None = None) -> pl.Data
     symmetric = sorted(t for t in cb.event_types if cb.is_symmetric(t))
     m = add_party_keys(mentions)
     # Symmetric pairs are put in key order; a missing target never takes the actor's place.
-    swap = (pl.col("event_type").is_in(symmetric) & pl.col("__target_key").is_not_null()
-            & (pl.col("__actor_key") > pl.col("__target_key")))
+    swap = (
+        pl.col("event_type").is_in(symmetric)
+        & pl.col("__target_key").is_not_null()
+        & (pl.col("__actor_key") > pl.col("__target_key"))
+    )
     return m.with_columns(
         pl.when(swap).then(pl.col("__target_key")).otherwise(pl.col("__actor_key")).alias("__k1"),
         pl.when(swap).then(pl.col("__actor_key")).otherwise(pl.col("__target_key")).alias("__k2"),
@@ -61,8 +70,9 @@ def prepare(mentions: pl.DataFrame, codebook: Codebook | None = None) -> pl.Data
         (pl.col("modality") == "denied").alias("__denied"),
         pl.col("date_start").cast(pl.Int32).fill_null(OPEN_START).alias("__s"),
         pl.col("date_end").cast(pl.Int32).fill_null(OPEN_END).alias("__e"),
-        pl.col("date_precision").replace_strict(PRECISION_RANK, default=len(PRECISION_RANK),
-                                                return_dtype=pl.Int8).alias("__prec"),
+        pl.col("date_precision")
+        .replace_strict(PRECISION_RANK, default=len(PRECISION_RANK), return_dtype=pl.Int8)
+        .alias("__prec"),
     ).with_columns((pl.col("__e").cast(pl.Int64) - pl.col("__s").cast(pl.Int64)).alias("__w"))
 
 
@@ -79,8 +89,12 @@ def overlap_components(m: pl.DataFrame) -> pl.DataFrame:
     return m.with_columns(new_comp.cast(pl.Int64).cum_sum().alias("__comp")).drop("__block")
 
 
-def cluster_mentions(mentions: pl.DataFrame, texts: dict[str, str] | None = None,
-                     codebook: Codebook | None = None, masks: ArticleMasks | None = None) -> pl.DataFrame:
+def cluster_mentions(
+    mentions: pl.DataFrame,
+    texts: dict[str, str] | None = None,
+    codebook: Codebook | None = None,
+    masks: ArticleMasks | None = None,
+) -> pl.DataFrame:
     """Return the prepared mentions with ``__cluster`` (int) and ``__order`` (processing order).
 
     ``__cluster`` is the ``__order`` of the cluster's founding mention, so it is unique, stable for
@@ -95,8 +109,13 @@ _SIGNATURE_FIELDS = ["mention_id", "__s", "__e", "modality", "date_precision", "
 COMPONENTS_SCHEMA = {"component": pl.String, "mention_id": pl.String, "founder": pl.String}
 
 
-def cluster_mentions_reusing(mentions: pl.DataFrame, texts: dict[str, str] | None, codebook: Codebook | None,
-                             masks: ArticleMasks | None, previous: pl.DataFrame | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+def cluster_mentions_reusing(
+    mentions: pl.DataFrame,
+    texts: dict[str, str] | None,
+    codebook: Codebook | None,
+    masks: ArticleMasks | None,
+    previous: pl.DataFrame | None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """cluster_mentions, taking the clustering of unchanged components from a previous build.
 
     The greedy assignment of one overlap component depends on nothing but that component's
@@ -113,22 +132,44 @@ def cluster_mentions_reusing(mentions: pl.DataFrame, texts: dict[str, str] | Non
 
 # The prepared columns that clustering reads; the others only ride along, so they are left out of
 # the sorts and joins and gathered once at the end (assemble).
-_NARROW = ["mention_id", "event_type", "modality", "date_precision", "article_id",
-           "__k1", "__k2", "__p1", "__p2", "__denied", "__s", "__e", "__prec", "__w"]
+_NARROW = [
+    "mention_id",
+    "event_type",
+    "modality",
+    "date_precision",
+    "article_id",
+    "__k1",
+    "__k2",
+    "__p1",
+    "__p2",
+    "__denied",
+    "__s",
+    "__e",
+    "__prec",
+    "__w",
+]
 
 
 def assemble(prepared: pl.DataFrame, narrow: pl.DataFrame) -> pl.DataFrame:
     """The clustered mentions: __order, the prepared columns, __comp, __cluster, in the row order
     of ``narrow`` (a cluster_narrow result, sorted as wanted)."""
-    return pl.concat([
-        narrow.select("__order"),
-        prepared.select(pl.all().gather(narrow["__row"])),
-        narrow.select("__comp", "__cluster"),
-    ], how="horizontal")
+    return pl.concat(
+        [
+            narrow.select("__order"),
+            prepared.select(pl.all().gather(narrow["__row"])),
+            narrow.select("__comp", "__cluster"),
+        ],
+        how="horizontal",
+    )
 
 
-def cluster_narrow(mentions: pl.DataFrame, texts: dict[str, str] | None, codebook: Codebook | None,
-                   masks: ArticleMasks | None, previous: pl.DataFrame | None) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+def cluster_narrow(
+    mentions: pl.DataFrame,
+    texts: dict[str, str] | None,
+    codebook: Codebook | None,
+    masks: ArticleMasks | None,
+    previous: pl.DataFrame | None,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """cluster_mentions_reusing's work on the columns it reads: (prepared mentions, (__order,
     __row: the row of ``prepared``, the _NARROW columns, __comp, __cluster) in processing order,
     components)."""
@@ -146,23 +187,30 @@ def cluster_narrow(mentions: pl.DataFrame, texts: dict[str, str] | None, codeboo
     reused = pl.DataFrame(schema={"__order": pl.Int64, "__cluster": pl.Int64})
     if previous is not None and previous.height and multi.height:
         known = multi.select("__order", "__comp", "component", "mention_id").join(
-            previous.select("component", "mention_id", "founder"), on=["component", "mention_id"], how="inner")
+            previous.select("component", "mention_id", "founder"), on=["component", "mention_id"], how="inner"
+        )
         founders = m.select(pl.col("mention_id").alias("founder"), pl.col("__order").alias("__cluster"))
         found = known.join(founders, on="founder", how="inner").select("__order", "__comp", "__cluster")
         # A component is reused whole or not at all (every member found with its founder).
-        complete = (found.group_by("__comp").len()
-                    .join(multi.group_by("__comp").len(), on="__comp", suffix="_all")
-                    .filter(pl.col("len") == pl.col("len_all")).select("__comp"))
+        complete = (
+            found.group_by("__comp")
+            .len()
+            .join(multi.group_by("__comp").len(), on="__comp", suffix="_all")
+            .filter(pl.col("len") == pl.col("len_all"))
+            .select("__comp")
+        )
         reused = found.join(complete, on="__comp", how="semi").select("__order", "__cluster")
     todo = multi.join(reused, on="__order", how="anti").sort("__order")
     masks = masks or ArticleMasks(texts or {})
     if todo.height and masks.texts:
         masks.precompute(todo["article_id"].unique().to_list())
     cluster_of = _greedy(todo, masks, cb) if todo.height else []
-    assigned = pl.concat([
-        reused,
-        todo.select("__order").with_columns(pl.Series("__cluster", cluster_of, dtype=pl.Int64)),
-    ])
+    assigned = pl.concat(
+        [
+            reused,
+            todo.select("__order").with_columns(pl.Series("__cluster", cluster_of, dtype=pl.Int64)),
+        ]
+    )
     clustered = (
         m.join(assigned, on="__order", how="left")
         .with_columns(pl.col("__cluster").fill_null(pl.col("__first")))
@@ -171,8 +219,10 @@ def cluster_narrow(mentions: pl.DataFrame, texts: dict[str, str] | None, codeboo
     founder_of = clustered.select(pl.col("__order").alias("__cluster"), pl.col("mention_id").alias("founder"))
     components = (
         multi.select("component", "mention_id", "__order")
-        .join(assigned, on="__order").join(founder_of, on="__cluster")
-        .select(list(COMPONENTS_SCHEMA)).sort("mention_id")
+        .join(assigned, on="__order")
+        .join(founder_of, on="__cluster")
+        .select(list(COMPONENTS_SCHEMA))
+        .sort("mention_id")
     )
     return prepared, clustered, components
 
@@ -181,10 +231,16 @@ def _component_names(multi: pl.DataFrame) -> pl.DataFrame:
     """(__comp, component): sha256 of the component's signature fields, rows in processing order."""
     if multi.height == 0:
         return pl.DataFrame(schema={"__comp": pl.Int64, "component": pl.String})
-    rows = multi.select(
-        "__comp",
-        pl.concat_str([pl.col(c).cast(pl.String).fill_null("\x00") for c in _SIGNATURE_FIELDS], separator="\x1f").alias("__row"),
-    ).group_by("__comp", maintain_order=True).agg(pl.col("__row").str.join("\x1e"))
+    rows = (
+        multi.select(
+            "__comp",
+            pl.concat_str(
+                [pl.col(c).cast(pl.String).fill_null("\x00") for c in _SIGNATURE_FIELDS], separator="\x1f"
+            ).alias("__row"),
+        )
+        .group_by("__comp", maintain_order=True)
+        .agg(pl.col("__row").str.join("\x1e"))
+    )
     digests = [hashlib.sha256(r.encode("utf-8")).hexdigest()[:32] for r in rows["__row"].to_list()]
     return rows.select("__comp").with_columns(pl.Series("component", digests, dtype=pl.String))
 
@@ -198,8 +254,9 @@ def _whole_components(m: pl.DataFrame, cb: Codebook) -> pl.DataFrame:
     modalities = cb.modalities
     bit = {mod: 1 << i for i, mod in enumerate(modalities)}
     pairwise_ok = {
-        mask: all(cb.modalities_compatible(a, b) for a in modalities for b in modalities
-                  if mask & bit[a] and mask & bit[b])
+        mask: all(
+            cb.modalities_compatible(a, b) for a in modalities for b in modalities if mask & bit[a] and mask & bit[b]
+        )
         for mask in range(1 << len(modalities))
     }
     day_start = pl.when(pl.col("date_precision") == "day").then(pl.col("__s"))
@@ -212,14 +269,20 @@ def _whole_components(m: pl.DataFrame, cb: Codebook) -> pl.DataFrame:
             (day_start.drop_nulls().n_unique() <= 1).alias("__one_day"),
             # Two different named people on one side (two meetings of the same countries' officials)
             # never merge; variants of one name are settled in the greedy loop.
-            ((pl.col("__p1").drop_nulls().n_unique() <= 1) & (pl.col("__p2").drop_nulls().n_unique() <= 1)).alias("__one_person"),
+            ((pl.col("__p1").drop_nulls().n_unique() <= 1) & (pl.col("__p2").drop_nulls().n_unique() <= 1)).alias(
+                "__one_person"
+            ),
             pl.col("__order").min().alias("__first"),
         )
     )
     return stats.select(
         "__comp",
-        (pl.col("__overlap") & pl.col("__one_day") & pl.col("__one_person")
-         & pl.col("__mask").replace_strict(pairwise_ok, return_dtype=pl.Boolean)).alias("__whole"),
+        (
+            pl.col("__overlap")
+            & pl.col("__one_day")
+            & pl.col("__one_person")
+            & pl.col("__mask").replace_strict(pairwise_ok, return_dtype=pl.Boolean)
+        ).alias("__whole"),
         "__first",
     )
 
@@ -237,9 +300,15 @@ def _greedy(multi: pl.DataFrame, masks: ArticleMasks, cb: Codebook) -> list[int]
     texts = masks.texts
 
     columns = (
-        multi["__comp"].to_list(), multi["__order"].to_list(), multi["__s"].to_list(), multi["__e"].to_list(),
-        multi["modality"].to_list(), (multi["date_precision"] == "day").to_list(), multi["article_id"].to_list(),
-        multi["__p1"].to_list(), multi["__p2"].to_list(),
+        multi["__comp"].to_list(),
+        multi["__order"].to_list(),
+        multi["__s"].to_list(),
+        multi["__e"].to_list(),
+        multi["modality"].to_list(),
+        (multi["date_precision"] == "day").to_list(),
+        multi["article_id"].to_list(),
+        multi["__p1"].to_list(),
+        multi["__p2"].to_list(),
     )
 
     def people_fit(p: str | None, known: set[str]) -> bool:
@@ -283,14 +352,29 @@ def _greedy(multi: pl.DataFrame, masks: ArticleMasks, cb: Codebook) -> list[int]
             current_comp, clusters, local, matrix = comp, [], {}, []
         bad = incompatible[mod]
         candidates = [
-            c for c in clusters
-            if s <= c[1] and c[0] <= e and not (c[2] & bad)
+            c
+            for c in clusters
+            if s <= c[1]
+            and c[0] <= e
+            and not (c[2] & bad)
             and not (day and c[3] and (len(c[3]) > 1 or s not in c[3]))
-            and people_fit(p1, c[6]) and people_fit(p2, c[7])
+            and people_fit(p1, c[6])
+            and people_fit(p2, c[7])
         ]
         if not candidates:
-            clusters.append([s, e, bit[mod], {s} if day else set(), {art}, order,
-                             {p1} if p1 else set(), {p2} if p2 else set(), [art]])
+            clusters.append(
+                [
+                    s,
+                    e,
+                    bit[mod],
+                    {s} if day else set(),
+                    {art},
+                    order,
+                    {p1} if p1 else set(),
+                    {p2} if p2 else set(),
+                    [art],
+                ]
+            )
             out.append(order)
             continue
         best = candidates[0]

@@ -11,6 +11,7 @@ Pure function of its inputs (no files written, no clock read): the release step 
 ``DedupResult.registry`` when it publishes, and passes it back on the next build. Same inputs
 give byte-identical tables, whatever their row order.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -27,10 +28,10 @@ from schemas.models import Event, Mention, conform, empty_frame, polars_schema
 
 @dataclass(frozen=True)
 class DedupResult:
-    events: pl.DataFrame    # schemas.models.Event columns, sorted by event_id
+    events: pl.DataFrame  # schemas.models.Event columns, sorted by event_id
     mentions: pl.DataFrame  # schemas.models.Mention columns with event_id filled, sorted by mention_id
     registry: pl.DataFrame  # ids.REGISTRY_SCHEMA: mention_id, event_id, status (active|retired)
-    lineage: pl.DataFrame   # ids.LINEAGE_SCHEMA: change_type (merged|split), event_id, related_event_ids, n_mentions
+    lineage: pl.DataFrame  # ids.LINEAGE_SCHEMA: change_type (merged|split), event_id, related_event_ids, n_mentions
     components: pl.DataFrame  # cluster.COMPONENTS_SCHEMA: how this build clustered (for the next build to reuse)
     # settle.SOURCES_SCHEMA: how this build merged syndicated sources per event (for the next build to reuse)
     sources: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SOURCES_SCHEMA))
@@ -50,10 +51,16 @@ def _article_meta(articles: pl.DataFrame) -> pl.DataFrame:
     return articles.select(present).unique("article_id", keep="first").sort("article_id")
 
 
-def deduplicate(mentions: pl.DataFrame, articles: pl.DataFrame, registry: pl.DataFrame | None,
-                codebook: Codebook | None = None, *, masks: ArticleMasks | None = None,
-                previous_components: pl.DataFrame | None = None,
-                previous_sources: pl.DataFrame | None = None) -> DedupResult:
+def deduplicate(
+    mentions: pl.DataFrame,
+    articles: pl.DataFrame,
+    registry: pl.DataFrame | None,
+    codebook: Codebook | None = None,
+    *,
+    masks: ArticleMasks | None = None,
+    previous_components: pl.DataFrame | None = None,
+    previous_sources: pl.DataFrame | None = None,
+) -> DedupResult:
     """``masks`` may come pre-filled with known article masks (ArticleMasks(article_texts(articles))
     plus seeded masks; it is filled further, so a caller can keep them). ``previous_components``
     is a previous result's ``components``: unchanged components are not clustered again (see
@@ -63,11 +70,22 @@ def deduplicate(mentions: pl.DataFrame, articles: pl.DataFrame, registry: pl.Dat
     cb = codebook or load_codebook()
     mentions = conform(mentions, Mention)
     if mentions.height == 0:
-        retired = (pl.DataFrame(schema=REGISTRY_SCHEMA) if registry is None
-                   else registry.select(list(REGISTRY_SCHEMA)).cast(REGISTRY_SCHEMA)
-                   .with_columns(pl.lit("retired").alias("status")).sort("mention_id"))
-        return DedupResult(empty_frame(Event), mentions, retired, pl.DataFrame(schema=LINEAGE_SCHEMA),
-                           pl.DataFrame(schema=COMPONENTS_SCHEMA), pl.DataFrame(schema=SOURCES_SCHEMA))
+        retired = (
+            pl.DataFrame(schema=REGISTRY_SCHEMA)
+            if registry is None
+            else registry.select(list(REGISTRY_SCHEMA))
+            .cast(REGISTRY_SCHEMA)
+            .with_columns(pl.lit("retired").alias("status"))
+            .sort("mention_id")
+        )
+        return DedupResult(
+            empty_frame(Event),
+            mentions,
+            retired,
+            pl.DataFrame(schema=LINEAGE_SCHEMA),
+            pl.DataFrame(schema=COMPONENTS_SCHEMA),
+            pl.DataFrame(schema=SOURCES_SCHEMA),
+        )
 
     # Article vocabularies, shared by clustering and settling.
     masks = masks if masks is not None else ArticleMasks(article_texts(articles))
@@ -82,11 +100,18 @@ def deduplicate(mentions: pl.DataFrame, articles: pl.DataFrame, registry: pl.Dat
     events, sources = settle_reusing(clustered, _article_meta(articles), texts, cb, masks, previous_sources)
 
     cluster_ids, new_registry, lineage = assign_ids(
-        clustered.select("mention_id", "__cluster"), events.select("__cluster", "__founder"), registry)
+        clustered.select("mention_id", "__cluster"), events.select("__cluster", "__founder"), registry
+    )
     events = conform(events.join(cluster_ids, on="__cluster"), Event).sort("event_id")
     out_mentions = conform(
-        clustered.drop("event_id").join(cluster_ids, on="__cluster", how="left", maintain_order="left"), Mention)
+        clustered.drop("event_id").join(cluster_ids, on="__cluster", how="left", maintain_order="left"), Mention
+    )
     # One chunk each, so that what is written from them does not depend on how they were built.
-    return DedupResult(events=events.rechunk(), mentions=out_mentions.rechunk(),
-                       registry=new_registry.rechunk(), lineage=lineage.rechunk(), components=components,
-                       sources=sources)
+    return DedupResult(
+        events=events.rechunk(),
+        mentions=out_mentions.rechunk(),
+        registry=new_registry.rechunk(),
+        lineage=lineage.rechunk(),
+        components=components,
+        sources=sources,
+    )

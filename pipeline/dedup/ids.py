@@ -18,6 +18,7 @@ On a rebuild every new cluster looks at the previous ids its mentions carried:
 - A cluster with no previous id gets ``"E" + sha256("credence-event|" + founding mention_id)[:12]``
   (a counter is appended in the rare case it collides with an id already in use or retired).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -25,8 +26,12 @@ import hashlib
 import polars as pl
 
 REGISTRY_SCHEMA = {"mention_id": pl.String, "event_id": pl.String, "status": pl.String}
-LINEAGE_SCHEMA = {"change_type": pl.String, "event_id": pl.String, "related_event_ids": pl.List(pl.String),
-                  "n_mentions": pl.Int64}
+LINEAGE_SCHEMA = {
+    "change_type": pl.String,
+    "event_id": pl.String,
+    "related_event_ids": pl.List(pl.String),
+    "n_mentions": pl.Int64,
+}
 
 
 def empty_registry() -> pl.DataFrame:
@@ -38,8 +43,9 @@ def new_event_id(founder: str, salt: int = 0) -> str:
     return "E" + hashlib.sha256(payload.encode("utf-8")).hexdigest()[:12]
 
 
-def assign_ids(membership: pl.DataFrame, founders: pl.DataFrame,
-               registry: pl.DataFrame | None) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+def assign_ids(
+    membership: pl.DataFrame, founders: pl.DataFrame, registry: pl.DataFrame | None
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Give every cluster an event id.
 
     membership: (mention_id, __cluster) for every current mention.
@@ -58,7 +64,8 @@ def assign_ids(membership: pl.DataFrame, founders: pl.DataFrame,
     )
     simple = carried.filter((pl.col("__olds_per_cluster") == 1) & (pl.col("__clusters_per_old") == 1))
     contested = carried.filter((pl.col("__olds_per_cluster") > 1) | (pl.col("__clusters_per_old") > 1)).sort(
-        ["n", "first_mention", "__old", "__cluster"], descending=[True, False, False, False])
+        ["n", "first_mention", "__old", "__cluster"], descending=[True, False, False, False]
+    )
     granted_clusters: dict[int, str] = {}
     taken: set[str] = set()
     for cluster, old in zip(contested["__cluster"].to_list(), contested["__old"].to_list()):
@@ -66,11 +73,15 @@ def assign_ids(membership: pl.DataFrame, founders: pl.DataFrame,
             continue
         granted_clusters[cluster] = old
         taken.add(old)
-    granted = pl.concat([
-        simple.select("__cluster", pl.col("__old").alias("event_id")),
-        pl.DataFrame({"__cluster": list(granted_clusters), "event_id": list(granted_clusters.values())},
-                     schema={"__cluster": pl.Int64, "event_id": pl.String}),
-    ])
+    granted = pl.concat(
+        [
+            simple.select("__cluster", pl.col("__old").alias("event_id")),
+            pl.DataFrame(
+                {"__cluster": list(granted_clusters), "event_id": list(granted_clusters.values())},
+                schema={"__cluster": pl.Int64, "event_id": pl.String},
+            ),
+        ]
+    )
 
     fresh = founders.join(granted, on="__cluster", how="anti").sort("__founder")
     in_use = set(prev["event_id"].to_list()) | set(granted["event_id"].to_list())
@@ -83,16 +94,20 @@ def assign_ids(membership: pl.DataFrame, founders: pl.DataFrame,
             candidate = new_event_id(founder, salt)
         in_use.add(candidate)
         fresh_ids.append(candidate)
-    cluster_ids = pl.concat([
-        granted,
-        fresh.select("__cluster").with_columns(pl.Series("event_id", fresh_ids, dtype=pl.String)),
-    ]).sort("__cluster")
+    cluster_ids = pl.concat(
+        [
+            granted,
+            fresh.select("__cluster").with_columns(pl.Series("event_id", fresh_ids, dtype=pl.String)),
+        ]
+    ).sort("__cluster")
 
     lineage = _lineage(carried, cluster_ids)
     active = membership.join(cluster_ids, on="__cluster", how="left", maintain_order="left").select(
-        "mention_id", "event_id", pl.lit("active").alias("status"))
+        "mention_id", "event_id", pl.lit("active").alias("status")
+    )
     retired = prev.join(membership.select("mention_id"), on="mention_id", how="anti").with_columns(
-        pl.lit("retired").alias("status"))
+        pl.lit("retired").alias("status")
+    )
     new_registry = pl.concat([active, retired.select(list(REGISTRY_SCHEMA))]).cast(REGISTRY_SCHEMA)
     if retired.height or not membership["mention_id"].is_sorted():
         new_registry = new_registry.sort("mention_id")
@@ -111,8 +126,9 @@ def _lineage(carried: pl.DataFrame, cluster_ids: pl.DataFrame) -> pl.DataFrame:
         carried.join(cluster_ids, on="__cluster")
         .filter(pl.col("__old") != pl.col("event_id"))
         .join(surviving, on="__old", how="left")
-        .with_columns(pl.when(pl.col("__survives")).then(pl.lit("split")).otherwise(pl.lit("merged"))
-                      .alias("change_type"))
+        .with_columns(
+            pl.when(pl.col("__survives")).then(pl.lit("split")).otherwise(pl.lit("merged")).alias("change_type")
+        )
     )
     return (
         moved.group_by("change_type", "event_id")

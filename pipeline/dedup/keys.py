@@ -3,6 +3,7 @@
 Everything here is a pure function of its inputs (no hash randomness, no dict order), so the
 clustering that uses it is reproducible.
 """
+
 from __future__ import annotations
 
 import re
@@ -15,7 +16,7 @@ from rapidfuzz import fuzz
 
 # Open interval ends become sentinels far outside any real date (days since 1970-01-01), so that
 # interval overlap and width are plain integer comparisons in the hot loop.
-OPEN_START = -10**8
+OPEN_START = -(10**8)
 OPEN_END = 10**8
 
 # Precision rank: smaller is more precise. Used to order mentions (most precise first).
@@ -65,19 +66,31 @@ def party_key_expr(country_col: str, name_col: str) -> pl.Expr:
 
 def add_party_keys(mentions: pl.DataFrame) -> pl.DataFrame:
     """Add __actor_key and __target_key. Name normalization runs once per distinct name."""
-    names = pl.concat([mentions.select(pl.col("actor_name").alias("n")),
-                       mentions.select(pl.col("target_name").alias("n"))]).unique().drop_nulls()
+    names = (
+        pl.concat([mentions.select(pl.col("actor_name").alias("n")), mentions.select(pl.col("target_name").alias("n"))])
+        .unique()
+        .drop_nulls()
+    )
     lookup = dict(zip(names["n"].to_list(), [normalize_name(n) for n in names["n"].to_list()]))
     out = mentions.with_columns(
         pl.col("actor_name").replace_strict(lookup, default="", return_dtype=pl.String).alias("__norm_actor_name"),
         pl.col("target_name").replace_strict(lookup, default="", return_dtype=pl.String).alias("__norm_target_name"),
     )
-    people = pl.concat([mentions.select(pl.col(c).alias("n")) for c in ("actor_person", "target_person") if c in mentions.columns]
-                       or [pl.DataFrame({"n": []}, schema={"n": pl.String})]).unique().drop_nulls()
+    people = (
+        pl.concat(
+            [mentions.select(pl.col(c).alias("n")) for c in ("actor_person", "target_person") if c in mentions.columns]
+            or [pl.DataFrame({"n": []}, schema={"n": pl.String})]
+        )
+        .unique()
+        .drop_nulls()
+    )
     person_lookup = dict(zip(people["n"].to_list(), [normalize_name(n) for n in people["n"].to_list()]))
     person = {
-        side: (pl.col(f"{side}_person").replace_strict(person_lookup, default=None, return_dtype=pl.String)
-               if f"{side}_person" in mentions.columns else pl.lit(None, dtype=pl.String))
+        side: (
+            pl.col(f"{side}_person").replace_strict(person_lookup, default=None, return_dtype=pl.String)
+            if f"{side}_person" in mentions.columns
+            else pl.lit(None, dtype=pl.String)
+        )
         for side in ("actor", "target")
     }
     return out.with_columns(
@@ -90,14 +103,16 @@ def add_party_keys(mentions: pl.DataFrame) -> pl.DataFrame:
 
 # Small English stop list: function words carry no story identity. Written out here rather than
 # pulled from nltk/spaCy to avoid a heavy dependency (and a corpus download) for ~100 words.
-STOPWORDS = frozenset("""
+STOPWORDS = frozenset(
+    """
 a about above after again against all also am an and any are as at be because been before being
 below between both but by can could did do does doing down during each few for from further had
 has have having he her here hers him his how i if in into is it its itself just me more most my
 no nor not now of off on once only or other our ours out over own s said same she should so some
 such than that the their theirs them then there these they this those through to too under until
 up very was we were what when where which while who whom why will with would you your yours
-""".split())
+""".split()
+)
 
 _WORD_RE = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
 
@@ -116,7 +131,7 @@ def shingles(text: str | None, k: int = 3) -> frozenset[tuple[str, ...]]:
     words = re.findall(r"\w+", text.lower())
     if len(words) < k:
         return frozenset([tuple(words)])
-    return frozenset(tuple(words[i:i + k]) for i in range(len(words) - k + 1))
+    return frozenset(tuple(words[i : i + k]) for i in range(len(words) - k + 1))
 
 
 # Vocabularies and shingle sets as bit masks (Python ints): one bit per hashed word or shingle
@@ -262,9 +277,10 @@ class ArticleMasks:
 
         n_bytes = WORD_MASK_BITS // 8
         raw = self._raw
-        return np.frombuffer(b"".join(raw[a] if a in raw else self.words(a).to_bytes(n_bytes, "little")
-                                      for a in article_ids),
-                             dtype=np.uint8).reshape(len(article_ids), n_bytes)
+        return np.frombuffer(
+            b"".join(raw[a] if a in raw else self.words(a).to_bytes(n_bytes, "little") for a in article_ids),
+            dtype=np.uint8,
+        ).reshape(len(article_ids), n_bytes)
 
     def pair_similarity(self, left: list[str], right: list[str]):
         """Word-mask Jaccard of each pair (left[i], right[i]) as a numpy float64 array, equal to
@@ -315,11 +331,15 @@ def bulk_word_masks(article_ids: list[str], texts: list[str]) -> dict[str, int]:
     out: dict[str, int] = {}
     stop = sorted(STOPWORDS)
     for lo in range(0, len(texts), _BULK_CHUNK):
-        ids, chunk = article_ids[lo:lo + _BULK_CHUNK], texts[lo:lo + _BULK_CHUNK]
+        ids, chunk = article_ids[lo : lo + _BULK_CHUNK], texts[lo : lo + _BULK_CHUNK]
         words = (
-            pl.DataFrame({"text": chunk}, schema={"text": pl.String}).lazy().with_row_index("i")
+            pl.DataFrame({"text": chunk}, schema={"text": pl.String})
+            .lazy()
+            .with_row_index("i")
             .select("i", pl.col("text").str.to_lowercase().str.extract_all(_WORD_RE_RUST).alias("w"))
-            .explode("w").drop_nulls("w").filter(~pl.col("w").is_in(stop))
+            .explode("w")
+            .drop_nulls("w")
+            .filter(~pl.col("w").is_in(stop))
             .select("i", pl.col("w").cast(pl.Categorical).alias("w"))
             .collect()
         )
@@ -328,7 +348,8 @@ def bulk_word_masks(article_ids: list[str], texts: list[str]) -> dict[str, int]:
         vocab = words["w"].unique()
         bit_of = np.zeros(int(codes.max()) + 1 if codes.size else 1, dtype=np.int64)
         bit_of[vocab.to_physical().cast(pl.Int64).to_numpy()] = [
-            zlib.crc32(w.encode("utf-8")) % WORD_MASK_BITS for w in vocab.cast(pl.String).to_list()]
+            zlib.crc32(w.encode("utf-8")) % WORD_MASK_BITS for w in vocab.cast(pl.String).to_list()
+        ]
         matrix = np.zeros((len(chunk), WORD_MASK_BITS), dtype=bool)
         matrix[words["i"].to_numpy(), bit_of[codes]] = True
         packed = np.packbits(matrix, axis=1, bitorder="little")  # bit h -> byte h >> 3, bit h & 7

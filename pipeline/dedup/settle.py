@@ -24,6 +24,7 @@ Rules where the codebook leaves a choice:
 - Conflicts: modality (several modalities), date (several day-precision dates; cannot happen after
   clustering, kept as a guard), actor_sector, target_sector (several non-null sectors).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,7 +32,13 @@ import hashlib
 import polars as pl
 
 from pipeline.dedup.keys import (
-    OPEN_END, OPEN_START, ArticleMasks, mask_jaccard, shingle_mask, text_ids, text_lengths,
+    OPEN_END,
+    OPEN_START,
+    ArticleMasks,
+    mask_jaccard,
+    shingle_mask,
+    text_ids,
+    text_lengths,
 )
 from schemas.codebook import Codebook, load_codebook
 
@@ -39,9 +46,23 @@ SYNDICATION_JACCARD = 0.8
 
 _FIELDS = ["name", "country", "sector"]
 # The columns of the clustered mentions that settling reads.
-SETTLE_READS = ["__cluster", "__order", "mention_id", "article_id", "event_type", "modality", "__s", "__e",
-                "date_precision", "date_basis", "confidence", "quote", "char_start", "__swapped",
-                *(f"{side}_{field}" for side in ("actor", "target") for field in _FIELDS)]
+SETTLE_READS = [
+    "__cluster",
+    "__order",
+    "mention_id",
+    "article_id",
+    "event_type",
+    "modality",
+    "__s",
+    "__e",
+    "date_precision",
+    "date_basis",
+    "confidence",
+    "quote",
+    "char_start",
+    "__swapped",
+    *(f"{side}_{field}" for side in ("actor", "target") for field in _FIELDS),
+]
 
 
 def orient(m: pl.DataFrame) -> pl.DataFrame:
@@ -73,16 +94,20 @@ def _source_sets(multi: pl.DataFrame, texts: dict[str, str]) -> pl.DataFrame:
     rows = (
         multi.select(
             "__cluster",
-            pl.concat_str([pl.col("article_id"), has_text.cast(pl.Int8).cast(pl.String),
-                           pl.col("__source")], separator="\x1f").alias("__row"))
-        .group_by("__cluster", maintain_order=True).agg(pl.col("__row").str.join("\x1e"))
+            pl.concat_str(
+                [pl.col("article_id"), has_text.cast(pl.Int8).cast(pl.String), pl.col("__source")], separator="\x1f"
+            ).alias("__row"),
+        )
+        .group_by("__cluster", maintain_order=True)
+        .agg(pl.col("__row").str.join("\x1e"))
     )
     digests = [hashlib.sha256(r.encode("utf-8")).hexdigest()[:32] for r in rows["__row"].to_list()]
     return rows.select("__cluster").with_columns(pl.Series("key", digests, dtype=pl.String))
 
 
-def source_keys_reusing(m: pl.DataFrame, texts: dict[str, str], masks: ArticleMasks | None,
-                        previous: pl.DataFrame | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+def source_keys_reusing(
+    m: pl.DataFrame, texts: dict[str, str], masks: ArticleMasks | None, previous: pl.DataFrame | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """source_keys, taking the syndication merges of unchanged events from a previous build.
 
     The sources of an event depend on nothing but its articles (ids, which address their texts by
@@ -91,10 +116,13 @@ def source_keys_reusing(m: pl.DataFrame, texts: dict[str, str], masks: ArticleMa
     pair screens and shingle tests. Identical to computing everything (a test checks it).
     Returns (source keys, this build's SOURCES_SCHEMA table for the next build)."""
     base = (
-        m.select("__cluster", "article_id", "outlet").unique()
+        m.select("__cluster", "article_id", "outlet")
+        .unique()
         .with_columns(
-            pl.when(pl.col("outlet").is_not_null()).then(pl.lit("o:") + pl.col("outlet"))
-            .otherwise(pl.lit("a:") + pl.col("article_id")).alias("__source")
+            pl.when(pl.col("outlet").is_not_null())
+            .then(pl.lit("o:") + pl.col("outlet"))
+            .otherwise(pl.lit("a:") + pl.col("article_id"))
+            .alias("__source")
         )
         .sort("__cluster", "article_id")
     )
@@ -112,16 +140,15 @@ def source_keys_reusing(m: pl.DataFrame, texts: dict[str, str], masks: ArticleMa
     todo_names = names.join(known.select("key").unique(), on="key", how="anti")
     todo = multi.join(todo_names.select("__cluster"), on="__cluster", how="semi")
     merges = _syndication_merges(todo, texts, masks) if todo.height else []
-    merged = pl.DataFrame(merges, schema={"__cluster": pl.Int64, "source": pl.String, "merged_into": pl.String},
-                          orient="row")
+    merged = pl.DataFrame(
+        merges, schema={"__cluster": pl.Int64, "source": pl.String, "merged_into": pl.String}, orient="row"
+    )
     computed = (
-        todo_names.join(merged, on="__cluster", how="left")
-        .unique(["key", "source"]).select(list(SOURCES_SCHEMA))
+        todo_names.join(merged, on="__cluster", how="left").unique(["key", "source"]).select(list(SOURCES_SCHEMA))
     )
     sources = pl.concat([known, computed]).unique().sort("key", "source", nulls_last=False)
-    fixed = (
-        names.join(sources.filter(pl.col("source").is_not_null()), on="key")
-        .select("__cluster", pl.col("source").alias("__source"), pl.col("merged_into").alias("__src2"))
+    fixed = names.join(sources.filter(pl.col("source").is_not_null()), on="key").select(
+        "__cluster", pl.col("source").alias("__source"), pl.col("merged_into").alias("__src2")
     )
     if fixed.height == 0:
         return base, sources
@@ -133,8 +160,9 @@ def source_keys_reusing(m: pl.DataFrame, texts: dict[str, str], masks: ArticleMa
     return keys, sources
 
 
-def _syndication_merges(multi: pl.DataFrame, texts: dict[str, str],
-                        masks: ArticleMasks | None) -> list[tuple[int, str, str]]:
+def _syndication_merges(
+    multi: pl.DataFrame, texts: dict[str, str], masks: ArticleMasks | None
+) -> list[tuple[int, str, str]]:
     """(cluster, source key, the key of the source it joins) for the events of ``multi``
     (__cluster, article_id, __source): the sources that syndicated copies merge."""
     shingle_cache: dict[str, tuple[int, int]] = {}
@@ -162,12 +190,17 @@ def _syndication_merges(multi: pl.DataFrame, texts: dict[str, str],
     # (polars) and vocabulary (numpy), which leaves a handful of the pairs of big events for the
     # shingle test in Python.
     lengths = multi.select(pl.col("article_id").unique())
-    lengths = lengths.with_columns(pl.Series("__len", text_lengths(texts, lengths["article_id"].to_list()), dtype=pl.Int64))
+    lengths = lengths.with_columns(
+        pl.Series("__len", text_lengths(texts, lengths["article_id"].to_list()), dtype=pl.Int64)
+    )
     side = multi.select("__cluster", "article_id", "__source").join(lengths, on="article_id")
     pairs = (
         side.join(side, on="__cluster", suffix="_b")
-        .filter((pl.col("article_id") < pl.col("article_id_b")) & (pl.col("__source") != pl.col("__source_b"))
-                & (pl.min_horizontal("__len", "__len_b") >= SYNDICATION_JACCARD * pl.max_horizontal("__len", "__len_b")))
+        .filter(
+            (pl.col("article_id") < pl.col("article_id_b"))
+            & (pl.col("__source") != pl.col("__source_b"))
+            & (pl.min_horizontal("__len", "__len_b") >= SYNDICATION_JACCARD * pl.max_horizontal("__len", "__len_b"))
+        )
         .select("__cluster", "article_id", "article_id_b", "__source", "__source_b")
     )
     if pairs.height:
@@ -195,7 +228,8 @@ def _syndication_merges(multi: pl.DataFrame, texts: dict[str, str],
 def _mode_sector(m: pl.DataFrame, col: str, out: str) -> pl.DataFrame:
     return (
         m.filter(pl.col(col).is_not_null())
-        .group_by("__cluster", col).len()
+        .group_by("__cluster", col)
+        .len()
         .sort(["__cluster", "len", col], descending=[False, True, False])
         .group_by("__cluster", maintain_order=True)
         .agg(pl.col(col).first().alias(out), pl.len().alias(f"{out}_n"))
@@ -214,22 +248,35 @@ def _most_specific(m: pl.DataFrame, prefix: str, out: str) -> pl.DataFrame:
     # Ranking names costs a string sort per group: only done where the names differ.
     several = simple.filter(pl.col("__names") > 1).select("__cluster")
     order = [name.str.count_matches(" ", literal=True).fill_null(-1), name.str.len_chars().fill_null(-1), name]
-    ranked = m.join(several, on="__cluster", how="semi").group_by("__cluster").agg(
-        name.sort_by(order, descending=[True, True, False], nulls_last=True).first().alias("__ranked"))
-    return (
-        simple.join(ranked, on="__cluster", how="left")
-        .select("__cluster", pl.coalesce("__ranked", f"{out}_name").alias(f"{out}_name"), f"{out}_country")
+    ranked = (
+        m.join(several, on="__cluster", how="semi")
+        .group_by("__cluster")
+        .agg(name.sort_by(order, descending=[True, True, False], nulls_last=True).first().alias("__ranked"))
+    )
+    return simple.join(ranked, on="__cluster", how="left").select(
+        "__cluster", pl.coalesce("__ranked", f"{out}_name").alias(f"{out}_name"), f"{out}_country"
     )
 
 
-def settle(m: pl.DataFrame, articles: pl.DataFrame, texts: dict[str, str],
-           codebook: Codebook | None = None, masks: ArticleMasks | None = None) -> pl.DataFrame:
+def settle(
+    m: pl.DataFrame,
+    articles: pl.DataFrame,
+    texts: dict[str, str],
+    codebook: Codebook | None = None,
+    masks: ArticleMasks | None = None,
+) -> pl.DataFrame:
     """One row per __cluster with the Event columns (except event_id) plus __founder (mention_id)."""
     return settle_reusing(m, articles, texts, codebook, masks, None)[0]
 
 
-def settle_reusing(m: pl.DataFrame, articles: pl.DataFrame, texts: dict[str, str], codebook: Codebook | None,
-                   masks: ArticleMasks | None, previous_sources: pl.DataFrame | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+def settle_reusing(
+    m: pl.DataFrame,
+    articles: pl.DataFrame,
+    texts: dict[str, str],
+    codebook: Codebook | None,
+    masks: ArticleMasks | None,
+    previous_sources: pl.DataFrame | None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """settle, taking unchanged events' syndication merges from a previous build's sources table
     (source_keys_reusing); returns (events, this build's sources table)."""
     cb = codebook or load_codebook()
@@ -239,10 +286,13 @@ def settle_reusing(m: pl.DataFrame, articles: pl.DataFrame, texts: dict[str, str
     m = orient(m.select([c for c in SETTLE_READS if c in m.columns])).join(art, on="article_id", how="left")
     m = m.with_columns(pl.col("modality").replace_strict(strength, return_dtype=pl.Int8).alias("__strength"))
 
-    src, sources = source_keys_reusing(m, texts, masks, previous_sources)  # distinct (cluster, article), sorted: also gives the article lists
+    src, sources = source_keys_reusing(
+        m, texts, masks, previous_sources
+    )  # distinct (cluster, article), sorted: also gives the article lists
     m = m.join(src.drop("outlet"), on=["__cluster", "article_id"], how="left")
     conf = (
-        m.group_by("__cluster", "__source").agg(pl.col("confidence").max())
+        m.group_by("__cluster", "__source")
+        .agg(pl.col("confidence").max())
         .sort("__cluster", "__source")
         .group_by("__cluster", maintain_order=True)
         .agg(
@@ -250,13 +300,11 @@ def settle_reusing(m: pl.DataFrame, articles: pl.DataFrame, texts: dict[str, str
             pl.len().alias("n_sources"),
         )
     )
-    per_article = (
-        src.group_by("__cluster", maintain_order=True)
-        .agg(pl.col("article_id").alias("article_ids"), pl.col("outlet").drop_nulls().unique().sort().alias("outlets"))
+    per_article = src.group_by("__cluster", maintain_order=True).agg(
+        pl.col("article_id").alias("article_ids"), pl.col("outlet").drop_nulls().unique().sort().alias("outlets")
     )
-    founder = (
-        m.filter(pl.col("__order") == pl.col("__cluster"))
-        .select("__cluster", pl.col("mention_id").alias("__founder"), "date_precision", "date_basis")
+    founder = m.filter(pl.col("__order") == pl.col("__cluster")).select(
+        "__cluster", pl.col("mention_id").alias("__founder"), "date_precision", "date_basis"
     )
     day_start = pl.when(pl.col("date_precision") == "day").then(pl.col("__s"))
     known_precision = pl.col("date_precision") != "unknown"
@@ -271,18 +319,27 @@ def settle_reusing(m: pl.DataFrame, articles: pl.DataFrame, texts: dict[str, str
             # The settled interval intersects the dated mentions (precision known); an undated
             # mention's open bound ("by publication", "after publication") is weak evidence and
             # would otherwise pin an event to its article's publication day.
-            pl.when(known_precision.any()).then(pl.col("__s").filter(known_precision).max())
-            .otherwise(pl.col("__s").max()).alias("__smax"),
-            pl.when(known_precision.any()).then(pl.col("__e").filter(known_precision).min())
-            .otherwise(pl.col("__e").min()).alias("__emin"),
+            pl.when(known_precision.any())
+            .then(pl.col("__s").filter(known_precision).max())
+            .otherwise(pl.col("__s").max())
+            .alias("__smax"),
+            pl.when(known_precision.any())
+            .then(pl.col("__e").filter(known_precision).min())
+            .otherwise(pl.col("__e").min())
+            .alias("__emin"),
             pl.len().alias("n_mentions"),
             pl.col("mention_id").alias("mention_ids"),
             pl.col("published_at").min().alias("first_published_at"),
             (pl.col("__strength").n_unique() > 1).alias("__c_modality"),
             (day_start.drop_nulls().n_unique() > 1).alias("__c_date"),
-            pl.col("quote").sort_by(["confidence", "published_at", "article_id", "char_start", "mention_id"],
-                                    descending=[True, False, False, False, False], nulls_last=True)
-            .first().alias("quote"),
+            pl.col("quote")
+            .sort_by(
+                ["confidence", "published_at", "article_id", "char_start", "mention_id"],
+                descending=[True, False, False, False, False],
+                nulls_last=True,
+            )
+            .first()
+            .alias("quote"),
         )
     )
     ev = (
@@ -294,14 +351,18 @@ def settle_reusing(m: pl.DataFrame, articles: pl.DataFrame, texts: dict[str, str
         .join(_mode_sector(m, "__a_sector", "actor_sector"), on="__cluster", how="left")
         .join(_mode_sector(m, "__t_sector", "target_sector"), on="__cluster", how="left")
     )
-    types = pl.DataFrame({
-        "event_type": sorted(cb.event_types),
-        "cameo_code": [str(cb.event_types[t]["cameo"]) for t in sorted(cb.event_types)],
-        "plover_type": [str(cb.event_types[t]["plover"]) for t in sorted(cb.event_types)],
-        "quad_class": [int(cb.event_types[t]["quad_class"]) for t in sorted(cb.event_types)],
-    })
-    mods = pl.DataFrame({"__strength": list(range(len(cb.modality_strength))),
-                         "modality": cb.modality_strength}, schema={"__strength": pl.Int8, "modality": pl.String})
+    types = pl.DataFrame(
+        {
+            "event_type": sorted(cb.event_types),
+            "cameo_code": [str(cb.event_types[t]["cameo"]) for t in sorted(cb.event_types)],
+            "plover_type": [str(cb.event_types[t]["plover"]) for t in sorted(cb.event_types)],
+            "quad_class": [int(cb.event_types[t]["quad_class"]) for t in sorted(cb.event_types)],
+        }
+    )
+    mods = pl.DataFrame(
+        {"__strength": list(range(len(cb.modality_strength))), "modality": cb.modality_strength},
+        schema={"__strength": pl.Int8, "modality": pl.String},
+    )
     conflict_fields = pl.concat_list(
         pl.when(pl.col("__c_modality")).then(pl.lit("modality")),
         pl.when(pl.col("__c_date")).then(pl.lit("date")),
@@ -312,10 +373,16 @@ def settle_reusing(m: pl.DataFrame, articles: pl.DataFrame, texts: dict[str, str
         ev.join(types, on="event_type", how="left")
         .join(mods, on="__strength", how="left")
         .with_columns(
-            pl.when(pl.col("__smax") == OPEN_START).then(None).otherwise(pl.col("__smax"))
-            .cast(pl.Date).alias("date_start"),
-            pl.when(pl.col("__emin") == OPEN_END).then(None).otherwise(pl.col("__emin"))
-            .cast(pl.Date).alias("date_end"),
+            pl.when(pl.col("__smax") == OPEN_START)
+            .then(None)
+            .otherwise(pl.col("__smax"))
+            .cast(pl.Date)
+            .alias("date_start"),
+            pl.when(pl.col("__emin") == OPEN_END)
+            .then(None)
+            .otherwise(pl.col("__emin"))
+            .cast(pl.Date)
+            .alias("date_end"),
             pl.col("article_ids").list.len().alias("n_articles"),
             conflict_fields.alias("conflict_fields"),
         )
@@ -329,21 +396,32 @@ def summary_expr() -> pl.Expr:
     asserted, 3 sources'. Unknown parts are left out; open ends are '?'."""
 
     def party(side: str) -> pl.Expr:
-        detail = pl.concat_str([pl.col(f"{side}_country"), pl.col(f"{side}_sector")], separator=", ",
-                               ignore_nulls=True)
-        return pl.when(detail == "").then(pl.col(f"{side}_name")).otherwise(
-            pl.concat_str([pl.col(f"{side}_name"), pl.lit(" ("), detail, pl.lit(")")]))
+        detail = pl.concat_str([pl.col(f"{side}_country"), pl.col(f"{side}_sector")], separator=", ", ignore_nulls=True)
+        return (
+            pl.when(detail == "")
+            .then(pl.col(f"{side}_name"))
+            .otherwise(pl.concat_str([pl.col(f"{side}_name"), pl.lit(" ("), detail, pl.lit(")")]))
+        )
 
     start = pl.col("date_start").dt.to_string("%Y-%m-%d").fill_null("?")
     end = pl.col("date_end").dt.to_string("%Y-%m-%d").fill_null("?")
     when = (
-        pl.when(pl.col("date_start").is_null() & pl.col("date_end").is_null()).then(pl.lit("undated"))
-        .when(pl.col("date_start") == pl.col("date_end")).then(start)
+        pl.when(pl.col("date_start").is_null() & pl.col("date_end").is_null())
+        .then(pl.lit("undated"))
+        .when(pl.col("date_start") == pl.col("date_end"))
+        .then(start)
         .otherwise(pl.concat_str([start, pl.lit(".."), end]))
     )
-    sources = pl.concat_str([pl.col("n_sources").cast(pl.String),
-                             pl.when(pl.col("n_sources") == 1).then(pl.lit(" source")).otherwise(pl.lit(" sources"))])
+    sources = pl.concat_str(
+        [
+            pl.col("n_sources").cast(pl.String),
+            pl.when(pl.col("n_sources") == 1).then(pl.lit(" source")).otherwise(pl.lit(" sources")),
+        ]
+    )
     head = pl.concat_str([party("actor"), pl.lit(" "), pl.col("event_type")])
-    target = pl.when(pl.col("target_name").is_null()).then(pl.lit("")).otherwise(
-        pl.concat_str([pl.lit(" "), party("target")]))
+    target = (
+        pl.when(pl.col("target_name").is_null())
+        .then(pl.lit(""))
+        .otherwise(pl.concat_str([pl.lit(" "), party("target")]))
+    )
     return pl.concat_str([head, target, pl.lit(", "), when, pl.lit(", "), pl.col("modality"), pl.lit(", "), sources])

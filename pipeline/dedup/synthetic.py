@@ -4,6 +4,7 @@ There is no extractor output to rely on while the extractor is written, so tests
 with :func:`mention_row` / :func:`frames`, and the benchmark draws a large, realistic-looking set
 with :func:`synthetic_corpus` (a seeded numpy generator: reproducible).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -69,13 +70,23 @@ def frames(rows: list[dict], articles: dict[str, dict] | None = None) -> tuple[p
     for article_id in sorted(set(mentions["article_id"].to_list()) | set(ids)):
         over = labels.get(ids.get(article_id, ""), {})
         text = over.get("text", f"text of {article_id}")
-        art_rows.append({
-            "article_id": article_id, "source_file": f"{article_id}.txt", "title": None,
-            "outlet": over.get("outlet"), "url": None, "published_at": over.get("published_at"),
-            "published_basis": "metadata" if over.get("published_at") else "unknown",
-            "language": "en", "n_chars": len(text), "sha256": hashlib.sha256(text.encode()).hexdigest(),
-            "dateline": None, "published_after": None, "text": text,
-        })
+        art_rows.append(
+            {
+                "article_id": article_id,
+                "source_file": f"{article_id}.txt",
+                "title": None,
+                "outlet": over.get("outlet"),
+                "url": None,
+                "published_at": over.get("published_at"),
+                "published_basis": "metadata" if over.get("published_at") else "unknown",
+                "language": "en",
+                "n_chars": len(text),
+                "sha256": hashlib.sha256(text.encode()).hexdigest(),
+                "dateline": None,
+                "published_after": None,
+                "text": text,
+            }
+        )
     return mentions, pl.DataFrame(art_rows, schema=polars_schema(ArticleText))
 
 
@@ -101,45 +112,51 @@ def synthetic_corpus(n_mentions: int, seed: int = 0) -> tuple[pl.DataFrame, pl.D
     month_end = (base.astype("datetime64[M]") + 1).astype("datetime64[D]") - np.timedelta64(1, "D")
     start = np.where(kind == 0, base, np.where(kind == 1, month_start, np.datetime64("2021-08-15")))
     end = np.where(kind == 0, base, np.where(kind == 1, month_end, base + np.timedelta64(30, "D")))
-    modality = rng.choice(np.array(["asserted", "planned", "hypothetical", "denied"]), n_mentions,
-                          p=[0.8, 0.12, 0.05, 0.03])
+    modality = rng.choice(
+        np.array(["asserted", "planned", "hypothetical", "denied"]), n_mentions, p=[0.8, 0.12, 0.05, 0.03]
+    )
     idx = np.arange(n_mentions)
-    mentions = pl.DataFrame({
-        "mention_id": [f"m{i:016x}" for i in idx],
-        "article_id": [f"a{a:016x}" for a in article],
-        "sentence_index": rng.integers(0, 40, n_mentions),
-        "char_start": np.zeros(n_mentions, dtype=np.int64),
-        "char_end": np.full(n_mentions, 5, dtype=np.int64),
-        "quote": np.full(n_mentions, "quote"),
-        "event_type": types[ev_type[ev]],
-        "modality": modality,
-        "actor_text": countries[ev_actor[ev]],
-        "actor_name": countries[ev_actor[ev]],
-        "actor_country": countries[ev_actor[ev]],
-        "actor_sector": np.full(n_mentions, "GOV"),
-        "target_text": countries[ev_target[ev]],
-        "target_name": countries[ev_target[ev]],
-        "target_country": countries[ev_target[ev]],
-        "target_sector": np.full(n_mentions, "GOV"),
-        "date_start": pl.Series(start).cast(pl.Date),
-        "date_end": pl.Series(end).cast(pl.Date),
-        "date_precision": np.array(["day", "month", "unknown", "unknown"])[kind],
-        "date_basis": np.array(["explicit", "relative", "none", "none"])[kind],
-        "confidence": rng.uniform(0.3, 1.0, n_mentions),
-        "trigger_text": np.full(n_mentions, "t"),
-    }).with_columns(
+    mentions = pl.DataFrame(
+        {
+            "mention_id": [f"m{i:016x}" for i in idx],
+            "article_id": [f"a{a:016x}" for a in article],
+            "sentence_index": rng.integers(0, 40, n_mentions),
+            "char_start": np.zeros(n_mentions, dtype=np.int64),
+            "char_end": np.full(n_mentions, 5, dtype=np.int64),
+            "quote": np.full(n_mentions, "quote"),
+            "event_type": types[ev_type[ev]],
+            "modality": modality,
+            "actor_text": countries[ev_actor[ev]],
+            "actor_name": countries[ev_actor[ev]],
+            "actor_country": countries[ev_actor[ev]],
+            "actor_sector": np.full(n_mentions, "GOV"),
+            "target_text": countries[ev_target[ev]],
+            "target_name": countries[ev_target[ev]],
+            "target_country": countries[ev_target[ev]],
+            "target_sector": np.full(n_mentions, "GOV"),
+            "date_start": pl.Series(start).cast(pl.Date),
+            "date_end": pl.Series(end).cast(pl.Date),
+            "date_precision": np.array(["day", "month", "unknown", "unknown"])[kind],
+            "date_basis": np.array(["explicit", "relative", "none", "none"])[kind],
+            "confidence": rng.uniform(0.3, 1.0, n_mentions),
+            "trigger_text": np.full(n_mentions, "t"),
+        }
+    ).with_columns(
         pl.when(pl.lit(kind == 3)).then(None).otherwise(pl.col("date_start")).alias("date_start"),
         pl.when(pl.lit(kind >= 2)).then(None).otherwise(pl.col("date_end")).alias("date_end"),
     )
     mentions = conform(mentions, Mention)
     outlets = np.array([f"outlet{i}" for i in range(50)] + [None] * 10, dtype=object)
     art_idx = np.arange(n_articles)
-    articles = pl.DataFrame({
-        "article_id": [f"a{a:016x}" for a in art_idx],
-        # As a list: polars cannot cast some numpy object arrays of str and None (it failed for
-        # n_mentions=600), while a list of them always converts.
-        "outlet": pl.Series(outlets[rng.integers(0, len(outlets), n_articles)].tolist(), dtype=pl.String),
-        "published_at": pl.Series(np.datetime64("2020-01-01")
-                                  + rng.integers(0, 365 * 5, n_articles).astype("timedelta64[D]")).cast(pl.Date),
-    })
+    articles = pl.DataFrame(
+        {
+            "article_id": [f"a{a:016x}" for a in art_idx],
+            # As a list: polars cannot cast some numpy object arrays of str and None (it failed for
+            # n_mentions=600), while a list of them always converts.
+            "outlet": pl.Series(outlets[rng.integers(0, len(outlets), n_articles)].tolist(), dtype=pl.String),
+            "published_at": pl.Series(
+                np.datetime64("2020-01-01") + rng.integers(0, 365 * 5, n_articles).astype("timedelta64[D]")
+            ).cast(pl.Date),
+        }
+    )
     return mentions, articles

@@ -3,6 +3,7 @@
 Prints the markdown report. Low scores are a result, not a failure: the exit code is 0 whenever a
 report could be made, and 2 (with a one-line reason on stderr) when the input cannot be used.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,22 +29,25 @@ def resolve_release_dir(outputs: Path, release: str | None) -> Path:
     if not release:
         latest = releases / "LATEST"
         if not latest.is_file():
-            raise UnusableInput(f"no release given and {latest} does not exist (run the pipeline first, "
-                                "or pass --release VERSION)")
+            raise UnusableInput(
+                f"no release given and {latest} does not exist (run the pipeline first, or pass --release VERSION)"
+            )
         release = latest.read_text(encoding="utf-8").strip()
         if not release:
             raise UnusableInput(f"{latest} is empty")
     release_dir = releases / release
     if not release_dir.is_dir():
         known = sorted(p.name for p in releases.iterdir() if p.is_dir()) if releases.is_dir() else []
-        raise UnusableInput(f"release {release!r} not found in {releases}"
-                            + (f" (available: {', '.join(known)})" if known else ""))
+        raise UnusableInput(
+            f"release {release!r} not found in {releases}" + (f" (available: {', '.join(known)})" if known else "")
+        )
     return release_dir
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipeline.evaluate",
-                                     description="Score a Credence release against a gold file.")
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline.evaluate", description="Score a Credence release against a gold file."
+    )
     parser.add_argument("--gold", required=True, help="gold YAML file (format of examples/gold/seed_events.yaml)")
     parser.add_argument("--outputs", required=True, help="outputs folder holding releases/")
     parser.add_argument("--release", default=None, help="release version (default: the one in releases/LATEST)")

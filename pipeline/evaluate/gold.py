@@ -5,6 +5,7 @@ A gold file is YAML with a top-level ``events`` list (a bare list is accepted to
 ``alt``, ``evidence`` and ``modality`` are optional. Errors name the event and the field, because
 users write these files by hand.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -129,8 +130,12 @@ def _parse_event(raw: Any, index: int, codebook: Codebook) -> GoldEvent:
             alt = {"type": alt}
         if not isinstance(alt, dict) or "type" not in alt:
             raise GoldFormatError(f"{where}: each alt needs a type (and optionally a modality), got {alt!r}")
-        alts.append(Coding(_check_type(alt["type"], codebook, f"{where} alt"),
-                           _check_modality(alt.get("modality"), codebook, f"{where} alt")))
+        alts.append(
+            Coding(
+                _check_type(alt["type"], codebook, f"{where} alt"),
+                _check_modality(alt.get("modality"), codebook, f"{where} alt"),
+            )
+        )
     return GoldEvent(
         id=str(raw["id"]),
         event_type=_check_type(raw["type"], codebook, where),

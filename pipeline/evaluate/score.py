@@ -33,6 +33,7 @@ assigned mentions and that event's articles are exactly the gold event's mention
 Gold mention names are matched to ``articles.source_file``: a bare file name by basename, a name
 with a folder by the full relative path (or a path ending in it).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -72,10 +73,28 @@ MODALITY_RULE = (
     "of a gold event with the same actor and target. 'All modalities' counts every prediction and "
     "ignores modality in matching."
 )
-EVENT_COLUMNS = ("event_id", "event_type", "modality", "actor_country", "target_country",
-                 "date_start", "date_end", "date_precision", "article_ids")
-MENTION_COLUMNS = ("mention_id", "event_id", "article_id", "event_type", "modality", "actor_country",
-                   "target_country", "date_start", "date_end")
+EVENT_COLUMNS = (
+    "event_id",
+    "event_type",
+    "modality",
+    "actor_country",
+    "target_country",
+    "date_start",
+    "date_end",
+    "date_precision",
+    "article_ids",
+)
+MENTION_COLUMNS = (
+    "mention_id",
+    "event_id",
+    "article_id",
+    "event_type",
+    "modality",
+    "actor_country",
+    "target_country",
+    "date_start",
+    "date_end",
+)
 ARTICLE_COLUMNS = ("article_id", "source_file")
 
 
@@ -86,6 +105,7 @@ class ReleaseFormatError(ValueError):
 # --------------------------------------------------------------------------------------------
 # Matching primitives
 # --------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class _Row:
@@ -167,8 +187,7 @@ class _Matcher:
 
     def agrees(self, row: _Row, gold: GoldEvent, all_modalities: bool) -> bool:
         """Type (or alt) and actors agree; dates not looked at."""
-        return self.actors_agree(row, gold) and any(
-            self.coding_accepts(c, row, all_modalities) for c in gold.codings)
+        return self.actors_agree(row, gold) and any(self.coding_accepts(c, row, all_modalities) for c in gold.codings)
 
     def matches(self, row: _Row, gold: GoldEvent, all_modalities: bool) -> bool:
         return self.agrees(row, gold, all_modalities) and _overlaps(row.start, row.end, gold)
@@ -179,12 +198,14 @@ class _Matcher:
         return any(
             self.actors_agree(row, g)
             and any(c.event_type == row.event_type and c.modality == row.modality for c in g.codings)
-            for g in self.candidates(row))
+            for g in self.candidates(row)
+        )
 
 
 # --------------------------------------------------------------------------------------------
 # Results
 # --------------------------------------------------------------------------------------------
+
 
 def _ratio(num: float, den: int) -> float | None:
     return num / den if den else None
@@ -279,8 +300,7 @@ class EvalReport:
     def f1(self) -> float | None:
         return self.default.f1
 
-    def passed(self, min_precision: float = 0.90, min_recall: float = 0.93,
-               max_date_errors: int | None = 0) -> bool:
+    def passed(self, min_precision: float = 0.90, min_recall: float = 0.93, max_date_errors: int | None = 0) -> bool:
         """Precision and recall (default modality rule) reach the bars and date errors stay within
         ``max_date_errors`` (None: not checked). Undefined scores (nothing to count) fail."""
         p, r = self.default.precision, self.default.recall
@@ -312,18 +332,26 @@ class EvalReport:
         event log: a corpus the gold does not cover has thousands; `make evaluate` prints all)."""
         d, a, dd = self.default, self.all_modalities, self.dedup
         out = [f"# Evaluation: release {self.release or '(tables)'} against {self.gold_source}", ""]
-        out += [f"Gold: {self.n_gold} events, {self.n_gold_required} required. "
-                "Matching rule: the gold file's header (type or alt, actor, target, overlapping dates).",
-                "", f"Modality rule: {self.modality_rule}", "",
-                f"Quality bar (precision >= 0.90, recall >= 0.93, no date errors): "
-                f"{'met' if self.passed() else 'not met'}.", ""]
+        out += [
+            f"Gold: {self.n_gold} events, {self.n_gold_required} required. "
+            "Matching rule: the gold file's header (type or alt, actor, target, overlapping dates).",
+            "",
+            f"Modality rule: {self.modality_rule}",
+            "",
+            f"Quality bar (precision >= 0.90, recall >= 0.93, no date errors): "
+            f"{'met' if self.passed() else 'not met'}.",
+            "",
+        ]
         out += ["## Events", "", "| measure | default rule | all modalities |", "|---|---|---|"]
         rows = [
             ("precision", _fmt(d.precision), _fmt(a.precision)),
             ("recall", _fmt(d.recall), _fmt(a.recall)),
             ("F1", _fmt(d.f1), _fmt(a.f1)),
-            ("required events matched", f"{d.required_matched}/{d.required_total}",
-             f"{a.required_matched}/{a.required_total}"),
+            (
+                "required events matched",
+                f"{d.required_matched}/{d.required_total}",
+                f"{a.required_matched}/{a.required_total}",
+            ),
             ("required events matched by a dated prediction", d.required_matched_dated, a.required_matched_dated),
             ("predictions (all rows)", d.n_predictions, a.n_predictions),
             ("left out: modality not coded by the gold", d.n_not_counted_modality, a.n_not_counted_modality),
@@ -336,41 +364,56 @@ class EvalReport:
             ("date errors", len(d.date_errors), len(a.date_errors)),
         ]
         out += [f"| {m} | {x} | {y} |" for m, x, y in rows]
-        out += ["", "## Deduplication", "",
-                f"Mentions assigned to a gold event: {dd.n_assigned} of {dd.n_mentions}.", "",
-                "| measure | value |", "|---|---|",
-                f"| pair precision | {_fmt(dd.pair_precision)} ({dd.common_pairs}/{dd.predicted_pairs} pairs) |",
-                f"| pair recall | {_fmt(dd.pair_recall)} ({dd.common_pairs}/{dd.gold_pairs} pairs) |",
-                f"| pair F1 | {_fmt(dd.pair_f1)} |",
-                f"| B-cubed precision | {_fmt(dd.bcubed_precision)} |",
-                f"| B-cubed recall | {_fmt(dd.bcubed_recall)} |",
-                f"| B-cubed F1 | {_fmt(dd.bcubed_f1)} |",
-                f"| false merges | {len(dd.false_merges)} |",
-                f"| gold events as one event holding exactly their articles | {dd.n_exact}/{len(dd.per_gold)} |",
-                ""]
+        out += [
+            "",
+            "## Deduplication",
+            "",
+            f"Mentions assigned to a gold event: {dd.n_assigned} of {dd.n_mentions}.",
+            "",
+            "| measure | value |",
+            "|---|---|",
+            f"| pair precision | {_fmt(dd.pair_precision)} ({dd.common_pairs}/{dd.predicted_pairs} pairs) |",
+            f"| pair recall | {_fmt(dd.pair_recall)} ({dd.common_pairs}/{dd.gold_pairs} pairs) |",
+            f"| pair F1 | {_fmt(dd.pair_f1)} |",
+            f"| B-cubed precision | {_fmt(dd.bcubed_precision)} |",
+            f"| B-cubed recall | {_fmt(dd.bcubed_recall)} |",
+            f"| B-cubed F1 | {_fmt(dd.bcubed_f1)} |",
+            f"| false merges | {len(dd.false_merges)} |",
+            f"| gold events as one event holding exactly their articles | {dd.n_exact}/{len(dd.per_gold)} |",
+            "",
+        ]
         if dd.per_gold:
-            out += ["| gold | required | predicted events | their articles | gold articles | exact |",
-                    "|---|---|---|---|---|---|"]
+            out += [
+                "| gold | required | predicted events | their articles | gold articles | exact |",
+                "|---|---|---|---|---|---|",
+            ]
             for g in dd.per_gold:
-                out.append(f"| {g['gold_id']} | {'yes' if g['required'] else 'no'} | "
-                           f"{_cell(', '.join(g['predicted_events']) or '-')} | "
-                           f"{_cell('; '.join(', '.join(fs) for fs in g['predicted_articles']) or '-')} | "
-                           f"{_cell(', '.join(g['gold_articles']))} | {'yes' if g['exact'] else 'no'} |")
+                out.append(
+                    f"| {g['gold_id']} | {'yes' if g['required'] else 'no'} | "
+                    f"{_cell(', '.join(g['predicted_events']) or '-')} | "
+                    f"{_cell('; '.join(', '.join(fs) for fs in g['predicted_articles']) or '-')} | "
+                    f"{_cell(', '.join(g['gold_articles']))} | {'yes' if g['exact'] else 'no'} |"
+                )
             out.append("")
         if dd.false_merges:
             out += ["### False merges", ""]
             out += [f"- {m['event_id']}: mentions of {', '.join(m['gold_ids'])}" for m in dd.false_merges]
             out.append("")
         out += ["## Misses (required gold events not matched)", ""]
-        out += [f"- {m['gold_id']} {m['type']} {m['actor']} -> {m['target']} {m['window']}: "
-                f"\"{m['evidence']}\"" for m in d.misses] or ["None."]
+        out += [
+            f'- {m["gold_id"]} {m["type"]} {m["actor"]} -> {m["target"]} {m["window"]}: "{m["evidence"]}"'
+            for m in d.misses
+        ] or ["None."]
         out += ["", "## Wrong rows (counted predictions matching no gold event)", ""]
         out += _wrong_table(d.wrong_rows, max_rows)
         out += ["", "## Date errors", ""]
         if d.date_errors:
             out += ["| event_id | gold | predicted interval | gold window | also matches |", "|---|---|---|---|---|"]
-            out += [f"| {e['event_id']} | {e['gold_id']} | [{e['date_start']}, {e['date_end']}] | {e['window']} | "
-                    f"{', '.join(e['also_matches']) or '-'} |" for e in d.date_errors]
+            out += [
+                f"| {e['event_id']} | {e['gold_id']} | [{e['date_start']}, {e['date_end']}] | {e['window']} | "
+                f"{', '.join(e['also_matches']) or '-'} |"
+                for e in d.date_errors
+            ]
         else:
             out.append("None.")
         default_wrong = {w["event_id"] for w in d.wrong_rows}
@@ -386,8 +429,10 @@ def _wrong_table(rows: list[dict[str, Any]], max_rows: int | None = None) -> lis
     lines = ["| event_id | type | modality | actor | target | dates | quote |", "|---|---|---|---|---|---|---|"]
     shown = rows if max_rows is None else rows[:max_rows]
     for w in shown:
-        lines.append(f"| {w['event_id']} | {w['type']} | {w['modality']} | {_cell(w['actor'])} | "
-                     f"{_cell(w['target'])} | [{w['date_start']}, {w['date_end']}] | {_cell(w['quote'])} |")
+        lines.append(
+            f"| {w['event_id']} | {w['type']} | {w['modality']} | {_cell(w['actor'])} | "
+            f"{_cell(w['target'])} | [{w['date_start']}, {w['date_end']}] | {_cell(w['quote'])} |"
+        )
     if len(shown) < len(rows):
         lines += ["", f"... and {len(rows) - len(shown):,} more (all of them: `make evaluate`)."]
     return lines
@@ -396,6 +441,7 @@ def _wrong_table(rows: list[dict[str, Any]], max_rows: int | None = None) -> lis
 # --------------------------------------------------------------------------------------------
 # Scoring
 # --------------------------------------------------------------------------------------------
+
 
 def _require_columns(df: pl.DataFrame, columns: Sequence[str], table: str) -> None:
     missing = [c for c in columns if c not in df.columns]
@@ -413,20 +459,45 @@ def _predictions(events: pl.DataFrame, names_of: dict[str, tuple[str, ...]]) -> 
     """One row per event. Its ``files`` are the names of those of its articles that ``names_of``
     holds (scoring passes the gold's articles: files are only ever matched against gold names)."""
     files_of: dict[int, set[str]] = defaultdict(set)
-    linked = (events.select(pl.col("article_ids").alias("a")).with_row_index("i").explode("a")
-              .filter(pl.col("a").is_in(pl.Series(list(names_of), dtype=pl.String).implode())))
+    linked = (
+        events.select(pl.col("article_ids").alias("a"))
+        .with_row_index("i")
+        .explode("a")
+        .filter(pl.col("a").is_in(pl.Series(list(names_of), dtype=pl.String).implode()))
+    )
     for i, a in linked.iter_rows():
         files_of[i].update(names_of[a])
     quote = pl.col("quote") if "quote" in events.columns else pl.lit(None, dtype=pl.String)
-    view = events.select("event_id", "event_type", "modality", "actor_country", "target_country", "date_start",
-                         "date_end", "date_precision", quote.alias("quote"))
+    view = events.select(
+        "event_id",
+        "event_type",
+        "modality",
+        "actor_country",
+        "target_country",
+        "date_start",
+        "date_end",
+        "date_precision",
+        quote.alias("quote"),
+    )
     rows = []
     no_files: frozenset[str] = frozenset()
     for i, (event_id, event_type, modality, actor, target, start, end, precision, text) in enumerate(view.iter_rows()):
         files = frozenset(files_of[i]) if i in files_of else no_files
-        rows.append(_Row(id=event_id, event_type=event_type, modality=modality, actor=actor, target=target,
-                         start=_date(start), end=_date(end), precision=precision or "unknown",
-                         files=files, quote=text or "", event_id=event_id))
+        rows.append(
+            _Row(
+                id=event_id,
+                event_type=event_type,
+                modality=modality,
+                actor=actor,
+                target=target,
+                start=_date(start),
+                end=_date(end),
+                precision=precision or "unknown",
+                files=files,
+                quote=text or "",
+                event_id=event_id,
+            )
+        )
     return rows
 
 
@@ -434,23 +505,47 @@ def _mentions(mentions: pl.DataFrame, names_of: dict[str, tuple[str, ...]]) -> l
     rows = []
     for r in mentions.iter_rows(named=True):
         names = names_of.get(r["article_id"], ())
-        rows.append(_Row(id=r["mention_id"], event_type=r["event_type"], modality=r["modality"],
-                         actor=r["actor_country"], target=r["target_country"], start=_date(r["date_start"]),
-                         end=_date(r["date_end"]), precision=r.get("date_precision") or "unknown",
-                         files=frozenset(names), event_id=r["event_id"]))
+        rows.append(
+            _Row(
+                id=r["mention_id"],
+                event_type=r["event_type"],
+                modality=r["modality"],
+                actor=r["actor_country"],
+                target=r["target_country"],
+                start=_date(r["date_start"]),
+                end=_date(r["date_end"]),
+                precision=r.get("date_precision") or "unknown",
+                files=frozenset(names),
+                event_id=r["event_id"],
+            )
+        )
     return rows
 
 
 def _gold_summary(g: GoldEvent) -> dict[str, Any]:
-    return {"gold_id": g.id, "type": g.event_type, "actor": g.actor, "target": g.target,
-            "window": g.window_text(), "mentions": list(g.mentions), "evidence": g.evidence}
+    return {
+        "gold_id": g.id,
+        "type": g.event_type,
+        "actor": g.actor,
+        "target": g.target,
+        "window": g.window_text(),
+        "mentions": list(g.mentions),
+        "evidence": g.evidence,
+    }
 
 
 def _row_summary(p: _Row) -> dict[str, Any]:
-    return {"event_id": p.id, "type": p.event_type, "modality": p.modality, "actor": p.actor,
-            "target": p.target, "date_start": None if p.start is None else p.start.isoformat(),
-            "date_end": None if p.end is None else p.end.isoformat(), "date_precision": p.precision,
-            "quote": p.quote}
+    return {
+        "event_id": p.id,
+        "type": p.event_type,
+        "modality": p.modality,
+        "actor": p.actor,
+        "target": p.target,
+        "date_start": None if p.start is None else p.start.isoformat(),
+        "date_end": None if p.end is None else p.end.isoformat(),
+        "date_precision": p.precision,
+        "quote": p.quote,
+    }
 
 
 def _score_events(preds: list[_Row], matcher: _Matcher, all_modalities: bool) -> MatchScores:
@@ -468,8 +563,14 @@ def _score_events(preds: list[_Row], matcher: _Matcher, all_modalities: bool) ->
         hits = [g for g in candidates if matcher.matches(p, g, all_modalities)]
         for g in candidates:
             if g.required and g not in hits and matcher.agrees(p, g, all_modalities) and _files_hit(p.files, g):
-                date_errors.append({**_row_summary(p), "gold_id": g.id, "window": g.window_text(),
-                                    "also_matches": [h.id for h in hits]})
+                date_errors.append(
+                    {
+                        **_row_summary(p),
+                        "gold_id": g.id,
+                        "window": g.window_text(),
+                        "also_matches": [h.id for h in hits],
+                    }
+                )
         if hits and not any(g.required for g in hits):
             optional_only += 1
             continue
@@ -490,25 +591,42 @@ def _score_events(preds: list[_Row], matcher: _Matcher, all_modalities: bool) ->
     recall = _ratio(len(required) - len(misses), len(required))
     return MatchScores(
         mode="all_modalities" if all_modalities else "default",
-        n_predictions=len(preds), n_not_counted_modality=not_counted, n_optional_only=optional_only,
-        n_counted=counted, n_correct=correct, n_dated_correct=dated, required_total=len(required),
-        required_matched=len(required) - len(misses), required_matched_dated=len(dated_gold),
-        precision=precision, recall=recall, f1=_f1(precision, recall), misses=misses,
-        wrong_rows=wrong, date_errors=date_errors, matched_by=dict(matched_by))
+        n_predictions=len(preds),
+        n_not_counted_modality=not_counted,
+        n_optional_only=optional_only,
+        n_counted=counted,
+        n_correct=correct,
+        n_dated_correct=dated,
+        required_total=len(required),
+        required_matched=len(required) - len(misses),
+        required_matched_dated=len(dated_gold),
+        precision=precision,
+        recall=recall,
+        f1=_f1(precision, recall),
+        misses=misses,
+        wrong_rows=wrong,
+        date_errors=date_errors,
+        matched_by=dict(matched_by),
+    )
 
 
 def _pairs(clusters: Iterable[list[str]]) -> set[frozenset[str]]:
     return {frozenset(p) for members in clusters for p in itertools.combinations(sorted(members), 2)}
 
 
-def _score_dedup(mentions: list[_Row], matcher: _Matcher,
-                 event_articles: dict[str, list[tuple[str, ...]]], n_mentions: int | None = None) -> DedupScores:
+def _score_dedup(
+    mentions: list[_Row],
+    matcher: _Matcher,
+    event_articles: dict[str, list[tuple[str, ...]]],
+    n_mentions: int | None = None,
+) -> DedupScores:
     # Each mention goes to the narrowest-window gold event it fits; gold order breaks ties.
     assigned: dict[str, str] = {}
     predicted_of: dict[str, str] = {}
     for m in mentions:
-        fits = [g for g in matcher.candidates(m)
-                if matcher.matches(m, g, all_modalities=False) and _files_hit(m.files, g)]
+        fits = [
+            g for g in matcher.candidates(m) if matcher.matches(m, g, all_modalities=False) and _files_hit(m.files, g)
+        ]
         if not fits:
             continue
         best = min(fits, key=lambda g: g.window_days)
@@ -549,36 +667,60 @@ def _score_dedup(mentions: list[_Row], matcher: _Matcher,
         holder_articles = [event_articles.get(h, []) for h in holders]
         exact = len(holders) == 1 and _same_articles(holder_articles[0], g)
         holder_files = [sorted(names[0] for names in articles) for articles in holder_articles]
-        per_gold.append({"gold_id": g.id, "required": g.required, "predicted_events": holders,
-                         "predicted_articles": holder_files, "gold_articles": list(g.mentions),
-                         "n_mentions": len(gold_clusters.get(g.id, [])), "exact": exact})
+        per_gold.append(
+            {
+                "gold_id": g.id,
+                "required": g.required,
+                "predicted_events": holders,
+                "predicted_articles": holder_files,
+                "gold_articles": list(g.mentions),
+                "n_mentions": len(gold_clusters.get(g.id, [])),
+                "exact": exact,
+            }
+        )
 
     return DedupScores(
-        n_mentions=len(mentions) if n_mentions is None else n_mentions, n_assigned=n, predicted_pairs=len(pred_pairs), gold_pairs=len(gold_pairs),
-        common_pairs=common, pair_precision=pair_p, pair_recall=pair_r, pair_f1=_f1(pair_p, pair_r),
-        bcubed_precision=b_p, bcubed_recall=b_r, bcubed_f1=_f1(b_p, b_r),
-        false_merges=false_merges, per_gold=per_gold)
+        n_mentions=len(mentions) if n_mentions is None else n_mentions,
+        n_assigned=n,
+        predicted_pairs=len(pred_pairs),
+        gold_pairs=len(gold_pairs),
+        common_pairs=common,
+        pair_precision=pair_p,
+        pair_recall=pair_r,
+        pair_f1=_f1(pair_p, pair_r),
+        bcubed_precision=b_p,
+        bcubed_recall=b_r,
+        bcubed_f1=_f1(b_p, b_r),
+        false_merges=false_merges,
+        per_gold=per_gold,
+    )
 
 
 def _same_articles(articles: Sequence[tuple[str, ...]], gold: GoldEvent) -> bool:
     """Every article is one of the gold files and every gold file is among the articles (an
     article answers to its own source file and to the files set aside as copies of it)."""
+
     def hit(names: tuple[str, ...], gold_name: str) -> bool:
         return any(file_matches(n, gold_name) for n in names)
 
-    return (all(any(hit(names, g) for g in gold.mentions) for names in articles)
-            and all(any(hit(names, g) for names in articles) for g in gold.mentions))
+    return all(any(hit(names, g) for g in gold.mentions) for names in articles) and all(
+        any(hit(names, g) for names in articles) for g in gold.mentions
+    )
 
 
-def _article_names(articles: pl.DataFrame, quarantine: pl.DataFrame | None,
-                   ids: Iterable[str] | None = None) -> dict[str, tuple[str, ...]]:
+def _article_names(
+    articles: pl.DataFrame, quarantine: pl.DataFrame | None, ids: Iterable[str] | None = None
+) -> dict[str, tuple[str, ...]]:
     """article_id -> its source file, then the files quarantined as duplicates of it (only for the
     articles in ``ids`` when given: a release has tens of thousands, scoring needs a few).
 
     The same text under two names is one article; a gold file may list either name, so both must
     lead to the article that was kept."""
-    chosen = articles if ids is None else articles.filter(
-        pl.col("article_id").is_in(pl.Series(sorted(set(ids)), dtype=pl.String).implode()))
+    chosen = (
+        articles
+        if ids is None
+        else articles.filter(pl.col("article_id").is_in(pl.Series(sorted(set(ids)), dtype=pl.String).implode()))
+    )
     names = {a: [f] for a, f in zip(chosen["article_id"].to_list(), chosen["source_file"].to_list())}
     if quarantine is not None and {"source_file", "duplicate_of"} <= set(quarantine.columns):
         copies = quarantine.select("source_file", "duplicate_of").filter(pl.col("duplicate_of").is_not_null())
@@ -595,8 +737,9 @@ def _basename_expr(col: str) -> pl.Expr:
     return pl.col(col).str.replace_all("\\", "/", literal=True).str.split("/").list.last()
 
 
-def _gold_article_names(articles: pl.DataFrame, quarantine: pl.DataFrame | None,
-                        gold: Sequence[GoldEvent]) -> dict[str, tuple[str, ...]]:
+def _gold_article_names(
+    articles: pl.DataFrame, quarantine: pl.DataFrame | None, gold: Sequence[GoldEvent]
+) -> dict[str, tuple[str, ...]]:
     """_article_names of the articles one of whose names stands for a gold mention file. A name
     can only match a gold name with the same last path component: that is looked up first, in
     polars, and file_matches decides on the few candidates."""
@@ -607,24 +750,46 @@ def _gold_article_names(articles: pl.DataFrame, quarantine: pl.DataFrame | None,
         kept = quarantine.filter(_basename_expr("source_file").is_in(bases))["duplicate_of"].drop_nulls()
         candidates |= set(articles.filter(pl.col("source_file").is_in(kept.implode()))["article_id"].to_list())
     names_of = _article_names(articles, quarantine, candidates)
-    return {a: names for a, names in names_of.items()
-            if any(file_matches(f, n) for f in names for n in gold_names)}
+    return {a: names for a, names in names_of.items() if any(file_matches(f, n) for f in names for n in gold_names)}
 
 
-def score_tables(events: pl.DataFrame, mentions: pl.DataFrame, articles: pl.DataFrame,
-                 gold: Sequence[GoldEvent] | str | Path, *, quarantine: pl.DataFrame | None = None,
-                 codebook: Codebook | None = None, release: str | None = None,
-                 gold_source: str | None = None) -> EvalReport:
+def score_tables(
+    events: pl.DataFrame,
+    mentions: pl.DataFrame,
+    articles: pl.DataFrame,
+    gold: Sequence[GoldEvent] | str | Path,
+    *,
+    quarantine: pl.DataFrame | None = None,
+    codebook: Codebook | None = None,
+    release: str | None = None,
+    gold_source: str | None = None,
+) -> EvalReport:
     """Score release tables against gold events (or a gold file path). ``quarantine`` (optional)
     lets a gold file name a copy that was set aside as a duplicate of a kept article."""
     with gc_paused():
-        return _score_tables(events, mentions, articles, gold, quarantine=quarantine, codebook=codebook,
-                             release=release, gold_source=gold_source)
+        return _score_tables(
+            events,
+            mentions,
+            articles,
+            gold,
+            quarantine=quarantine,
+            codebook=codebook,
+            release=release,
+            gold_source=gold_source,
+        )
 
 
-def _score_tables(events: pl.DataFrame, mentions: pl.DataFrame, articles: pl.DataFrame,
-                  gold: Sequence[GoldEvent] | str | Path, *, quarantine: pl.DataFrame | None,
-                  codebook: Codebook | None, release: str | None, gold_source: str | None) -> EvalReport:
+def _score_tables(
+    events: pl.DataFrame,
+    mentions: pl.DataFrame,
+    articles: pl.DataFrame,
+    gold: Sequence[GoldEvent] | str | Path,
+    *,
+    quarantine: pl.DataFrame | None,
+    codebook: Codebook | None,
+    release: str | None,
+    gold_source: str | None,
+) -> EvalReport:
     codebook = codebook or load_codebook()
     if isinstance(gold, (str, Path)):
         gold_source = gold_source or str(gold)
@@ -644,8 +809,10 @@ def _score_tables(events: pl.DataFrame, mentions: pl.DataFrame, articles: pl.Dat
     # The articles (all of them) of the events that can hold an assigned mention.
     holders = events.filter(pl.col("event_id").is_in(gold_mentions["event_id"].drop_nulls().implode()))
     holder_names = _article_names(articles, quarantine, holders["article_ids"].explode().drop_nulls().to_list())
-    event_articles = {e: [holder_names[a] for a in (ids or []) if a in holder_names]
-                      for e, ids in holders.select("event_id", "article_ids").iter_rows()}
+    event_articles = {
+        e: [holder_names[a] for a in (ids or []) if a in holder_names]
+        for e, ids in holders.select("event_id", "article_ids").iter_rows()
+    }
     return EvalReport(
         gold_source=gold_source or "(gold events)",
         release=release,
@@ -681,7 +848,9 @@ def _read_table(path: Path, columns: Sequence[str] | None = None) -> pl.DataFram
         raise ReleaseFormatError(f"cannot read {path}: {exc}") from exc
 
 
-def read_release_tables(release_dir: str | Path, *, scored_columns_only: bool = False) -> dict[str, pl.DataFrame | None]:
+def read_release_tables(
+    release_dir: str | Path, *, scored_columns_only: bool = False
+) -> dict[str, pl.DataFrame | None]:
     """events, mentions, articles (required) and quarantine (None when absent) of a release folder;
     with ``scored_columns_only``, only the columns scoring looks at."""
     release_dir = Path(release_dir)
@@ -694,8 +863,11 @@ def read_release_tables(release_dir: str | Path, *, scored_columns_only: bool = 
             raise ReleaseFormatError(f"release {release_dir} has no {name}.parquet")
         tables[name] = _read_table(path, SCORED_COLUMNS[name] if scored_columns_only else None)
     quarantine = release_dir / "quarantine.parquet"
-    tables["quarantine"] = (_read_table(quarantine, SCORED_COLUMNS["quarantine"] if scored_columns_only else None)
-                            if quarantine.is_file() else None)
+    tables["quarantine"] = (
+        _read_table(quarantine, SCORED_COLUMNS["quarantine"] if scored_columns_only else None)
+        if quarantine.is_file()
+        else None
+    )
     return tables
 
 
@@ -704,12 +876,21 @@ def score_release(release_dir: str | Path, gold_path: str | Path, *, codebook: C
     codebook = codebook or load_codebook()
     gold = load_gold(gold_path, codebook)
     t = read_release_tables(release_dir, scored_columns_only=True)
-    return score_tables(t["events"], t["mentions"], t["articles"], gold, quarantine=t["quarantine"],
-                        codebook=codebook, release=Path(release_dir).name, gold_source=str(gold_path))
+    return score_tables(
+        t["events"],
+        t["mentions"],
+        t["articles"],
+        gold,
+        quarantine=t["quarantine"],
+        codebook=codebook,
+        release=Path(release_dir).name,
+        gold_source=str(gold_path),
+    )
 
 
-def check_release(release_dir: str | Path, gold_path: str | Path, min_precision: float = 0.90,
-                  min_recall: float = 0.93) -> tuple[bool, dict[str, float | int | str]]:
+def check_release(
+    release_dir: str | Path, gold_path: str | Path, min_precision: float = 0.90, min_recall: float = 0.93
+) -> tuple[bool, dict[str, float | int | str]]:
     """The asset check's body: score, or (False, {"error": reason}) when the gold file or the
     release cannot be used, so a bad gold file warns instead of breaking the run."""
     try:
@@ -719,8 +900,9 @@ def check_release(release_dir: str | Path, gold_path: str | Path, min_precision:
     return evaluation_check_result(report, min_precision, min_recall)
 
 
-def evaluation_check_result(report: EvalReport, min_precision: float = 0.90,
-                            min_recall: float = 0.93) -> tuple[bool, dict[str, float | int | str]]:
+def evaluation_check_result(
+    report: EvalReport, min_precision: float = 0.90, min_recall: float = 0.93
+) -> tuple[bool, dict[str, float | int | str]]:
     """(passed, metadata) for a WARN-severity asset check: passed when precision and recall reach the
     bars and there is no date error; metadata holds only floats, ints and strings."""
     d, a, dd = report.default, report.all_modalities, report.dedup

@@ -14,6 +14,7 @@ Deterministic and data-driven (``schemas/dictionaries/actors.yaml`` and ``titles
   name tokens) and "he"/"the official"/"the ministry"/"the country" refer back (simple
   coreference, always to the most recent compatible antecedent).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -35,21 +36,138 @@ NAME_RE = re.compile(rf"{_NAME_TOKEN}(?:[ -](?:{_PARTICLE}[ -])?{_NAME_TOKEN}){{
 _TOKEN_RE = re.compile(_NAME_TOKEN)
 # Capitalised words that start sentences or headlines but are not names.
 _NOT_NAME = {
-    "The", "A", "An", "In", "On", "At", "According", "During", "After", "Before", "Since", "Until", "While",
-    "He", "She", "It", "They", "We", "This", "That", "These", "Those", "His", "Her", "Its", "Their", "Our",
-    "Last", "Next", "Two", "Three", "Earlier", "Later", "Meanwhile", "However", "Also", "Similarly",
-    "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "January", "February",
-    "March", "April", "May", "June", "July", "August", "September", "October", "November", "December",
-    "Read", "More", "Published", "Photo", "Minister", "President", "Ambassador", "Mr", "Mrs", "Ms", "Dr",
-    "Deputy", "Acting", "Foreign", "Affairs", "Special", "Representative", "Director", "Protocol", "General",
-    "Secretary", "Spokesman", "Spokesperson", "Ministry", "Embassy", "Court", "Supreme", "Islamic", "Republic",
-    "Emirate", "Council", "Security", "Assembly", "News", "Agency", "Reuters", "Kazinform", "Tehran", "Times",
+    "The",
+    "A",
+    "An",
+    "In",
+    "On",
+    "At",
+    "According",
+    "During",
+    "After",
+    "Before",
+    "Since",
+    "Until",
+    "While",
+    "He",
+    "She",
+    "It",
+    "They",
+    "We",
+    "This",
+    "That",
+    "These",
+    "Those",
+    "His",
+    "Her",
+    "Its",
+    "Their",
+    "Our",
+    "Last",
+    "Next",
+    "Two",
+    "Three",
+    "Earlier",
+    "Later",
+    "Meanwhile",
+    "However",
+    "Also",
+    "Similarly",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+    "Read",
+    "More",
+    "Published",
+    "Photo",
+    "Minister",
+    "President",
+    "Ambassador",
+    "Mr",
+    "Mrs",
+    "Ms",
+    "Dr",
+    "Deputy",
+    "Acting",
+    "Foreign",
+    "Affairs",
+    "Special",
+    "Representative",
+    "Director",
+    "Protocol",
+    "General",
+    "Secretary",
+    "Spokesman",
+    "Spokesperson",
+    "Ministry",
+    "Embassy",
+    "Court",
+    "Supreme",
+    "Islamic",
+    "Republic",
+    "Emirate",
+    "Council",
+    "Security",
+    "Assembly",
+    "News",
+    "Agency",
+    "Reuters",
+    "Kazinform",
+    "Tehran",
+    "Times",
 }
 # A posting or place: the entity after these is not the owner of a title before it.
-_PLACE_PREP = re.compile(r"(?:\b(?:to|for|in|into|from|near|across|inside|toward|towards|over|with|on|against|at|about|between|among|through)\s+(?:the\s+)?)$", re.I)
+_PLACE_PREP = re.compile(
+    r"(?:\b(?:to|for|in|into|from|near|across|inside|toward|towards|over|with|on|against|at|about|between|among|through)\s+(?:the\s+)?)$",
+    re.I,
+)
 _OWNER_PREP_AFTER_TITLE = re.compile(r"^\s+(?:of|at|for)\s+(?:the\s+)?$", re.I)
-_GAP_STOP = {"to", "for", "in", "on", "at", "and", "or", "with", "of", "from", "by", "that", "said", "says", "the",
-             "a", "an", "has", "have", "was", "were", "is", "are", "will", "who", "which", "as", "but"}
+_GAP_STOP = {
+    "to",
+    "for",
+    "in",
+    "on",
+    "at",
+    "and",
+    "or",
+    "with",
+    "of",
+    "from",
+    "by",
+    "that",
+    "said",
+    "says",
+    "the",
+    "a",
+    "an",
+    "has",
+    "have",
+    "was",
+    "were",
+    "is",
+    "are",
+    "will",
+    "who",
+    "which",
+    "as",
+    "but",
+}
 _LEFT_GAP = re.compile(r"^(?:['’]s)?((?:[\s-]+[A-Za-z][\w-]*){0,3})[\s-]+$")
 
 
@@ -103,7 +221,7 @@ def find_spans(text: str, norm: str | None = None, norm_lower: str | None = None
     for end_idx, (key, entry) in lex.names.iter(norm):
         start = end_idx - len(key) + 1  # index in text of the first character after the leading space
         end = end_idx - 1
-        if text[end:end + 1] == "$":
+        if text[end : end + 1] == "$":
             continue  # "US$2 million" is a currency
         cands.append((start, start - end, 0, entry, None))
     for end_idx, (key, kind, value) in lex.lower.iter(norm_lower):
@@ -119,8 +237,14 @@ def find_spans(text: str, norm: str | None = None, norm_lower: str | None = None
         end = start - neg_len
         if pri == 0:
             entry = a
-            sp = Span(start, end, entry.kind, text[start:end], entry=entry,
-                      sector=entry.sector if entry.kind == "title" else None)
+            sp = Span(
+                start,
+                end,
+                entry.kind,
+                text[start:end],
+                entry=entry,
+                sector=entry.sector if entry.kind == "title" else None,
+            )
         else:
             sp = Span(start, end, a, text[start:end])
             if a == "title":
@@ -137,7 +261,7 @@ def _attach_titles(text: str, spans: list[Span]) -> None:
     for i, sp in enumerate(spans):
         if sp.kind == "people" and i > 0:
             prev = spans[i - 1]
-            if prev.kind in STATE_KINDS and _LEFT_GAP.match(text[prev.end:sp.start]) and sp.start - prev.end < 25:
+            if prev.kind in STATE_KINDS and _LEFT_GAP.match(text[prev.end : sp.start]) and sp.start - prev.end < 25:
                 prev.kind = "collective"  # "Afghan refugees", "the Iranian press"
             continue
         if sp.kind != "title":
@@ -145,10 +269,18 @@ def _attach_titles(text: str, spans: list[Span]) -> None:
         # Left: "Kazakhstan's Deputy Minister", "the Taliban-appointed Charge d'Affaires".
         if i > 0:
             prev = spans[i - 1]
-            gap = text[prev.end:sp.start]
+            gap = text[prev.end : sp.start]
             m = _LEFT_GAP.match(gap)
-            if m and (prev.kind in ENTITY_KINDS or prev.kind == "anaphor" and prev.anaphor == "country" or prev.kind == "title") \
-                    and not any(w.lower() in _GAP_STOP for w in re.findall(r"[A-Za-z]+", m.group(1) or "")):
+            if (
+                m
+                and (
+                    prev.kind in ENTITY_KINDS
+                    or prev.kind == "anaphor"
+                    and prev.anaphor == "country"
+                    or prev.kind == "title"
+                )
+                and not any(w.lower() in _GAP_STOP for w in re.findall(r"[A-Za-z]+", m.group(1) or ""))
+            ):
                 if prev.kind == "title":
                     if prev.owner is not None and len(gap.strip()) == 0:
                         sp.owner = prev.owner  # "Foreign Ministry spokesman"
@@ -156,7 +288,7 @@ def _attach_titles(text: str, spans: list[Span]) -> None:
                     sp.owner = prev
         if sp.owner is None and i + 1 < len(spans):
             nxt = spans[i + 1]
-            gap = text[sp.end:nxt.start]
+            gap = text[sp.end : nxt.start]
             if _OWNER_PREP_AFTER_TITLE.match(gap):
                 if nxt.kind in ENTITY_KINDS or nxt.kind == "anaphor":
                     sp.owner = nxt
@@ -176,16 +308,49 @@ def _preceded_by_place(text: str, sp: Span) -> bool:
     return bool(_PLACE_PREP.search(text, max(0, sp.start - 14), sp.start))
 
 
-_VENUE_NOUN = re.compile(r"[\s-]+(?:talks|meeting|meetings|summit|conference|process|format|negotiations|agreement|accord|declaration|communique|forum|dialogue|round)\b")
-_APPOSITION_MODIFIERS = {"acting", "deputy", "former", "new", "first", "senior", "top", "chief", "special", "interim",
-                         "caretaker", "de", "facto", "then", "permanent", "current", "visiting", "outgoing", "vice",
-                         "assistant", "director", "head", "secretary", "general", "of", "for", "at", "the", "and", "s"}
+_VENUE_NOUN = re.compile(
+    r"[\s-]+(?:talks|meeting|meetings|summit|conference|process|format|negotiations|agreement|accord|declaration|communique|forum|dialogue|round)\b"
+)
+_APPOSITION_MODIFIERS = {
+    "acting",
+    "deputy",
+    "former",
+    "new",
+    "first",
+    "senior",
+    "top",
+    "chief",
+    "special",
+    "interim",
+    "caretaker",
+    "de",
+    "facto",
+    "then",
+    "permanent",
+    "current",
+    "visiting",
+    "outgoing",
+    "vice",
+    "assistant",
+    "director",
+    "head",
+    "secretary",
+    "general",
+    "of",
+    "for",
+    "at",
+    "the",
+    "and",
+    "s",
+}
 
 
 _NAME_AFTER_TITLE = re.compile(
-    rf"(?:\s+(?:of|for)\s+(?:the\s+)?(?:[A-Z][\w’']*\s?){{1,4}})?,?\s+(?P<name>{_NAME_TOKEN}(?:[ -](?:{_PARTICLE}[ -])?{_NAME_TOKEN}){{0,4}})")
+    rf"(?:\s+(?:of|for)\s+(?:the\s+)?(?:[A-Z][\w’']*\s?){{1,4}})?,?\s+(?P<name>{_NAME_TOKEN}(?:[ -](?:{_PARTICLE}[ -])?{_NAME_TOKEN}){{0,4}})"
+)
 _NAME_BEFORE_APPOSITION = re.compile(
-    rf"(?P<name>{_NAME_TOKEN}(?:[ -](?:{_PARTICLE}[ -])?{_NAME_TOKEN}){{0,4}}),\s+(?:the\s+|a\s+|an\s+)?(?P<gap>(?:[\w’'-]+\s+){{0,3}})")
+    rf"(?P<name>{_NAME_TOKEN}(?:[ -](?:{_PARTICLE}[ -])?{_NAME_TOKEN}){{0,4}}),\s+(?:the\s+|a\s+|an\s+)?(?P<gap>(?:[\w’'-]+\s+){{0,3}})"
+)
 
 
 @dataclass
@@ -219,13 +384,15 @@ class ArticleActors:
         spans = self.spans
         covered = bytearray(len(text) + 1)
         for s_ in spans:
-            covered[s_.start:s_.end] = b"\x01" * (s_.end - s_.start)
+            covered[s_.start : s_.end] = b"\x01" * (s_.end - s_.start)
         people: list[Person] = []
         new_spans: list[Span] = []
         taken: set[tuple[int, int]] = set()
 
         def register(start: int, end: int, title: Span) -> bool:
-            toks = [t for t in _TOKEN_RE.finditer(text, start, end) if not covered[t.start()] and t.group() not in _NOT_NAME]
+            toks = [
+                t for t in _TOKEN_RE.finditer(text, start, end) if not covered[t.start()] and t.group() not in _NOT_NAME
+            ]
             if not toks:
                 return False
             start, end = toks[0].start(), toks[-1].end()
@@ -253,8 +420,11 @@ class ArticleActors:
                 m = _NAME_BEFORE_APPOSITION.search(text, m.start() + 1, phrase_start)
             if m:
                 gap = m.group("gap") or ""
-                if all(w[0].isupper() or w.lower() in _APPOSITION_MODIFIERS or "-" in w
-                       for w in re.findall(r"[\w’'-]+", gap) if w not in ("s", "’s", "'s")):
+                if all(
+                    w[0].isupper() or w.lower() in _APPOSITION_MODIFIERS or "-" in w
+                    for w in re.findall(r"[\w’'-]+", gap)
+                    if w not in ("s", "’s", "'s")
+                ):
                     register(m.start("name"), m.end("name"), t)
         if people:
             tokens: dict[str, Person] = {}
@@ -265,7 +435,7 @@ class ArticleActors:
             choices = list(tokens)
             initials = {c[0] for c in choices}
             for n in new_spans:
-                covered[n.start:n.end] = b"\x01" * (n.end - n.start)
+                covered[n.start : n.end] = b"\x01" * (n.end - n.start)
             for m in _TOKEN_RE.finditer(text):
                 if covered[m.start()]:
                     continue
@@ -374,8 +544,9 @@ def _fits(r, start, end) -> bool:
     return lo_ok and hi_ok
 
 
-def resolve(sp: Span, text: str, date_start: dt.date | None, date_end: dt.date | None, context: str,
-            _depth: int = 0) -> ResolvedActor | None:
+def resolve(
+    sp: Span, text: str, date_start: dt.date | None, date_end: dt.date | None, context: str, _depth: int = 0
+) -> ResolvedActor | None:
     """Country, sector and canonical name of a span (following anaphors to their antecedent)."""
     if _depth > 4:
         return None  # a cycle of titles and owners: unresolvable
@@ -397,8 +568,14 @@ def resolve(sp: Span, text: str, date_start: dt.date | None, date_end: dt.date |
         sector = head.title.sector or owner_res.sector
         if owner_res.sector in ("REB", "IGO") or sector is None:
             sector = owner_res.sector
-        return ResolvedActor(_actor_text(sp, text), owner_res.name, owner_res.country, sector,
-                             "coref" if via == "coref" else "title", person=head.text)
+        return ResolvedActor(
+            _actor_text(sp, text),
+            owner_res.name,
+            owner_res.country,
+            sector,
+            "coref" if via == "coref" else "title",
+            person=head.text,
+        )
     entry = head.entry
     if entry is None:
         return None
@@ -414,12 +591,14 @@ def resolve(sp: Span, text: str, date_start: dt.date | None, date_end: dt.date |
             sector = title.sector
     if entry.kind == "person" and entry.country not in (None, "IGO") and not entry.role_of:
         name = _gazetteer_state_name(entry.country) or entry.name
-    return ResolvedActor(_actor_text(sp, text), name, entry.country, sector, via,
-                         person=entry.name if entry.kind == "person" else None)
+    return ResolvedActor(
+        _actor_text(sp, text), name, entry.country, sector, via, person=entry.name if entry.kind == "person" else None
+    )
 
 
 def _gazetteer_state_name(iso3: str) -> str | None:
     from pipeline.extract.lexicon import load_actor_data
+
     c = load_actor_data()["countries"].get(iso3)
     return c.get("name") if c else None
 

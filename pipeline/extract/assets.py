@@ -15,17 +15,29 @@ from schemas.models import Mention
     io_manager_key="parquet_io",
     kinds={"polars", "parquet"},
     description="Event mentions: one per event told by one sentence of one article, with actors, target, "
-                "dated interval, modality, confidence and the verbatim quote at its offsets. Only new or "
-                "changed articles are extracted; the rest come from the cache.",
+    "dated interval, modality, confidence and the verbatim quote at its offsets. Only new or "
+    "changed articles are extracted; the rest come from the cache.",
 )
-def extracted_mentions(context: dg.AssetExecutionContext, settings: CredenceSettings, articles: pl.DataFrame) -> dg.Output[pl.DataFrame]:
-    mentions, stats = extract_incremental(articles, settings.cache_path, dictionaries_fingerprint(), settings.extract_workers)
-    context.log.info(f"extracted {stats.extracted} articles, reused {stats.reused} from the cache -> {mentions.height} mentions")
-    return dg.Output(mentions, metadata=table_metadata(
-        mentions, Mention,
-        preview=markdown_preview(mentions.sort("confidence", descending=True),
-                                 ["event_type", "modality", "actor_name", "target_name", "date_start", "date_end", "quote"]),
-        articles_extracted=stats.extracted,
-        articles_reused=stats.reused,
-        extractor_fingerprint=stats.fingerprint[:16],
-    ))
+def extracted_mentions(
+    context: dg.AssetExecutionContext, settings: CredenceSettings, articles: pl.DataFrame
+) -> dg.Output[pl.DataFrame]:
+    mentions, stats = extract_incremental(
+        articles, settings.cache_path, dictionaries_fingerprint(), settings.extract_workers
+    )
+    context.log.info(
+        f"extracted {stats.extracted} articles, reused {stats.reused} from the cache -> {mentions.height} mentions"
+    )
+    return dg.Output(
+        mentions,
+        metadata=table_metadata(
+            mentions,
+            Mention,
+            preview=markdown_preview(
+                mentions.sort("confidence", descending=True),
+                ["event_type", "modality", "actor_name", "target_name", "date_start", "date_end", "quote"],
+            ),
+            articles_extracted=stats.extracted,
+            articles_reused=stats.reused,
+            extractor_fingerprint=stats.fingerprint[:16],
+        ),
+    )

@@ -6,6 +6,7 @@ starts a fresh cache, so everything is re-extracted. One Parquet file per finger
 Dagster dynamic partitions, because at 30k+ articles a partition per article would be a row in the
 instance and the UI each, and a run would carry tens of thousands of steps.
 """
+
 from __future__ import annotations
 
 import os
@@ -66,7 +67,9 @@ def extract_parallel(articles: pl.DataFrame, workers: int) -> pl.DataFrame:
     return conform(pl.concat([p for p in parts if p.height] or [empty_frame(Mention)]), Mention)
 
 
-def extract_incremental(articles: pl.DataFrame, cache_dir: Path, fingerprint: str, workers: int) -> tuple[pl.DataFrame, ExtractionStats]:
+def extract_incremental(
+    articles: pl.DataFrame, cache_dir: Path, fingerprint: str, workers: int
+) -> tuple[pl.DataFrame, ExtractionStats]:
     cache_dir.mkdir(parents=True, exist_ok=True)
     # The lock keeps the mentions file and the done-list a pair: interleaved writes by two builds
     # could leave a done-list naming articles whose mentions are not in the mentions file, and
@@ -76,15 +79,25 @@ def extract_incremental(articles: pl.DataFrame, cache_dir: Path, fingerprint: st
         return _extract_incremental_locked(articles, cache_dir, fingerprint, workers)
 
 
-def _extract_incremental_locked(articles: pl.DataFrame, cache_dir: Path, fingerprint: str, workers: int) -> tuple[pl.DataFrame, ExtractionStats]:
+def _extract_incremental_locked(
+    articles: pl.DataFrame, cache_dir: Path, fingerprint: str, workers: int
+) -> tuple[pl.DataFrame, ExtractionStats]:
     cache_file = cache_dir / f"mentions-{fingerprint[:20]}.parquet"
     done_file = cache_dir / f"articles-{fingerprint[:20]}.parquet"
     cached = pl.read_parquet(cache_file) if cache_file.is_file() and done_file.is_file() else empty_frame(Mention)
-    done = pl.read_parquet(done_file)["article_id"] if cache_file.is_file() and done_file.is_file() else pl.Series("article_id", [], pl.String)
+    done = (
+        pl.read_parquet(done_file)["article_id"]
+        if cache_file.is_file() and done_file.is_file()
+        else pl.Series("article_id", [], pl.String)
+    )
     current = articles["article_id"]
     todo = articles.filter(~pl.col("article_id").is_in(done.implode()))
     fresh = extract_parallel(todo, workers)
-    mentions = pl.concat([cached.filter(pl.col("article_id").is_in(current.implode())), fresh]).unique("mention_id", keep="first").sort("mention_id")
+    mentions = (
+        pl.concat([cached.filter(pl.col("article_id").is_in(current.implode())), fresh])
+        .unique("mention_id", keep="first")
+        .sort("mention_id")
+    )
     mentions = conform(mentions, Mention)
     # Keep the cache to the current articles: deterministic and bounded by the corpus.
     if todo.height or cached.height != mentions.height or done.len() != current.len():

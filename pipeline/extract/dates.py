@@ -44,6 +44,7 @@ Decisions where the codebook is silent (each one is in the code where it applies
 - A dateline month and day with no year ("KABUL, Aug. 21 (Reuters) -") takes the earliest year
   that puts it on or after the lower bound; that is basis "inferred", since the year is.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -98,26 +99,83 @@ TENSES = ("past", "present", "perfect", "future", "unknown")
 # a capital first letter (sentence start) through _words.
 
 _MONTH_NUMBERS = {
-    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
-    "august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
-    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9,
-    "oct": 10, "nov": 11, "dec": 12,
+    "january": 1,
+    "february": 2,
+    "march": 3,
+    "april": 4,
+    "may": 5,
+    "june": 6,
+    "july": 7,
+    "august": 8,
+    "september": 9,
+    "october": 10,
+    "november": 11,
+    "december": 12,
+    "jan": 1,
+    "feb": 2,
+    "mar": 3,
+    "apr": 4,
+    "jun": 6,
+    "jul": 7,
+    "aug": 8,
+    "sep": 9,
+    "sept": 9,
+    "oct": 10,
+    "nov": 11,
+    "dec": 12,
 }
 _WEEKDAY_NUMBERS = {
-    "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5,
-    "sunday": 6, "mon": 0, "tue": 1, "tues": 1, "wed": 2, "thu": 3, "thur": 3, "thurs": 3,
-    "fri": 4, "sat": 5, "sun": 6,
+    "monday": 0,
+    "tuesday": 1,
+    "wednesday": 2,
+    "thursday": 3,
+    "friday": 4,
+    "saturday": 5,
+    "sunday": 6,
+    "mon": 0,
+    "tue": 1,
+    "tues": 1,
+    "wed": 2,
+    "thu": 3,
+    "thur": 3,
+    "thurs": 3,
+    "fri": 4,
+    "sat": 5,
+    "sun": 6,
 }
 # Counts in "N units ago"; a range for the vague ones ("a few days ago" is 2 to 4 days).
 _COUNT_WORDS = {
-    "a": (1, 1), "an": (1, 1), "one": (1, 1), "two": (2, 2), "three": (3, 3), "four": (4, 4),
-    "five": (5, 5), "six": (6, 6), "seven": (7, 7), "eight": (8, 8), "nine": (9, 9),
-    "ten": (10, 10), "eleven": (11, 11), "twelve": (12, 12), "a couple of": (2, 2),
-    "a few": (2, 4), "few": (2, 4), "several": (3, 7),
+    "a": (1, 1),
+    "an": (1, 1),
+    "one": (1, 1),
+    "two": (2, 2),
+    "three": (3, 3),
+    "four": (4, 4),
+    "five": (5, 5),
+    "six": (6, 6),
+    "seven": (7, 7),
+    "eight": (8, 8),
+    "nine": (9, 9),
+    "ten": (10, 10),
+    "eleven": (11, 11),
+    "twelve": (12, 12),
+    "a couple of": (2, 2),
+    "a few": (2, 4),
+    "few": (2, 4),
+    "several": (3, 7),
 }
 # Prepositions that make the dated thing a state, a period or a deadline rather than the act.
 _STATE_PREPOSITIONS = {
-    "since", "until", "till", "through", "throughout", "from", "by", "as of", "before", "after",
+    "since",
+    "until",
+    "till",
+    "through",
+    "throughout",
+    "from",
+    "by",
+    "as of",
+    "before",
+    "after",
     "prior to",
 }
 
@@ -212,10 +270,20 @@ _FIELD_NAMES = {
     for kind in _KINDS
 }
 _ANCHOR_WORDS = {
-    "day": "unit", "week": "unit", "month": "unit", "year": "unit",
-    "yesterday": "dayword", "today": "dayword", "tonight": "dayword", "tomorrow": "dayword",
-    "night": "dayword", "morning": "dayword", "afternoon": "dayword", "evening": "dayword",
-    "recent": "recent", "lately": "recent",
+    "day": "unit",
+    "week": "unit",
+    "month": "unit",
+    "year": "unit",
+    "yesterday": "dayword",
+    "today": "dayword",
+    "tonight": "dayword",
+    "tomorrow": "dayword",
+    "night": "dayword",
+    "morning": "dayword",
+    "afternoon": "dayword",
+    "evening": "dayword",
+    "recent": "recent",
+    "lately": "recent",
 }
 # Words an expression can start with before its anchor ("the 21st", "last September", "a couple
 # of weeks ago", "the day before yesterday", "in recent weeks"): only those starts are tried.
@@ -257,7 +325,11 @@ def _anchors(text: str) -> list[tuple[int, str]]:
     for m in _DIGITS.finditer(text):
         i, j = m.span()
         # Skip amounts: "1,000", "2.5", "$100", "3%" and digit runs no date form has.
-        if j - i not in (1, 2, 4) or (i > 0 and text[i - 1] in "$.,€£") or (j < n and text[j] in ".," and j + 1 < n and text[j + 1].isdigit()):
+        if (
+            j - i not in (1, 2, 4)
+            or (i > 0 and text[i - 1] in "$.,€£")
+            or (j < n and text[j] in ".," and j + 1 < n and text[j + 1].isdigit())
+        ):
             continue
         anchors.append((i, "digit"))
     for m in _CAPITALISED.finditer(text):
@@ -271,11 +343,11 @@ def _anchors(text: str) -> list[tuple[int, str]]:
         i = lowered.find(word)
         while i >= 0:
             j = i + len(word)
-            if anchor == "unit" and lowered[j:j + 1] == "s":
+            if anchor == "unit" and lowered[j : j + 1] == "s":
                 j += 1
-            elif word == "recent" and lowered[j:j + 2] == "ly":
+            elif word == "recent" and lowered[j : j + 2] == "ly":
                 j += 2
-            if (i == 0 or not lowered[i - 1].isalpha()) and not lowered[j:j + 1].isalpha():
+            if (i == 0 or not lowered[i - 1].isalpha()) and not lowered[j : j + 1].isalpha():
                 anchors.append((i, anchor))
             i = lowered.find(word, i + 1)
     anchors.sort()
@@ -310,7 +382,7 @@ def _scan(text: str) -> list[DateExpression]:
     for anchor_at, anchor in _anchors(text):
         if anchor_at < covered:
             continue
-        behind = text[max(covered, anchor_at - 48):anchor_at][::-1]
+        behind = text[max(covered, anchor_at - 48) : anchor_at][::-1]
         starts, pos = [anchor_at], 0
         first_words = _FIRST_WORDS[anchor]
         for _ in range(_WORDS_BACK):
@@ -336,16 +408,20 @@ def _scan(text: str) -> list[DateExpression]:
 def _expression(text: str, m: re.Match, floor: int) -> DateExpression | None:
     kind = m.lastgroup
     start, end = m.span()
-    prefix = _REVERSED_PREFIX.match(text[max(floor, start - 40):start][::-1].lower())
+    prefix = _REVERSED_PREFIX.match(text[max(floor, start - 40) : start][::-1].lower())
     prep = prefix.group("prep")[::-1] if prefix.group("prep") else None
     mod = prefix.group("mod")[::-1] if prefix.group("mod") else None
     # A bare month or a bare year is a date only after a preposition or modifier ("in
     # September", "since 2005", "late 2023"); otherwise "2005 cases" or a title would count.
     if kind in ("bm", "yr") and prep is None and mod is None and not m.group().lower().startswith("the year"):
         return None
-    if kind in ("lt", "wr", "rm") and m.group().lower().startswith("last") and _DURATION_BEFORE.search(text, max(0, start - 8), start):
+    if (
+        kind in ("lt", "wr", "rm")
+        and m.group().lower().startswith("last")
+        and _DURATION_BEFORE.search(text, max(0, start - 8), start)
+    ):
         return None
-    fields = tuple((name[len(kind) + 1:], m.group(name)) for name in _FIELD_NAMES[kind] if m.group(name) is not None)
+    fields = tuple((name[len(kind) + 1 :], m.group(name)) for name in _FIELD_NAMES[kind] if m.group(name) is not None)
     if kind in ("iso", "dmy", "mdy", "dm", "md") and not _valid_day(kind, dict(fields)):
         return None
     start -= prefix.end()
@@ -384,7 +460,7 @@ def _analyse(sentence: str) -> tuple[tuple[DateExpression, ...], tuple[int, ...]
         mark = sentence[i]
         if any(lo <= i < hi for lo, hi in inside):  # "Aug. 21", "Wednesday, August 21"
             continue
-        before, after = sentence[i - 1:i], sentence[i + 1:i + 2]
+        before, after = sentence[i - 1 : i], sentence[i + 1 : i + 2]
         if mark == ",":
             m = _AFTER_COMMA.match(sentence, i + 1)
             kind = m.lastgroup if m else "comma"
@@ -424,6 +500,7 @@ def find_date_expressions(sentence: str) -> list[DateExpression]:
 
 # ---------------------------------------------------------------------------------------------
 # Calendar arithmetic.
+
 
 def _month_interval(year: int, month: int) -> tuple[dt.date, dt.date]:
     return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
@@ -487,7 +564,9 @@ def _weekday_near(pub: dt.date, month: int, day: int, weekday: int, direction: i
     publication that makes the weekday true (publication year and the years either side, nearest
     in the tense's direction first); when none does, the weekday is taken as a slip and the day
     and month are dated as if it were absent."""
-    candidates = [d for y in (pub.year - 1, pub.year, pub.year + 1) if (d := _safe_date(y, month, day)) and d.weekday() == weekday]
+    candidates = [
+        d for y in (pub.year - 1, pub.year, pub.year + 1) if (d := _safe_date(y, month, day)) and d.weekday() == weekday
+    ]
     if direction < 0:
         candidates = [d for d in candidates if d <= pub] or candidates
     elif direction > 0:
@@ -518,7 +597,13 @@ def _count(word: str) -> tuple[int, int]:
 
 
 _COARSER = {"day": "week", "week": "month", "month": "year", "year": "year"}
-_RECENT = {None: (60, "month"), "weeks": (60, "month"), "days": (14, "week"), "months": (180, "year"), "years": (730, "year")}
+_RECENT = {
+    None: (60, "month"),
+    "weeks": (60, "month"),
+    "days": (14, "week"),
+    "months": (180, "year"),
+    "years": (730, "year"),
+}
 _NEEDS_PUBLICATION = {"dm", "md", "rm", "bm", "mry", "ago", "edge", "lt", "dw", "wr", "rc"}
 _EXPLICIT_KINDS = {"iso", "dmy", "mdy", "dm", "md", "my", "bm", "yr"}
 
@@ -641,8 +726,12 @@ def resolve_expression(
         weekday = expression.field("w")
         if published_after is not None and expression.kind in ("dm", "md") and weekday:
             # Same rule as publication inference: the weekday fixes the year past the bound.
-            d = weekday_year(_to_int_month(expression.field("m")), _to_int_day(expression.field("d")),
-                             _WEEKDAY_NUMBERS[weekday.rstrip(".").lower()], published_after)
+            d = weekday_year(
+                _to_int_month(expression.field("m")),
+                _to_int_day(expression.field("d")),
+                _WEEKDAY_NUMBERS[weekday.rstrip(".").lower()],
+                published_after,
+            )
             if d is not None:
                 return DateInterval(d, d, "day", basis, text, span)
         if published_after is None:
@@ -673,6 +762,7 @@ def resolve_expression(
 # ---------------------------------------------------------------------------------------------
 # Which expression dates the event.
 
+
 def _clause_of(position: int, starts: tuple[int, ...], ids: tuple[int, ...]) -> int:
     return ids[bisect.bisect_right(starts, position) - 1]
 
@@ -702,7 +792,7 @@ def choose_expression(sentence: str, trigger_span: tuple[int, int]) -> DateExpre
         # "Since 2021, when the Taliban seized power, ...": a when-clause dates its act by the
         # expression it hangs on, even a state phrase (the since-date is when the act happened).
         when = _WHEN_CLAUSE.match(sentence, e.span[1])
-        if when and when.end() <= t0 and "," not in sentence[when.end():t0]:
+        if when and when.end() <= t0 and "," not in sentence[when.end() : t0]:
             return dataclasses.replace(e, is_state=False)
     trigger_clause = _clause_of(t0, starts, ids)
     best, best_key = None, None
@@ -823,7 +913,7 @@ _WINDOW = 48
 def _windows_around(text: str, token: str) -> list[str]:
     out, at = [], text.find(token)
     while at >= 0:
-        out.append(text[max(0, at - _WINDOW):at + len(token) + _WINDOW])
+        out.append(text[max(0, at - _WINDOW) : at + len(token) + _WINDOW])
         at = text.find(token, at + len(token))
     return out
 
@@ -834,9 +924,11 @@ def _scan_for_inference(text: str, years: Sequence[str] | None, has_weekday: boo
     found: list[DateExpression] = []
     if has_weekday is None or has_weekday:
         for m in _WEEKDAY_TOKEN.finditer(text):
-            window = text[max(0, m.start() - _WINDOW):m.end() + _WINDOW]
+            window = text[max(0, m.start() - _WINDOW) : m.end() + _WINDOW]
             # Only "Wednesday, August 21"-like windows can fix a year: they need a month and a digit.
-            if _CAPITALISED.search(window, m.end() - m.start() + min(m.start(), _WINDOW)) and any(c.isdigit() for c in window):
+            if _CAPITALISED.search(window, m.end() - m.start() + min(m.start(), _WINDOW)) and any(
+                c.isdigit() for c in window
+            ):
                 found.extend(_scan(window))
     for year in sorted(set(_YEAR_TOKEN.findall(text) if years is None else years), reverse=True):
         stated = [e for w in _windows_around(text, year) for e in _scan(w)]
@@ -847,7 +939,10 @@ def _scan_for_inference(text: str, years: Sequence[str] | None, has_weekday: boo
 
 
 def infer_publication_date(
-    text: str, hints: Iterable[dt.date] = (), *, years: Sequence[str] | None = None,
+    text: str,
+    hints: Iterable[dt.date] = (),
+    *,
+    years: Sequence[str] | None = None,
     has_weekday: bool | None = None,
 ) -> PublicationDate:
     """Publication date from the text alone (codebook s. 4), never from clocks or file times.
@@ -890,8 +985,12 @@ def infer_publication_date(
         for e in expressions:
             weekday = e.field("w")
             if e.kind in ("dm", "md") and weekday:
-                d = weekday_year(_to_int_month(e.field("m")), _to_int_day(e.field("d")),
-                                 _WEEKDAY_NUMBERS[weekday.rstrip(".").lower()], lower)
+                d = weekday_year(
+                    _to_int_month(e.field("m")),
+                    _to_int_day(e.field("d")),
+                    _WEEKDAY_NUMBERS[weekday.rstrip(".").lower()],
+                    lower,
+                )
                 if d is not None:
                     return PublicationDate(d, "inferred", None)
         if dateline:

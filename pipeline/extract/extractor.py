@@ -12,6 +12,7 @@ Confidence (documented formula, in [0, 1]):
                x date support (explicit or relative date 1.0; publication date 0.95;
                  none/unknown 0.8)
 """
+
 from __future__ import annotations
 
 import bisect
@@ -37,7 +38,16 @@ DATE_SUPPORT = {"explicit": 1.0, "relative": 1.0, "publication": 0.95, "none": 0
 # (the Taliban vs the Afghan state); otherwise "Kazakhstan's MFA said Kazakhstan ..." would read
 # as a state acting on itself.
 DOMESTIC_TYPES = {"seize_power", "armed_clash"}
-_SOURCES = ["extractor.py", "actors.py", "roles.py", "patterns.py", "modality.py", "sentences.py", "lexicon.py", "dates.py"]
+_SOURCES = [
+    "extractor.py",
+    "actors.py",
+    "roles.py",
+    "patterns.py",
+    "modality.py",
+    "sentences.py",
+    "lexicon.py",
+    "dates.py",
+]
 
 
 def dictionaries_fingerprint() -> str:
@@ -61,7 +71,9 @@ def dictionaries_fingerprint() -> str:
     return h.hexdigest()
 
 
-def mention_id(article_id: str, char_start: int, char_end: int, event_type: str, actor_name: str, target_name: str | None) -> str:
+def mention_id(
+    article_id: str, char_start: int, char_end: int, event_type: str, actor_name: str, target_name: str | None
+) -> str:
     key = f"{article_id}|{char_start}|{char_end}|{event_type}|{actor_name}|{target_name}"
     return "m" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
@@ -110,7 +122,12 @@ def _sector_allowed(span, sector: str | None, allowed: frozenset[str]) -> bool:
         return True
     head = span.resolved
     entry = head.entry if head is not None else None
-    if entry is None and head is not None and head.title is not None and getattr(head.title.owner, "entry", None) is not None:
+    if (
+        entry is None
+        and head is not None
+        and head.title is not None
+        and getattr(head.title.owner, "entry", None) is not None
+    ):
         entry = head.title.owner.entry
     return entry is not None and any(r.sector in allowed for r in entry.roles)
 
@@ -122,8 +139,9 @@ def _date(sentence: str, span: tuple[int, int], published_at, published_after, i
         return dates_mod.DateInterval(None, published_at, "unknown", "none")
 
 
-def extract_article(article_id: str, text: str, title: str | None, published_at: dt.date | None,
-                    published_after: dt.date | None) -> list[dict]:
+def extract_article(
+    article_id: str, text: str, title: str | None, published_at: dt.date | None, published_after: dt.date | None
+) -> list[dict]:
     """Mention rows (schemas.models.Mention columns, event_id None) for one article."""
     if not text:
         return []
@@ -153,8 +171,15 @@ def extract_article(article_id: str, text: str, title: str | None, published_at:
             continue
         sentence = text[s0:s1]
         window = clause_window(sentence, max(0, roles.actor_end - s0), a - s0)
-        mod, negated = modality(sentence, window, a - s0, refusal=info.refusal,
-                                negatable=info.negated_as is not None, fixed=tr.modality, trigger_end=b - s0)
+        mod, negated = modality(
+            sentence,
+            window,
+            a - s0,
+            refusal=info.refusal,
+            negatable=info.negated_as is not None,
+            fixed=tr.modality,
+            trigger_end=b - s0,
+        )
         event_type = info.negated_as if negated else tr.event_type
         tense_ = tense(window, text[a:b], mod)
         interval = _date(sentence, (a - s0, b - s0), published_at, published_after, si <= lead_limit, tense_)
@@ -172,14 +197,32 @@ def extract_article(article_id: str, text: str, title: str | None, published_at:
         confidence = tr.weight * roles.clarity * DATE_SUPPORT.get(interval.basis, 0.8)
         mid = mention_id(article_id, s0, s1, event_type, actor.name, target.name)
         row = {
-            "mention_id": mid, "event_id": None, "article_id": article_id, "sentence_index": si,
-            "char_start": s0, "char_end": s1, "quote": sentence, "event_type": event_type, "modality": mod,
-            "actor_text": actor.text, "actor_name": actor.name, "actor_country": actor.country, "actor_sector": actor.sector,
-            "target_text": target.text, "target_name": target.name, "target_country": target.country,
-            "target_sector": target.sector, "date_text": interval.text, "date_start": interval.start,
-            "date_end": interval.end, "date_precision": interval.precision, "date_basis": interval.basis,
-            "confidence": round(min(1.0, max(0.0, confidence)), 4), "trigger_text": text[a:b],
-            "actor_person": actor.person, "target_person": target.person,
+            "mention_id": mid,
+            "event_id": None,
+            "article_id": article_id,
+            "sentence_index": si,
+            "char_start": s0,
+            "char_end": s1,
+            "quote": sentence,
+            "event_type": event_type,
+            "modality": mod,
+            "actor_text": actor.text,
+            "actor_name": actor.name,
+            "actor_country": actor.country,
+            "actor_sector": actor.sector,
+            "target_text": target.text,
+            "target_name": target.name,
+            "target_country": target.country,
+            "target_sector": target.sector,
+            "date_text": interval.text,
+            "date_start": interval.start,
+            "date_end": interval.end,
+            "date_precision": interval.precision,
+            "date_basis": interval.basis,
+            "confidence": round(min(1.0, max(0.0, confidence)), 4),
+            "trigger_text": text[a:b],
+            "actor_person": actor.person,
+            "target_person": target.person,
         }
         if mid not in rows or rows[mid]["confidence"] < row["confidence"]:
             rows[mid] = row
@@ -194,10 +237,24 @@ def extract_mentions(articles: pl.DataFrame) -> pl.DataFrame:
         rows.extend(extract_article(article_id, text, title, published_at, published_after))
     if not rows:
         from schemas.models import empty_frame
+
         return empty_frame(Mention)
-    return conform(pl.DataFrame(rows, schema_overrides={"event_id": pl.String, "date_text": pl.String,
-                                                        "date_start": pl.Date, "date_end": pl.Date,
-                                                        "actor_country": pl.String, "actor_sector": pl.String,
-                                                        "target_country": pl.String, "target_sector": pl.String,
-                                                        "actor_person": pl.String, "target_person": pl.String},
-                                infer_schema_length=None), Mention)
+    return conform(
+        pl.DataFrame(
+            rows,
+            schema_overrides={
+                "event_id": pl.String,
+                "date_text": pl.String,
+                "date_start": pl.Date,
+                "date_end": pl.Date,
+                "actor_country": pl.String,
+                "actor_sector": pl.String,
+                "target_country": pl.String,
+                "target_sector": pl.String,
+                "actor_person": pl.String,
+                "target_person": pl.String,
+            },
+            infer_schema_length=None,
+        ),
+        Mention,
+    )

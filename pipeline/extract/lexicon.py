@@ -5,6 +5,7 @@ Everything here is data-driven: ``schemas/dictionaries/*.yaml`` and the ``trigge
 (pyahocorasick: linear in the text, independent of the number of names); titles, anaphors and
 collective phrases case-insensitively with a second automaton over the lower-cased text.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -42,6 +43,7 @@ class Role:
 @dataclass(frozen=True)
 class Entry:
     """One gazetteer entry an alias points to."""
+
     kind: str  # state | demonym | capital | org | group | person
     name: str
     country: str | None
@@ -141,8 +143,13 @@ def _gazetteer() -> dict[str, Entry]:
 
     for org in data.get("organizations", []):
         aliases = list(org["aliases"])
-        e = Entry("group" if org.get("roles") else "org", org["name"], org.get("country"), org.get("sector"),
-                  _roles(org.get("roles"), aliases))
+        e = Entry(
+            "group" if org.get("roles") else "org",
+            org["name"],
+            org.get("country"),
+            org.get("sector"),
+            _roles(org.get("roles"), aliases),
+        )
         org_entries[org["name"]] = e
         for a in aliases:
             add(a, e)

@@ -8,6 +8,7 @@ in the codebook) negation is part of the meaning, so the row stays asserted; a n
 a type with `negated_as` becomes that type ("does not recognize" -> refuse_recognition), while a
 negated report of a past act ("has not recognized") stays the type, denied.
 """
+
 from __future__ import annotations
 
 import functools
@@ -16,11 +17,39 @@ from dataclasses import dataclass
 
 from pipeline.extract.lexicon import load_modality
 
-_CLAUSE_BREAK = re.compile(r"[;:«»“”\"]|,\s(?:but|while|although|though|whereas|and|which|who)\b|\b(?:that|said|says|adding|stressing|noting)\s")
+_CLAUSE_BREAK = re.compile(
+    r"[;:«»“”\"]|,\s(?:but|while|although|though|whereas|and|which|who)\b|\b(?:that|said|says|adding|stressing|noting)\s"
+)
 # A nominal trigger followed by a future ("the meeting will be held next week").
-_FUTURE_AFTER = re.compile(r"(?:\s+\w+){0,3}?\s+(?:will|is to|are to|is set to|are set to|is scheduled to|are scheduled to|is expected to|are expected to)\s+(?:be\s+)?(?:held|take place|convene|start|begin|open)\b", re.I)
-IRREGULAR_PAST = {"met", "held", "took", "sent", "gave", "struck", "broke", "fought", "spoke", "came", "led", "rang",
-                  "made", "put", "cut", "signed", "seized", "won", "sat", "froze", "overran", "shut", "began"}
+_FUTURE_AFTER = re.compile(
+    r"(?:\s+\w+){0,3}?\s+(?:will|is to|are to|is set to|are set to|is scheduled to|are scheduled to|is expected to|are expected to)\s+(?:be\s+)?(?:held|take place|convene|start|begin|open)\b",
+    re.I,
+)
+IRREGULAR_PAST = {
+    "met",
+    "held",
+    "took",
+    "sent",
+    "gave",
+    "struck",
+    "broke",
+    "fought",
+    "spoke",
+    "came",
+    "led",
+    "rang",
+    "made",
+    "put",
+    "cut",
+    "signed",
+    "seized",
+    "won",
+    "sat",
+    "froze",
+    "overran",
+    "shut",
+    "began",
+}
 
 
 @dataclass(frozen=True)
@@ -44,10 +73,15 @@ def cues() -> Cues:
     m = load_modality()
     t = m["tense"]
     return Cues(
-        _alt(m["denied"]), _alt(m["hypothetical"]), _alt(m["planned"]), _alt(m["refusal"]),
+        _alt(m["denied"]),
+        _alt(m["hypothetical"]),
+        _alt(m["planned"]),
+        _alt(m["refusal"]),
         _alt(m["infinitive_asserted"]),
         re.compile(r"(?<![\w'’])(?:" + "|".join(t["future"]) + r")\s+(?:\w+ly\s+|also\s+|not\s+|soon\s+)*$", re.I),
-        re.compile(r"(?<![\w'’])(?:" + "|".join(t["perfect"]) + r")\s+(?:\w+ly\s+|also\s+|not\s+|now\s+|just\s+)*$", re.I),
+        re.compile(
+            r"(?<![\w'’])(?:" + "|".join(t["perfect"]) + r")\s+(?:\w+ly\s+|also\s+|not\s+|now\s+|just\s+)*$", re.I
+        ),
         re.compile(r"(?<![\w'’])(?:" + "|".join(t["past_aux"]) + r")\s+(?:\w+ly\s+|also\s+|not\s+)*$", re.I),
     )
 
@@ -59,12 +93,20 @@ def clause_window(sentence: str, left: int, trigger_start: int) -> str:
     for m in _CLAUSE_BREAK.finditer(window):
         last = m
     if last is not None:
-        window = window[last.end():]
+        window = window[last.end() :]
     return window
 
 
-def modality(sentence: str, window: str, trigger_start: int, *, refusal: bool, negatable: bool,
-             fixed: str | None = None, trigger_end: int | None = None) -> tuple[str, bool]:
+def modality(
+    sentence: str,
+    window: str,
+    trigger_start: int,
+    *,
+    refusal: bool,
+    negatable: bool,
+    fixed: str | None = None,
+    trigger_end: int | None = None,
+) -> tuple[str, bool]:
     """(modality, negated_refusal). ``window`` is the clause before the trigger.
 
     Hedges are also looked for before the actor in the same clause ("We hope the EU will send").
@@ -78,14 +120,22 @@ def modality(sentence: str, window: str, trigger_start: int, *, refusal: bool, n
         return "asserted", negatable and not refusal
     if not refusal and c.denied.search(window):
         return "denied", False
-    if sentence.rstrip().endswith("?") or re.search(r"\b(?:if|whether|unless)\b", before, re.I) or c.hypothetical.search(window) \
-            or c.hypothetical.search(clause):
+    if (
+        sentence.rstrip().endswith("?")
+        or re.search(r"\b(?:if|whether|unless)\b", before, re.I)
+        or c.hypothetical.search(window)
+        or c.hypothetical.search(clause)
+    ):
         return "hypothetical", False
-    if c.planned.search(window) or _FUTURE_AFTER.match(sentence, trigger_end if trigger_end is not None else trigger_start):
+    if c.planned.search(window) or _FUTURE_AFTER.match(
+        sentence, trigger_end if trigger_end is not None else trigger_start
+    ):
         return "planned", False
-    inf = re.search(r"\bto\s+(?:\w+ly\s+)?(?:(?:pay|make|hold|conduct|take|give|have)\s+(?:a\s+|an\s+)?(?:\w+\s+)?)?$", window)
+    inf = re.search(
+        r"\bto\s+(?:\w+ly\s+)?(?:(?:pay|make|hold|conduct|take|give|have)\s+(?:a\s+|an\s+)?(?:\w+\s+)?)?$", window
+    )
     if inf and not re.search(r"\bto\s+have\s+$", window):
-        if not c.infinitive_asserted.search(window[max(0, inf.start() - 40):inf.start()]):
+        if not c.infinitive_asserted.search(window[max(0, inf.start() - 40) : inf.start()]):
             return "planned", False
     return "asserted", False
 

@@ -7,6 +7,7 @@ automatically from the parsed regex (no hand-kept keyword lists that could drift
 patterns; a pattern may name its own `anchors` when the derived ones are very common words). All anchors go into one Aho-Corasick automaton; a sentence is matched against a
 pattern's regex only when one of that pattern's anchors occurs in it.
 """
+
 from __future__ import annotations
 
 import functools
@@ -135,7 +136,9 @@ def anchors_for(pattern: str) -> tuple[str, ...]:
     found = _anchor_set(list(parsed)) or set()
     found = {a for a in found if len(a.strip()) >= MIN_ANCHOR}
     if not found:
-        raise ValueError(f"trigger pattern has no literal of {MIN_ANCHOR}+ characters every match must contain: {pattern!r}")
+        raise ValueError(
+            f"trigger pattern has no literal of {MIN_ANCHOR}+ characters every match must contain: {pattern!r}"
+        )
     return tuple(sorted(found))
 
 
@@ -152,19 +155,32 @@ def trigger_set() -> TriggerSet:
     triggers: list[Trigger] = []
     types: dict[str, TypeInfo] = {}
     for etype, spec in cb.event_types.items():
-        types[etype] = TypeInfo(bool(spec.get("symmetric")), bool(spec.get("refusal")), spec.get("negated_as"),
-                                frozenset(spec["actor_sectors"]) if spec.get("actor_sectors") else None)
+        types[etype] = TypeInfo(
+            bool(spec.get("symmetric")),
+            bool(spec.get("refusal")),
+            spec.get("negated_as"),
+            frozenset(spec["actor_sectors"]) if spec.get("actor_sectors") else None,
+        )
         for i, t in enumerate(spec.get("triggers") or []):
             pat = t["pattern"]
             # Word-bounded, never starting inside a hyphenated word ("Taliban-appointed").
             rx = re.compile(r"(?<![\w\-‑])(?:" + pat + r")(?!(?<=\w)\w)", re.IGNORECASE)
             req = t.get("requires")
-            triggers.append(Trigger(
-                etype, i, rx, float(t.get("weight", 0.8)), bool(t.get("swap", False)),
-                t.get("actor_scope", "clause"), t.get("default_target"), t.get("modality"),
-                re.compile(req, re.IGNORECASE) if req else None,
-                tuple(a.lower() for a in t["anchors"]) if t.get("anchors") else anchors_for(pat), pat,
-            ))
+            triggers.append(
+                Trigger(
+                    etype,
+                    i,
+                    rx,
+                    float(t.get("weight", 0.8)),
+                    bool(t.get("swap", False)),
+                    t.get("actor_scope", "clause"),
+                    t.get("default_target"),
+                    t.get("modality"),
+                    re.compile(req, re.IGNORECASE) if req else None,
+                    tuple(a.lower() for a in t["anchors"]) if t.get("anchors") else anchors_for(pat),
+                    pat,
+                )
+            )
     # Anchors are matched in the normalised lower-cased text (punctuation -> spaces, see
     # lexicon.normalize); an anchor that starts with a letter must start a word (" recogni...").
     auto = ahocorasick.Automaton()

@@ -14,6 +14,7 @@ Rules (deterministic, in order):
 - a collective subject ("many countries", "the international community") or an unresolved
   anaphor means no event; so does a commentator ("an analyst said") between actor and trigger.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,13 +25,17 @@ from pipeline.extract.lexicon import lexicon
 from pipeline.extract.patterns import Trigger
 
 CANDIDATE_KINDS = ENTITY_KINDS | {"anaphor", "collective"}
-_PASSIVE_BEFORE = re.compile(r"\b(?:is|are|was|were|be|been|being|get|got|gets)\s+(?:(?:\w+ly|not|also|now|reportedly)\s+){0,2}$", re.I)
+_PASSIVE_BEFORE = re.compile(
+    r"\b(?:is|are|was|were|be|been|being|get|got|gets)\s+(?:(?:\w+ly|not|also|now|reportedly)\s+){0,2}$", re.I
+)
 _BY_AFTER = re.compile(r"(?:\s+[\w’'-]+){0,4}?\s+by\s+", re.I)
 _TARGET_STOP = re.compile(r";|\s[–—-]\s|,\s(?:which|who|where|while|but|although|as|after|before|when)\b|\.\s")
 # Between a nominal trigger and the actor that modifies it: only a possessive and attack/aid
 # adjectives ("Israel's deadly air attack"), never a verb ("Iraq condemned the attack").
-_ADJACENT_GAP = re.compile(r"^(?:['’]s)?(?:[\s-]+(?:military|terrorist|deadly|armed|air|missile|drone|rocket|border|naval|"
-                           r"cross-border|fresh|new|recent|latest|official|formal|diplomatic|de|jure))*[\s-]+$")
+_ADJACENT_GAP = re.compile(
+    r"^(?:['’]s)?(?:[\s-]+(?:military|terrorist|deadly|armed|air|missile|drone|rocket|border|naval|"
+    r"cross-border|fresh|new|recent|latest|official|formal|diplomatic|de|jure))*[\s-]+$"
+)
 _COORD_GAP = re.compile(r"^(?:[^,;.]{0,60}?)\s+and\s+(?:(?:the|his|her|its|their)\s+)?$")
 MAX_TARGET_DISTANCE = 160
 # A name after these is a topic or a venue ("a meeting on Afghanistan in Tehran"), not a
@@ -40,8 +45,10 @@ _TOPIC_PREP = re.compile(r"\b(?:on|about|over|regarding|concerning|in|at|inside|
 # ... also the later items of a list that follows such a preposition ("in Qatar, UAE and Pakistan")
 # and "on the sidelines of".
 _NOT_PLACE = r"(?!(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|April|May|June|July|August|September|October|November|December)\b)"
-_TOPIC_LIST = re.compile(r"(?:\b(?:on|about|over|regarding|in|at)\s+(?:the\s+)?" + _NOT_PLACE + r"[A-Z][\w’'.-]*(?:\s+[A-Z][\w’'.-]*)*"
-                         r"(?:,\s+[A-Z][\w’'.-]*(?:\s+[A-Z][\w’'.-]*)*)*(?:,\s*|,?\s+and\s+)|\bsidelines\s+of\s+(?:the\s+)?)$")
+_TOPIC_LIST = re.compile(
+    r"(?:\b(?:on|about|over|regarding|in|at)\s+(?:the\s+)?" + _NOT_PLACE + r"[A-Z][\w’'.-]*(?:\s+[A-Z][\w’'.-]*)*"
+    r"(?:,\s+[A-Z][\w’'.-]*(?:\s+[A-Z][\w’'.-]*)*)*(?:,\s*|,?\s+and\s+)|\bsidelines\s+of\s+(?:the\s+)?)$"
+)
 _IN_AT = re.compile(r"\b(?:in|at|inside|near)\s+(?:the\s+)?$", re.I)
 PLACE_TYPES = {"visit", "reduce_relations", "criticize", "seize_power", "provide_aid", "hand_over_embassy"}
 SELF_TARGET_REACH = 40  # "took control of Kabul": a domestic act's target follows the trigger closely
@@ -77,8 +84,9 @@ def _owns_title_after(sp: Span) -> bool:
     return sp.title is not None and sp.title.start >= sp.end
 
 
-def _left_actor(text: str, spans: list[Span], sent_start: int, trig_start: int, adjacent: bool,
-                event_type: str = "") -> Span | None | bool:
+def _left_actor(
+    text: str, spans: list[Span], sent_start: int, trig_start: int, adjacent: bool, event_type: str = ""
+) -> Span | None | bool:
     """Nearest usable actor before the trigger; False when the subject is collective/unresolved.
 
     A coordinated verb ("X praised Iran ... and hailed Y") takes the subject of its clause, not
@@ -91,8 +99,11 @@ def _left_actor(text: str, spans: list[Span], sent_start: int, trig_start: int, 
         for sp in spans:
             if sp.start < clause_start or sp.end > trig_start or not _is_candidate(sp):
                 continue
-            if sp.kind in ("state", "capital", "demonym", "org", "group") and _PLACE_PREP.search(text, max(0, sp.start - 14), sp.start) \
-                    and not _owns_title_after(sp):
+            if (
+                sp.kind in ("state", "capital", "demonym", "org", "group")
+                and _PLACE_PREP.search(text, max(0, sp.start - 14), sp.start)
+                and not _owns_title_after(sp)
+            ):
                 continue
             return sp if _usable(sp) else False
         return None
@@ -100,14 +111,20 @@ def _left_actor(text: str, spans: list[Span], sent_start: int, trig_start: int, 
         if sp.end > trig_start or sp.start < sent_start or not _is_candidate(sp):
             continue
         if adjacent:
-            if _ADJACENT_GAP.match(text[sp.end:trig_start]) or sp.end == trig_start:
+            if _ADJACENT_GAP.match(text[sp.end : trig_start]) or sp.end == trig_start:
                 return sp if _usable(sp) else False
             return None
-        if sp.kind in ("state", "capital", "demonym", "org", "group") and _PLACE_PREP.search(text, max(0, sp.start - 14), sp.start) \
-                and not _owns_title_after(sp):
+        if (
+            sp.kind in ("state", "capital", "demonym", "org", "group")
+            and _PLACE_PREP.search(text, max(0, sp.start - 14), sp.start)
+            and not _owns_title_after(sp)
+        ):
             continue
-        if sp.kind == "capital" and event_type in ("meet", "phone_call", "sign_agreement", "cooperate") \
-                and re.fullmatch(r"[\s-]*", text[sp.end:trig_start]):
+        if (
+            sp.kind == "capital"
+            and event_type in ("meet", "phone_call", "sign_agreement", "cooperate")
+            and re.fullmatch(r"[\s-]*", text[sp.end : trig_start])
+        ):
             continue  # "the Astana talks": a venue
         if sp.kind == "collective" or not _usable(sp):
             return False
@@ -115,17 +132,23 @@ def _left_actor(text: str, spans: list[Span], sent_start: int, trig_start: int, 
     return None
 
 
-def _right_candidates(text: str, spans: list[Span], start: int, sent_end: int, event_type: str | None = None,
-                      trig_end: int | None = None) -> list[Span]:
+def _right_candidates(
+    text: str, spans: list[Span], start: int, sent_end: int, event_type: str | None = None, trig_end: int | None = None
+) -> list[Span]:
     stop = _TARGET_STOP.search(text, start, sent_end)
     limit = min(sent_end, stop.start() if stop else sent_end, start + MAX_TARGET_DISTANCE)
     out = []
     for sp in spans:
         if sp.start < start or sp.end > limit or not _is_candidate(sp):
             continue
-        if event_type is not None and sp.start != trig_end and not (trig_end is not None and text[trig_end:sp.start].strip() in ("", "the")):
-            prep = _TOPIC_PREP.search(text, max(0, sp.start - 16), sp.start) or \
-                _TOPIC_LIST.search(text, max(0, sp.start - 60), sp.start)
+        if (
+            event_type is not None
+            and sp.start != trig_end
+            and not (trig_end is not None and text[trig_end : sp.start].strip() in ("", "the"))
+        ):
+            prep = _TOPIC_PREP.search(text, max(0, sp.start - 16), sp.start) or _TOPIC_LIST.search(
+                text, max(0, sp.start - 60), sp.start
+            )
             if prep:
                 in_at = _IN_AT.search(text, max(0, sp.start - 16), sp.start)
                 if in_at and event_type in PLACE_TYPES:
@@ -143,14 +166,24 @@ def _commentator_between(text: str, a: int, b: int) -> bool:
     return bool(words & lexicon().commentators)
 
 
-def assign_roles(text: str, spans: list[Span], sent_start: int, sent_end: int, trig_start: int, trig_end: int,
-                 trigger: Trigger, symmetric: bool) -> RoleAssignment | None:
+def assign_roles(
+    text: str,
+    spans: list[Span],
+    sent_start: int,
+    sent_end: int,
+    trig_start: int,
+    trig_end: int,
+    trigger: Trigger,
+    symmetric: bool,
+) -> RoleAssignment | None:
     trig_text = text[trig_start:trig_end]
     first_word_end = trig_start + (len(trig_text.split()[0]) if trig_text.split() else 0)
     adjacent = trigger.actor_scope == "adjacent"
     clarity = 1.0
-    passive = bool(_PASSIVE_BEFORE.search(text, max(sent_start, trig_start - 40), trig_start)) and \
-        re.match(r"\w+(?:ed|en|wn|ne|t)\b", trig_text) is not None
+    passive = (
+        bool(_PASSIVE_BEFORE.search(text, max(sent_start, trig_start - 40), trig_start))
+        and re.match(r"\w+(?:ed|en|wn|ne|t)\b", trig_text) is not None
+    )
     by = _BY_AFTER.match(text, trig_end, min(sent_end, trig_end + 60))
     if by and (passive or re.match(r"\w+(?:ed|en)\b", trig_text)):
         passive = True
@@ -171,10 +204,15 @@ def assign_roles(text: str, spans: list[Span], sent_start: int, sent_end: int, t
         clarity *= 0.9
         actor_end = trig_start - 40
     else:
-        between = re.search(r"\bbetween\s+", text[trig_start:min(sent_end, trig_end + 12)], re.I)
+        between = re.search(r"\bbetween\s+", text[trig_start : min(sent_end, trig_end + 12)], re.I)
         if symmetric and between:
-            parts = [sp for sp in _right_candidates(text, spans, trig_start + between.end(), sent_end)
-                     if not (sp.kind in ("state", "capital", "demonym") and _IN_AT.search(text, max(0, sp.start - 14), sp.start))]
+            parts = [
+                sp
+                for sp in _right_candidates(text, spans, trig_start + between.end(), sent_end)
+                if not (
+                    sp.kind in ("state", "capital", "demonym") and _IN_AT.search(text, max(0, sp.start - 14), sp.start)
+                )
+            ]
             parts = _distinct(parts)
             if len(parts) < 2 or not all(_usable(p) for p in parts[:2]):
                 return None
@@ -213,8 +251,12 @@ def assign_roles(text: str, spans: list[Span], sent_start: int, sent_end: int, t
                 for sp in reversed(spans[:idx] if idx > 0 else []):
                     if sp.start < sent_start:
                         break
-                    if _is_candidate(sp) and _usable(sp) and _COORD_GAP.match(text[sp.end:actor.start]) and \
-                            sp.resolved is not actor.resolved:
+                    if (
+                        _is_candidate(sp)
+                        and _usable(sp)
+                        and _COORD_GAP.match(text[sp.end : actor.start])
+                        and sp.resolved is not actor.resolved
+                    ):
                         target = sp
                         break
             if target is None and trigger.default_target == "self":
@@ -249,8 +291,13 @@ def _distinct(parts: list[Span]) -> list[Span]:
     """Participants after "between": one per person/body phrase (a title's owner counts once)."""
     out: list[Span] = []
     for p in parts:
-        if out and p.kind in ("state", "demonym", "capital", "group") and out[-1].kind == "person" and out[-1].title is not None \
-                and out[-1].title.owner is p:
+        if (
+            out
+            and p.kind in ("state", "demonym", "capital", "group")
+            and out[-1].kind == "person"
+            and out[-1].title is not None
+            and out[-1].title.owner is p
+        ):
             continue
         out.append(p)
     return out

@@ -13,6 +13,7 @@ boundary regex plus an abbreviation list (``schemas/dictionaries/abbreviations.y
 Spans are (start, end) offsets into the text, stripped of surrounding whitespace; empty lines
 yield no sentence.
 """
+
 from __future__ import annotations
 
 import functools
@@ -42,7 +43,7 @@ def _is_abbreviation(text: str, stop_start: int, abbrevs: frozenset[str]) -> boo
     # str.rfind instead of a regex anchored at the end: this runs for every full stop in the corpus.
     lo = max(0, stop_start - 24)
     cut = max(text.rfind(" ", lo, stop_start), text.rfind("\n", lo, stop_start), text.rfind("\u00a0", lo, stop_start))
-    word = text[cut + 1:stop_start].lstrip("\"'“‘«([").rstrip(".")
+    word = text[cut + 1 : stop_start].lstrip("\"'“‘«([").rstrip(".")
     if not word:
         return False
     if len(word) == 1 and word.isupper():

@@ -3,6 +3,7 @@
 A .gz is read as a stream and never expanded beyond ``max_bundle_bytes`` (decompressed), so a
 gzip bomb costs at most that much reading; a line is never held beyond ``max_line_bytes``.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -29,6 +30,7 @@ class BundleLine:
 @dataclass(frozen=True)
 class BundleStop:
     """Reading stopped before the end of the bundle (limit reached or corrupt data)."""
+
     line: int  # first line not (fully) read
     code: str  # bundle_too_large | corrupt_bundle
     reason: str
@@ -54,8 +56,13 @@ def _parse(lineno: int, raw: bytes) -> BundleLine:
     except (ValueError, RecursionError) as exc:
         return BundleLine(lineno, None, "broken_json", "line is not valid JSON", f"{type(exc).__name__}: {exc}"[:300])
     if not isinstance(obj, dict):
-        return BundleLine(lineno, None, "not_an_object", f"line is a JSON {type(obj).__name__}, not an object",
-                          raw[:120].decode("utf-8", "replace"))
+        return BundleLine(
+            lineno,
+            None,
+            "not_an_object",
+            f"line is a JSON {type(obj).__name__}, not an object",
+            raw[:120].decode("utf-8", "replace"),
+        )
     return BundleLine(lineno, obj)
 
 
@@ -73,10 +80,13 @@ def read_bundle(path: Path, max_line_bytes: int, max_bundle_bytes: int) -> Itera
                 lineno += 1
                 total += len(chunk)
                 if total > max_bundle_bytes:
-                    yield BundleStop(lineno, "bundle_too_large",
-                                     f"bundle expands beyond the limit of {max_bundle_bytes:,} bytes; "
-                                     f"reading stopped at line {lineno} (this and later lines not read)",
-                                     f"decompressed bytes read: {total:,}; limit max_bundle_bytes={max_bundle_bytes:,}")
+                    yield BundleStop(
+                        lineno,
+                        "bundle_too_large",
+                        f"bundle expands beyond the limit of {max_bundle_bytes:,} bytes; "
+                        f"reading stopped at line {lineno} (this and later lines not read)",
+                        f"decompressed bytes read: {total:,}; limit max_bundle_bytes={max_bundle_bytes:,}",
+                    )
                     return
                 if len(chunk) > max_line_bytes and not chunk.endswith(b"\n"):
                     line_bytes = len(chunk)
@@ -88,17 +98,27 @@ def read_bundle(path: Path, max_line_bytes: int, max_bundle_bytes: int) -> Itera
                         line_bytes += len(chunk)
                         total += len(chunk)
                         if total > max_bundle_bytes:
-                            yield BundleStop(lineno, "bundle_too_large",
-                                             f"bundle expands beyond the limit of {max_bundle_bytes:,} bytes inside line {lineno}; "
-                                             "reading stopped (this and later lines not read)",
-                                             f"decompressed bytes read: {total:,}; limit max_bundle_bytes={max_bundle_bytes:,}")
+                            yield BundleStop(
+                                lineno,
+                                "bundle_too_large",
+                                f"bundle expands beyond the limit of {max_bundle_bytes:,} bytes inside line {lineno}; "
+                                "reading stopped (this and later lines not read)",
+                                f"decompressed bytes read: {total:,}; limit max_bundle_bytes={max_bundle_bytes:,}",
+                            )
                             return
-                    yield BundleLine(lineno, None, "too_large",
-                                     f"line is longer than the limit of {max_line_bytes:,} bytes; skipped",
-                                     f"line bytes: {line_bytes:,}; limit max_line_bytes={max_line_bytes:,}")
+                    yield BundleLine(
+                        lineno,
+                        None,
+                        "too_large",
+                        f"line is longer than the limit of {max_line_bytes:,} bytes; skipped",
+                        f"line bytes: {line_bytes:,}; limit max_line_bytes={max_line_bytes:,}",
+                    )
                     continue
                 yield _parse(lineno, chunk)
     except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
-        yield BundleStop(lineno + 1, "corrupt_bundle",
-                         f"bundle is corrupt or truncated; reading stopped at line {lineno + 1} (earlier lines kept)",
-                         f"{type(exc).__name__}: {exc}; decompressed bytes read: {total:,}"[:300])
+        yield BundleStop(
+            lineno + 1,
+            "corrupt_bundle",
+            f"bundle is corrupt or truncated; reading stopped at line {lineno + 1} (earlier lines kept)",
+            f"{type(exc).__name__}: {exc}; decompressed bytes read: {total:,}"[:300],
+        )

@@ -36,6 +36,7 @@ rewritten); a cache that cannot be written is skipped: the cache never fails a b
 
 Why not per-text keys only: the bundle would still be read and decompressed (~2 s on the corpus).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -69,33 +70,55 @@ _HASH_CHUNK = 1 << 20
 # an input yielded, normalized; cached inputs' rows go from the cache file to the output without
 # becoming Python objects). ``key`` is the entry key of the input (null when not cacheable).
 CANDIDATES = {
-    "key": pl.String, "order_path": pl.String, "order_line": pl.Int64, "source_file": pl.String,
+    "key": pl.String,
+    "order_path": pl.String,
+    "order_line": pl.Int64,
+    "source_file": pl.String,
     "text": pl.String,  # normalized, boilerplate removed
     "n_chars": pl.Int64,  # characters of text
     "head": pl.String,  # start of the text before boilerplate removal; null when it had no content
     "digest": pl.String,  # sha256 of text; null when text is empty
     "code": pl.String,  # reason code when nothing is left: empty_file (a file) or empty_text (a bundle line)
-    "title": pl.String, "outlet": pl.String, "url": pl.String, "published_at": pl.Date, "language": pl.String,
+    "title": pl.String,
+    "outlet": pl.String,
+    "url": pl.String,
+    "published_at": pl.Date,
+    "language": pl.String,
 }
 # What ingest derives from a normalized text alone, by its sha256 (``key``). Filled lazily: a part
 # is computed only when an article needs it; english null / has_* false = not computed yet.
 ANALYSES = {
-    "key": pl.String, "english": pl.Boolean, "guess": pl.String,  # guess: LanguageGuess.describe() when not English
-    "has_structure": pl.Boolean, "s_title": pl.String, "s_dateline": pl.String, "s_marker": pl.Date,
-    "has_publication": pl.Boolean, "p_published_at": pl.Date, "p_basis": pl.String, "p_after": pl.Date,
+    "key": pl.String,
+    "english": pl.Boolean,
+    "guess": pl.String,  # guess: LanguageGuess.describe() when not English
+    "has_structure": pl.Boolean,
+    "s_title": pl.String,
+    "s_dateline": pl.String,
+    "s_marker": pl.Date,
+    "has_publication": pl.Boolean,
+    "p_published_at": pl.Date,
+    "p_basis": pl.String,
+    "p_after": pl.Date,
 }
 
 _SCHEMA = {
     **CANDIDATES,  # key: entry key, or the sha256 of a text for an analysis row
     "rec": pl.String,  # e: entry | q: quarantine row | i: metadata issue | c: candidate text | a: analysis
-    "line": pl.Int64, "reason": pl.String, "detail": pl.String,
-    "record_id": pl.String, "duplicate_of": pl.String, "applies_to": pl.String,
+    "line": pl.Int64,
+    "reason": pl.String,
+    "detail": pl.String,
+    "record_id": pl.String,
+    "duplicate_of": pl.String,
+    "applies_to": pl.String,
     **ANALYSES,
 }
 
 _REQUIRED = {  # record type -> columns that may not be null
-    "e": ["key"], "q": ["key", "source_file", "code", "reason"], "i": ["key", "source_file", "reason"],
-    "c": ["key", "order_path", "order_line", "source_file", "text", "n_chars", "code"], "a": ["key"],
+    "e": ["key"],
+    "q": ["key", "source_file", "code", "reason"],
+    "i": ["key", "source_file", "reason"],
+    "c": ["key", "order_path", "order_line", "source_file", "text", "n_chars", "code"],
+    "a": ["key"],
 }
 
 
@@ -111,6 +134,7 @@ def empty_analyses() -> pl.DataFrame:
 class EntryRecord:
     """What reading one input contributed (before the cross-input steps), besides its candidate
     texts (rows of the candidates frames with this entry's key)."""
+
     quarantine: list[dict] = field(default_factory=list)
     issues: list[MetadataIssue] = field(default_factory=list)
 
@@ -135,7 +159,9 @@ def fingerprint(limits, publication_hints) -> str:
     else:
         from pipeline.extract.extractor import dictionaries_fingerprint
 
-        h.update(f"{getattr(publication_hints, '__module__', '')}.{getattr(publication_hints, '__qualname__', '')}".encode())
+        h.update(
+            f"{getattr(publication_hints, '__module__', '')}.{getattr(publication_hints, '__qualname__', '')}".encode()
+        )
         h.update(dictionaries_fingerprint().encode())
         try:
             h.update(Path(inspect.getsourcefile(publication_hints)).read_bytes())
@@ -166,8 +192,11 @@ def _stat_id(path: Path) -> tuple[int, int, int]:
 
 def parts() -> pl.Expr:
     """How much is known about a text (grows when a part is computed)."""
-    return (pl.col("english").is_not_null().cast(pl.Int8) + pl.col("has_structure").fill_null(False).cast(pl.Int8)
-            + pl.col("has_publication").fill_null(False).cast(pl.Int8)).alias("parts")
+    return (
+        pl.col("english").is_not_null().cast(pl.Int8)
+        + pl.col("has_structure").fill_null(False).cast(pl.Int8)
+        + pl.col("has_publication").fill_null(False).cast(pl.Int8)
+    ).alias("parts")
 
 
 class IngestCache:
@@ -238,13 +267,23 @@ class IngestCache:
         loaded: dict[str, EntryRecord] = {key: EntryRecord() for (key,) in rows("e", "key")}
         # Few rows (inputs and bundle lines that are not texts): Python objects, as a fresh read makes them.
         for key, source_file, line, code, reason, detail, record_id, duplicate_of in rows(
-                "q", "key", "source_file", "line", "code", "reason", "detail", "record_id", "duplicate_of"):
-            loaded[key].quarantine.append({
-                "source_file": source_file, "line": line, "stage": "ingest", "reason_code": code, "reason": reason,
-                "record_id": record_id, "duplicate_of": duplicate_of, "detail": detail,
-            })
+            "q", "key", "source_file", "line", "code", "reason", "detail", "record_id", "duplicate_of"
+        ):
+            loaded[key].quarantine.append(
+                {
+                    "source_file": source_file,
+                    "line": line,
+                    "stage": "ingest",
+                    "reason_code": code,
+                    "reason": reason,
+                    "record_id": record_id,
+                    "duplicate_of": duplicate_of,
+                    "detail": detail,
+                }
+            )
         for key, source_file, line, reason, detail, applies_to in rows(
-                "i", "key", "source_file", "line", "reason", "detail", "applies_to"):
+            "i", "key", "source_file", "line", "reason", "detail", "applies_to"
+        ):
             loaded[key].issues.append(MetadataIssue(source_file, line, reason, detail, applies_to))
         # The texts stay columns (a string filter shares the text buffers, it does not copy them).
         candidates = df.filter(pl.col("rec") == "c").select(list(CANDIDATES))
@@ -340,8 +379,11 @@ class IngestCache:
         one article then does not rewrite the corpus' 33k rows."""
         known = self.analyses.select("key", parts())
         now = analyses.select("key", parts())
-        changed = set(now.join(known, on="key", how="left", suffix="_known")
-                      .filter(pl.col("parts") != pl.col("parts_known").fill_null(-1))["key"].to_list())
+        changed = set(
+            now.join(known, on="key", how="left", suffix="_known")
+            .filter(pl.col("parts") != pl.col("parts_known").fill_null(-1))["key"]
+            .to_list()
+        )
         gone = known.height - int(known["key"].is_in(now["key"].implode()).sum())
         if not changed and gone <= DELTA_MAX:
             return False
@@ -367,16 +409,49 @@ class IngestCache:
         parts_ = [
             # an input that contributed nothing is still known
             _padded(pl.DataFrame({"key": keys}, schema={"key": pl.String}), "e"),
-            _padded(pl.DataFrame({"key": [k for k, _ in qs], **{col: [q[name] for _, q in qs] for col, name in (
-                ("source_file", "source_file"), ("line", "line"), ("code", "reason_code"), ("reason", "reason"),
-                ("detail", "detail"), ("record_id", "record_id"), ("duplicate_of", "duplicate_of"))}},
-                schema={c: _SCHEMA[c] for c in ("key", "source_file", "line", "code", "reason", "detail",
-                                                "record_id", "duplicate_of")}), "q"),
-            _padded(pl.DataFrame({"key": [k for k, _ in issues], **{col: [getattr(i, name) for _, i in issues]
-                                                                      for col, name in (
-                ("source_file", "source_file"), ("line", "line"), ("reason", "message"), ("detail", "detail"),
-                ("applies_to", "applies_to"))}},
-                schema={c: _SCHEMA[c] for c in ("key", "source_file", "line", "reason", "detail", "applies_to")}), "i"),
+            _padded(
+                pl.DataFrame(
+                    {
+                        "key": [k for k, _ in qs],
+                        **{
+                            col: [q[name] for _, q in qs]
+                            for col, name in (
+                                ("source_file", "source_file"),
+                                ("line", "line"),
+                                ("code", "reason_code"),
+                                ("reason", "reason"),
+                                ("detail", "detail"),
+                                ("record_id", "record_id"),
+                                ("duplicate_of", "duplicate_of"),
+                            )
+                        },
+                    },
+                    schema={
+                        c: _SCHEMA[c]
+                        for c in ("key", "source_file", "line", "code", "reason", "detail", "record_id", "duplicate_of")
+                    },
+                ),
+                "q",
+            ),
+            _padded(
+                pl.DataFrame(
+                    {
+                        "key": [k for k, _ in issues],
+                        **{
+                            col: [getattr(i, name) for _, i in issues]
+                            for col, name in (
+                                ("source_file", "source_file"),
+                                ("line", "line"),
+                                ("reason", "message"),
+                                ("detail", "detail"),
+                                ("applies_to", "applies_to"),
+                            )
+                        },
+                    },
+                    schema={c: _SCHEMA[c] for c in ("key", "source_file", "line", "reason", "detail", "applies_to")},
+                ),
+                "i",
+            ),
             *(_padded(c.filter(pl.col("key").is_in(keys)), "c") for c in candidates),
         ]
         return _concat(parts_, pl.DataFrame(schema=_SCHEMA))
@@ -384,9 +459,14 @@ class IngestCache:
 
 def _padded(frame: pl.DataFrame, rec: str) -> pl.DataFrame:
     """``frame``'s rows as cache file rows of type ``rec`` (the other columns null)."""
-    return frame.select(*(pl.col(name).cast(dtype) if name in frame.columns else
-                          (pl.lit(rec) if name == "rec" else pl.lit(None, dtype)).alias(name)
-                          for name, dtype in _SCHEMA.items()))
+    return frame.select(
+        *(
+            pl.col(name).cast(dtype)
+            if name in frame.columns
+            else (pl.lit(rec) if name == "rec" else pl.lit(None, dtype)).alias(name)
+            for name, dtype in _SCHEMA.items()
+        )
+    )
 
 
 def _concat(frames: list[pl.DataFrame], empty: pl.DataFrame) -> pl.DataFrame:

@@ -13,6 +13,7 @@ kept without the bad value). Bundle lines are named "<path>#L<n>" (also in quara
 ``line`` = n); rows about a whole bundle or about sources.csv carry the path and the line where
 it happened. Output order: by path, then line number (so "#L2" sorts before "#L10").
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,14 +27,25 @@ import polars as pl
 from pipeline.extract.dates import WEEKDAY_TOKEN_PATTERN, YEAR_TOKEN_PATTERN
 from pipeline.ingest.bundle import BundleStop, read_bundle
 from pipeline.ingest.cache import (
-    ANALYSES, CANDIDATES, CacheStats, IngestCache, empty_analyses, empty_candidates, session,
+    ANALYSES,
+    CANDIDATES,
+    CacheStats,
+    IngestCache,
+    empty_analyses,
+    empty_candidates,
+    session,
 )
 from pipeline.ingest.decode import decode_bytes, looks_like_html, sniff_type
 from pipeline.ingest.discover import Entry, discover
 from pipeline.ingest.html import extract_html
 from pipeline.ingest.language import guess_english
 from pipeline.ingest.metadata import (
-    FIELDS, SOURCES_FILE, Metadata, MetadataIssue, metadata_from_fields, read_sources_csv,
+    FIELDS,
+    SOURCES_FILE,
+    Metadata,
+    MetadataIssue,
+    metadata_from_fields,
+    read_sources_csv,
 )
 from pipeline.ingest.normalize import Boilerplate, clean_expr, default_boilerplate, nfc, tidy_expr
 from pipeline.ingest.parallel import infer_dates
@@ -52,6 +64,7 @@ class IngestLimits:
     2 million characters leaves room; a file may hold up to 8 MB of bytes (HTML markup, UTF-16);
     a bundle may expand to 512 MiB (the 33,692-article corpus expands to 110 MB).
     """
+
     max_article_chars: int = 2_000_000
     max_file_bytes: int = 8_000_000  # bytes read from one file: at most this + 1
     max_line_bytes: int = 8_000_000  # bytes of one bundle line
@@ -68,6 +81,7 @@ class IngestResult:
 @dataclass
 class _Candidate:
     """A text read in this run (cached inputs' texts are rows of a CANDIDATES frame instead)."""
+
     order: tuple[str, int]
     source_file: str
     text: str  # as decoded; normalized by _prepare_texts
@@ -85,21 +99,49 @@ class _Run:
     issues: list[MetadataIssue] = field(default_factory=list)
     workers: int = 1  # processes for publication-date inference (pipeline/ingest/parallel.py)
 
-    def reject(self, source_file: str, line: int | None, code: str, reason: str, detail: str | None = None,
-               record_id: str | None = None, duplicate_of: str | None = None) -> None:
-        self.quarantine.append({
-            "source_file": source_file, "line": line, "stage": STAGE, "reason_code": code, "reason": reason,
-            "record_id": record_id, "duplicate_of": duplicate_of, "detail": detail,
-        })
+    def reject(
+        self,
+        source_file: str,
+        line: int | None,
+        code: str,
+        reason: str,
+        detail: str | None = None,
+        record_id: str | None = None,
+        duplicate_of: str | None = None,
+    ) -> None:
+        self.quarantine.append(
+            {
+                "source_file": source_file,
+                "line": line,
+                "stage": STAGE,
+                "reason_code": code,
+                "reason": reason,
+                "record_id": record_id,
+                "duplicate_of": duplicate_of,
+                "detail": detail,
+            }
+        )
 
-    def add_text(self, order: tuple[str, int], source_file: str, line: int | None, raw_text: str,
-                 meta: Metadata, *, empty_code: str) -> None:
+    def add_text(
+        self,
+        order: tuple[str, int],
+        source_file: str,
+        line: int | None,
+        raw_text: str,
+        meta: Metadata,
+        *,
+        empty_code: str,
+    ) -> None:
         """Keep a decoded text for normalization (in one batch, see _finish), unless it is too large."""
         limit = self.limits.max_article_chars
         if len(raw_text) > limit:
-            self.reject(source_file, line, "too_large",
-                        f"text has {len(raw_text):,} characters, above the limit of {limit:,}",
-                        f"max_article_chars={limit}")
+            self.reject(
+                source_file,
+                line,
+                "too_large",
+                f"text has {len(raw_text):,} characters, above the limit of {limit:,}",
+                f"max_article_chars={limit}",
+            )
             return
         self.candidates.append(_Candidate(order, source_file, raw_text, meta, empty_code))
 
@@ -112,8 +154,12 @@ def article_id_of(text: str) -> tuple[str, str]:
 def _merge(primary: Metadata, fallback: Metadata | None) -> Metadata:
     if fallback is None:
         return primary
-    return Metadata(**{k: getattr(primary, k) if getattr(primary, k) is not None else getattr(fallback, k)
-                       for k in ("title", "outlet", "url", "published_at", "language")})
+    return Metadata(
+        **{
+            k: getattr(primary, k) if getattr(primary, k) is not None else getattr(fallback, k)
+            for k in ("title", "outlet", "url", "published_at", "language")
+        }
+    )
 
 
 def _ingest_file(run: _Run, entry: Entry, meta: Metadata) -> None:
@@ -125,23 +171,41 @@ def _ingest_file(run: _Run, entry: Entry, meta: Metadata) -> None:
         run.reject(entry.source_file, None, "unreadable", "file cannot be read", f"{type(exc).__name__}: {exc}"[:300])
         return
     if len(data) > limits.max_file_bytes:
-        run.reject(entry.source_file, None, "too_large",
-                   f"file is larger than the limit of {limits.max_file_bytes:,} bytes; not read further",
-                   f"size={entry.size:,} bytes; read {len(data):,}; max_file_bytes={limits.max_file_bytes}")
+        run.reject(
+            entry.source_file,
+            None,
+            "too_large",
+            f"file is larger than the limit of {limits.max_file_bytes:,} bytes; not read further",
+            f"size={entry.size:,} bytes; read {len(data):,}; max_file_bytes={limits.max_file_bytes}",
+        )
         return
     if not data.strip():
-        run.reject(entry.source_file, None, "empty_file",
-                   "file is empty" if not data else "file is whitespace only", f"{len(data)} bytes")
+        run.reject(
+            entry.source_file,
+            None,
+            "empty_file",
+            "file is empty" if not data else "file is whitespace only",
+            f"{len(data)} bytes",
+        )
         return
     kind = sniff_type(data)
     if kind is not None:
-        run.reject(entry.source_file, None, "not_article_type", f"not an article: {kind} (detected by magic bytes)",
-                   f"first bytes: {data[:8]!r}")
+        run.reject(
+            entry.source_file,
+            None,
+            "not_article_type",
+            f"not an article: {kind} (detected by magic bytes)",
+            f"first bytes: {data[:8]!r}",
+        )
         return
     if entry.kind == "other":
-        run.reject(entry.source_file, None, "unsupported_type",
-                   "not an article file type (articles are .txt/.html files or .jsonl/.jsonl.gz bundles)",
-                   f"size={entry.size:,} bytes")
+        run.reject(
+            entry.source_file,
+            None,
+            "unsupported_type",
+            "not an article file type (articles are .txt/.html files or .jsonl/.jsonl.gz bundles)",
+            f"size={entry.size:,} bytes",
+        )
         return
     decoded = decode_bytes(data)
     if decoded.text is None:
@@ -157,8 +221,14 @@ def _ingest_file(run: _Run, entry: Entry, meta: Metadata) -> None:
         text = page.text
         html_meta = metadata_from_fields(
             {"outlet": page.outlet, "url": page.url, "published_at": page.published_at, "language": page.language},
-            entry.source_file, None, entry.source_file, run.issues)
-    run.add_text((entry.source_file, 0), entry.source_file, None, text, _merge(meta, html_meta), empty_code="empty_file")
+            entry.source_file,
+            None,
+            entry.source_file,
+            run.issues,
+        )
+    run.add_text(
+        (entry.source_file, 0), entry.source_file, None, text, _merge(meta, html_meta), empty_code="empty_file"
+    )
 
 
 def _ingest_bundle(run: _Run, entry: Entry) -> None:
@@ -174,16 +244,21 @@ def _ingest_bundle(run: _Run, entry: Entry) -> None:
         text = item.record.get("text")
         if not isinstance(text, str):
             why = "has no 'text' field" if text is None else f"'text' is a {type(text).__name__}, not a string"
-            run.reject(name, item.line, "missing_text", f"bundle line {why}",
-                       f"keys={sorted(map(str, item.record))[:20]}")
+            run.reject(
+                name, item.line, "missing_text", f"bundle line {why}", f"keys={sorted(map(str, item.record))[:20]}"
+            )
             continue
         meta = metadata_from_fields(item.record, name, item.line, name, run.issues)
         run.add_text((entry.source_file, item.line), name, item.line, text, meta, empty_code="empty_text")
 
 
-def ingest_raw(raw_dir: Path, limits: IngestLimits | None = None,
-               publication_hints: PublicationHints | None = None, cache_dir: Path | None = None,
-               workers: int = 1) -> IngestResult:
+def ingest_raw(
+    raw_dir: Path,
+    limits: IngestLimits | None = None,
+    publication_hints: PublicationHints | None = None,
+    cache_dir: Path | None = None,
+    workers: int = 1,
+) -> IngestResult:
     """Read every input under ``raw_dir``; return the articles and the quarantine (see module docstring).
 
     With ``cache_dir``, inputs unchanged since the last call with the same cache folder are not read
@@ -197,8 +272,13 @@ def ingest_raw(raw_dir: Path, limits: IngestLimits | None = None,
         return _ingest(Path(raw_dir), limits, publication_hints, cache, workers)
 
 
-def _ingest(raw_dir: Path, limits: IngestLimits, publication_hints: PublicationHints | None,
-            cache: IngestCache | None, workers: int = 1) -> IngestResult:
+def _ingest(
+    raw_dir: Path,
+    limits: IngestLimits,
+    publication_hints: PublicationHints | None,
+    cache: IngestCache | None,
+    workers: int = 1,
+) -> IngestResult:
     run = _Run(limits, default_boilerplate(), workers=workers)
     entries, skipped = discover(raw_dir)
     for s in skipped:
@@ -212,9 +292,14 @@ def _ingest(raw_dir: Path, limits: IngestLimits, publication_hints: PublicationH
     if sources is not None:
         for e in entries:
             if e.kind == "bundle" and e.source_file in sources.by_file:
-                run.issues.append(MetadataIssue(SOURCES_FILE, sources.by_file[e.source_file][0],
-                                                "row refers to a bundle; bundle lines carry their own metadata, row ignored",
-                                                f"file={e.source_file!r}"))
+                run.issues.append(
+                    MetadataIssue(
+                        SOURCES_FILE,
+                        sources.by_file[e.source_file][0],
+                        "row refers to a bundle; bundle lines carry their own metadata, row ignored",
+                        f"file={e.source_file!r}",
+                    )
+                )
     for e in entries:
         if e.kind == "sources":
             continue
@@ -235,8 +320,9 @@ def _ingest(raw_dir: Path, limits: IngestLimits, publication_hints: PublicationH
     cached = cache.candidates() if cache is not None else empty_candidates()
     fresh = _prepare_texts(run.candidates, run.boilerplate)
     run.candidates = []  # their texts are in ``fresh`` now
-    articles, rejected, analyses = _finish(pl.concat([cached, fresh]), cache.analyses if cache is not None else None,
-                                           publication_hints, run.workers)
+    articles, rejected, analyses = _finish(
+        pl.concat([cached, fresh]), cache.analyses if cache is not None else None, publication_hints, run.workers
+    )
     del cached
     stats = None
     if cache is not None:
@@ -257,16 +343,33 @@ def _quarantine(run: _Run, rejected: pl.DataFrame, articles: pl.DataFrame) -> pl
     """All quarantine rows in output order: those found while reading, the rejected candidates,
     and the metadata issues (bad_metadata, naming the article concerned when it was kept)."""
     schema = polars_schema(Quarantine)
-    issues = pl.DataFrame({
-        "source_file": [i.source_file for i in run.issues], "line": [i.line for i in run.issues],
-        "reason": [i.message for i in run.issues], "detail": [i.detail for i in run.issues],
-        "applies_to": [i.applies_to for i in run.issues],
-    }, schema={"source_file": pl.String, "line": pl.Int64, "reason": pl.String, "detail": pl.String,
-               "applies_to": pl.String})
+    issues = pl.DataFrame(
+        {
+            "source_file": [i.source_file for i in run.issues],
+            "line": [i.line for i in run.issues],
+            "reason": [i.message for i in run.issues],
+            "detail": [i.detail for i in run.issues],
+            "applies_to": [i.applies_to for i in run.issues],
+        },
+        schema={
+            "source_file": pl.String,
+            "line": pl.Int64,
+            "reason": pl.String,
+            "detail": pl.String,
+            "applies_to": pl.String,
+        },
+    )
     ids = articles.select(pl.col("source_file").alias("applies_to"), pl.col("article_id").alias("record_id"))
     issues = issues.join(ids, on="applies_to", how="left", maintain_order="left").select(
-        "source_file", "line", pl.lit(STAGE).alias("stage"), pl.lit("bad_metadata").alias("reason_code"), "reason",
-        "record_id", pl.lit(None, pl.String).alias("duplicate_of"), "detail")
+        "source_file",
+        "line",
+        pl.lit(STAGE).alias("stage"),
+        pl.lit("bad_metadata").alias("reason_code"),
+        "reason",
+        "record_id",
+        pl.lit(None, pl.String).alias("duplicate_of"),
+        "detail",
+    )
     rows = pl.concat([pl.DataFrame(run.quarantine, schema=schema), rejected.cast(schema), issues.cast(schema)])
     # By path and line, then reason code and detail. Stable: rows equal in all of these keep the
     # order they were found in. (Strings sort by UTF-8 bytes, which is code point order.)
@@ -281,13 +384,25 @@ def _read_sources(run: _Run, entry: Entry, raw_dir: Path, existing: set[str]):
         run.issues.append(MetadataIssue(SOURCES_FILE, None, "sources.csv cannot be read; ignored", str(exc)[:300]))
         return None
     if len(data) > run.limits.max_file_bytes:
-        run.issues.append(MetadataIssue(SOURCES_FILE, None, "sources.csv is larger than max_file_bytes; ignored",
-                                        f"max_file_bytes={run.limits.max_file_bytes}"))
+        run.issues.append(
+            MetadataIssue(
+                SOURCES_FILE,
+                None,
+                "sources.csv is larger than max_file_bytes; ignored",
+                f"max_file_bytes={run.limits.max_file_bytes}",
+            )
+        )
         return None
     decoded = decode_bytes(data) if not sniff_type(data) else None
     if decoded is None or decoded.text is None:
-        run.issues.append(MetadataIssue(SOURCES_FILE, None, "sources.csv is not text; ignored",
-                                        sniff_type(data) or (decoded.problem if decoded else None)))
+        run.issues.append(
+            MetadataIssue(
+                SOURCES_FILE,
+                None,
+                "sources.csv is not text; ignored",
+                sniff_type(data) or (decoded.problem if decoded else None),
+            )
+        )
         return None
     table = read_sources_csv(decoded.text, Path(raw_dir).resolve(), existing)
     run.issues.extend(table.issues)
@@ -306,14 +421,19 @@ def _prepare_texts(candidates: list[_Candidate], boilerplate: Boilerplate) -> pl
     frame = pl.DataFrame({"raw": raw}).select(
         tidy_expr(boilerplate.remove_expr(clean_expr(pl.col("raw")))).alias("text"),
         pl.when(pl.col("raw").str.contains(r"[^\s\x00-\x08\x0e-\x1f\x7f\x{feff}]"))
-        .then(pl.col("raw").str.slice(0, 200)).alias("head"),
+        .then(pl.col("raw").str.slice(0, 200))
+        .alias("head"),
     )
     del raw
     texts = nfc(frame["text"].to_list())
     columns = {
-        "key": [c.key for c in candidates], "order_path": [c.order[0] for c in candidates],
-        "order_line": [c.order[1] for c in candidates], "source_file": [c.source_file for c in candidates],
-        "text": texts, "n_chars": [len(t) for t in texts], "head": frame["head"],
+        "key": [c.key for c in candidates],
+        "order_path": [c.order[0] for c in candidates],
+        "order_line": [c.order[1] for c in candidates],
+        "source_file": [c.source_file for c in candidates],
+        "text": texts,
+        "n_chars": [len(t) for t in texts],
+        "head": frame["head"],
         "digest": [hashlib.sha256(t.encode("utf-8")).hexdigest() if t else None for t in texts],
         "code": [c.empty_code for c in candidates],
         **{name: [getattr(c.meta, name) for c in candidates] for name in FIELDS},
@@ -323,12 +443,12 @@ def _prepare_texts(candidates: list[_Candidate], boilerplate: Boilerplate) -> pl
 
 # Why a candidate is not an article, in the order the checks apply (a text is rejected by the first).
 _EMPTY, _BOILERPLATE, _STATED, _GUESSED, _DUPLICATE = "empty", "boilerplate", "stated", "guessed", "duplicate"
-_NOT_ENGLISH = ("text does not read as English prose (too few English function words); "
-                "the extractor reads English")
+_NOT_ENGLISH = "text does not read as English prose (too few English function words); the extractor reads English"
 
 
-def _finish(candidates: pl.DataFrame, known: pl.DataFrame | None, publication_hints: PublicationHints | None,
-            workers: int = 1) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+def _finish(
+    candidates: pl.DataFrame, known: pl.DataFrame | None, publication_hints: PublicationHints | None, workers: int = 1
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Language check, deduplication by text, structure and publication date, on the candidates of
     all inputs (a CANDIDATES frame, cached and fresh alike).
 
@@ -341,28 +461,45 @@ def _finish(candidates: pl.DataFrame, known: pl.DataFrame | None, publication_hi
     # The order is unique (a file, or a bundle and a line), so the sort is a total order.
     c = candidates.sort("order_path", "order_line").with_row_index("i")
     c = c.with_columns(
-        status=pl.when(pl.col("head").is_null()).then(pl.lit(_EMPTY))
-        .when(pl.col("n_chars") == 0).then(pl.lit(_BOILERPLATE))
-        .when(pl.col("language").is_not_null() & (pl.col("language") != "en")).then(pl.lit(_STATED))
+        status=pl.when(pl.col("head").is_null())
+        .then(pl.lit(_EMPTY))
+        .when(pl.col("n_chars") == 0)
+        .then(pl.lit(_BOILERPLATE))
+        .when(pl.col("language").is_not_null() & (pl.col("language") != "en"))
+        .then(pl.lit(_STATED))
     )
     # The texts that get past these checks are analysed (as far as needed), each once.
     reached = c.filter(pl.col("status").is_null())
-    analyses = (reached.select(pl.col("digest").alias("key")).unique(maintain_order=True)
-                .join(known if known is not None else empty_analyses(), on="key", how="left", maintain_order="left")
-                .with_columns(pl.col("has_structure", "has_publication").fill_null(False)))
+    analyses = (
+        reached.select(pl.col("digest").alias("key"))
+        .unique(maintain_order=True)
+        .join(known if known is not None else empty_analyses(), on="key", how="left", maintain_order="left")
+        .with_columns(pl.col("has_structure", "has_publication").fill_null(False))
+    )
 
     # Language guess, for texts without a stated language.
     todo = _missing(reached.filter(pl.col("language").is_null()), analyses, pl.col("english").is_null())
     if todo.height:
         guesses = [guess_english(t) for t in todo["text"].to_list()]
-        analyses = analyses.update(pl.DataFrame({
-            "key": todo["digest"], "english": [g.is_english for g in guesses],
-            "guess": [None if g.is_english else g.describe() for g in guesses],
-        }, schema={n: ANALYSES[n] for n in ("key", "english", "guess")}), on="key", include_nulls=True)
-    c = c.join(analyses.select("key", "english", "guess"), left_on="digest", right_on="key", how="left",
-               maintain_order="left").with_columns(
+        analyses = analyses.update(
+            pl.DataFrame(
+                {
+                    "key": todo["digest"],
+                    "english": [g.is_english for g in guesses],
+                    "guess": [None if g.is_english else g.describe() for g in guesses],
+                },
+                schema={n: ANALYSES[n] for n in ("key", "english", "guess")},
+            ),
+            on="key",
+            include_nulls=True,
+        )
+    c = c.join(
+        analyses.select("key", "english", "guess"), left_on="digest", right_on="key", how="left", maintain_order="left"
+    ).with_columns(
         status=pl.when(pl.col("status").is_null() & pl.col("language").is_null() & ~pl.col("english"))
-        .then(pl.lit(_GUESSED)).otherwise(pl.col("status")))
+        .then(pl.lit(_GUESSED))
+        .otherwise(pl.col("status"))
+    )
 
     # Duplicates: among the texts still in, each later occurrence of a text (in input order).
     survivors = c.filter(pl.col("status").is_null()).with_columns(
@@ -375,50 +512,94 @@ def _finish(candidates: pl.DataFrame, known: pl.DataFrame | None, publication_hi
     todo = _missing(kept, analyses, ~pl.col("has_structure"))
     if todo.height:
         structures = [analyze(t) for t in todo["text"].to_list()]
-        analyses = analyses.update(pl.DataFrame({
-            "key": todo["digest"], "has_structure": [True] * todo.height,
-            "s_title": [s.title for s in structures], "s_dateline": [s.dateline for s in structures],
-            "s_marker": [s.date_marker for s in structures],
-        }, schema={n: ANALYSES[n] for n in ("key", "has_structure", "s_title", "s_dateline", "s_marker")}),
-            on="key", include_nulls=True)
-    kept = kept.join(analyses.select("key", "s_title", "s_dateline", "s_marker"), left_on="digest",
-                     right_on="key", how="left", maintain_order="left")
+        analyses = analyses.update(
+            pl.DataFrame(
+                {
+                    "key": todo["digest"],
+                    "has_structure": [True] * todo.height,
+                    "s_title": [s.title for s in structures],
+                    "s_dateline": [s.dateline for s in structures],
+                    "s_marker": [s.date_marker for s in structures],
+                },
+                schema={n: ANALYSES[n] for n in ("key", "has_structure", "s_title", "s_dateline", "s_marker")},
+            ),
+            on="key",
+            include_nulls=True,
+        )
+    kept = kept.join(
+        analyses.select("key", "s_title", "s_dateline", "s_marker"),
+        left_on="digest",
+        right_on="key",
+        how="left",
+        maintain_order="left",
+    )
 
     # Publication date inferred from the text, for the articles that neither state one nor mark one.
     undated = pl.col("published_at").is_null() & pl.col("s_marker").is_null()
     todo = _missing(kept.filter(undated), analyses, ~pl.col("has_publication"))
     if todo.height:
         dated = _infer_dates(todo["text"].to_list(), publication_hints, workers)
-        analyses = analyses.update(pl.DataFrame({
-            "key": todo["digest"], "has_publication": [True] * todo.height,
-            "p_published_at": [d[0] for d in dated], "p_basis": [d[1] for d in dated],
-            "p_after": [d[2] for d in dated],
-        }, schema={n: ANALYSES[n] for n in ("key", "has_publication", "p_published_at", "p_basis", "p_after")}),
-            on="key", include_nulls=True)
-    kept = kept.join(analyses.select("key", "p_published_at", "p_basis", "p_after"), left_on="digest",
-                     right_on="key", how="left", maintain_order="left")
+        analyses = analyses.update(
+            pl.DataFrame(
+                {
+                    "key": todo["digest"],
+                    "has_publication": [True] * todo.height,
+                    "p_published_at": [d[0] for d in dated],
+                    "p_basis": [d[1] for d in dated],
+                    "p_after": [d[2] for d in dated],
+                },
+                schema={n: ANALYSES[n] for n in ("key", "has_publication", "p_published_at", "p_basis", "p_after")},
+            ),
+            on="key",
+            include_nulls=True,
+        )
+    kept = kept.join(
+        analyses.select("key", "p_published_at", "p_basis", "p_after"),
+        left_on="digest",
+        right_on="key",
+        how="left",
+        maintain_order="left",
+    )
 
     stated_date, marker = pl.col("published_at").is_not_null(), pl.col("s_marker").is_not_null()
     articles = kept.select(
-        _ARTICLE_ID.alias("article_id"), "source_file",
+        _ARTICLE_ID.alias("article_id"),
+        "source_file",
         # meta.title or the title found in the text (an empty title counts as none)
-        pl.when(pl.col("title").is_not_null() & (pl.col("title") != "")).then(pl.col("title"))
-        .otherwise(pl.col("s_title")).alias("title"),
-        "outlet", "url",
-        pl.when(stated_date).then(pl.col("published_at")).when(marker).then(pl.col("s_marker"))
-        .otherwise(pl.col("p_published_at")).alias("published_at"),
-        pl.when(stated_date).then(pl.lit("metadata")).when(marker).then(pl.lit("text"))
-        .otherwise(pl.col("p_basis")).alias("published_basis"),
-        pl.col("language").fill_null("en"), "n_chars", pl.col("digest").alias("sha256"),
+        pl.when(pl.col("title").is_not_null() & (pl.col("title") != ""))
+        .then(pl.col("title"))
+        .otherwise(pl.col("s_title"))
+        .alias("title"),
+        "outlet",
+        "url",
+        pl.when(stated_date)
+        .then(pl.col("published_at"))
+        .when(marker)
+        .then(pl.col("s_marker"))
+        .otherwise(pl.col("p_published_at"))
+        .alias("published_at"),
+        pl.when(stated_date)
+        .then(pl.lit("metadata"))
+        .when(marker)
+        .then(pl.lit("text"))
+        .otherwise(pl.col("p_basis"))
+        .alias("published_basis"),
+        pl.col("language").fill_null("en"),
+        "n_chars",
+        pl.col("digest").alias("sha256"),
         pl.col("s_dateline").alias("dateline"),
-        pl.when(~stated_date & ~marker & pl.col("p_published_at").is_null()).then(pl.col("p_after"))
+        pl.when(~stated_date & ~marker & pl.col("p_published_at").is_null())
+        .then(pl.col("p_after"))
         .alias("published_after"),
-        "text", pl.when(pl.col("order_line") != 0).then(pl.col("order_line")).alias("line"),
+        "text",
+        pl.when(pl.col("order_line") != 0).then(pl.col("order_line")).alias("line"),
     )
-    rejected = pl.concat([
-        c.filter(pl.col("status").is_not_null()).with_columns(pl.lit(None, pl.String).alias("duplicate_of")),
-        survivors.filter(pl.col("status").is_not_null()).select(*c.columns, "duplicate_of"),
-    ])
+    rejected = pl.concat(
+        [
+            c.filter(pl.col("status").is_not_null()).with_columns(pl.lit(None, pl.String).alias("duplicate_of")),
+            survivors.filter(pl.col("status").is_not_null()).select(*c.columns, "duplicate_of"),
+        ]
+    )
     return articles, _rejections(rejected.sort("i")), analyses
 
 
@@ -428,8 +609,11 @@ _ARTICLE_ID = pl.lit("a") + pl.col("digest").str.slice(0, 16)  # as article_id_o
 def _missing(rows: pl.DataFrame, analyses: pl.DataFrame, missing: pl.Expr) -> pl.DataFrame:
     """digest and text of each distinct text of ``rows`` whose analysis lacks a part (``missing``)."""
     lacking = analyses.filter(missing).select(pl.col("key").alias("digest"))
-    return (rows.select("digest", "text").join(lacking, on="digest", how="semi", maintain_order="left")
-            .unique("digest", maintain_order=True))
+    return (
+        rows.select("digest", "text")
+        .join(lacking, on="digest", how="semi", maintain_order="left")
+        .unique("digest", maintain_order=True)
+    )
 
 
 def _rejections(rejected: pl.DataFrame) -> pl.DataFrame:
@@ -437,30 +621,48 @@ def _rejections(rejected: pl.DataFrame) -> pl.DataFrame:
     status = pl.col("status")
     stated = rejected.filter(status == _STATED)["language"].unique().to_list()
     return rejected.select(
-        "source_file", pl.when(pl.col("order_line") != 0).then(pl.col("order_line")).alias("line"),
+        "source_file",
+        pl.when(pl.col("order_line") != 0).then(pl.col("order_line")).alias("line"),
         pl.lit(STAGE).alias("stage"),
-        pl.when(status == _EMPTY).then(pl.col("code")).when(status == _BOILERPLATE).then(pl.lit("only_boilerplate"))
-        .when(status == _DUPLICATE).then(pl.lit("duplicate_text")).otherwise(pl.lit("non_english"))
+        pl.when(status == _EMPTY)
+        .then(pl.col("code"))
+        .when(status == _BOILERPLATE)
+        .then(pl.lit("only_boilerplate"))
+        .when(status == _DUPLICATE)
+        .then(pl.lit("duplicate_text"))
+        .otherwise(pl.lit("non_english"))
         .alias("reason_code"),
-        pl.when(status == _EMPTY).then(
+        pl.when(status == _EMPTY)
+        .then(
             pl.when(pl.col("code") == "empty_file").then(pl.lit("file")).otherwise(pl.lit("text"))
-            + pl.lit(" is empty or whitespace only"))
-        .when(status == _BOILERPLATE).then(pl.lit("nothing is left after removing boilerplate"))
+            + pl.lit(" is empty or whitespace only")
+        )
+        .when(status == _BOILERPLATE)
+        .then(pl.lit("nothing is left after removing boilerplate"))
         # the language as Python's repr writes it, as a message made from a single text would
-        .when(status == _STATED).then(pl.lit("language stated as ")
-                                      + pl.col("language").replace_strict({v: repr(v) for v in stated}, default=None)
-                                      + pl.lit("; the extractor reads English"))
-        .when(status == _GUESSED).then(pl.lit(_NOT_ENGLISH))
-        .otherwise(pl.lit("same text as ") + pl.col("duplicate_of")).alias("reason"),
+        .when(status == _STATED)
+        .then(
+            pl.lit("language stated as ")
+            + pl.col("language").replace_strict({v: repr(v) for v in stated}, default=None)
+            + pl.lit("; the extractor reads English")
+        )
+        .when(status == _GUESSED)
+        .then(pl.lit(_NOT_ENGLISH))
+        .otherwise(pl.lit("same text as ") + pl.col("duplicate_of"))
+        .alias("reason"),
         pl.when(status.is_in([_STATED, _GUESSED, _DUPLICATE])).then(_ARTICLE_ID).alias("record_id"),
         pl.when(status == _DUPLICATE).then(pl.col("duplicate_of")).alias("duplicate_of"),
-        pl.when(status == _BOILERPLATE).then(pl.col("head")).when(status == _GUESSED).then(pl.col("guess"))
+        pl.when(status == _BOILERPLATE)
+        .then(pl.col("head"))
+        .when(status == _GUESSED)
+        .then(pl.col("guess"))
         .alias("detail"),
     )
 
 
-def _infer_dates(texts: list[str], publication_hints: PublicationHints | None,
-                 workers: int = 1) -> list[tuple[dt.date | None, str, dt.date | None]]:
+def _infer_dates(
+    texts: list[str], publication_hints: PublicationHints | None, workers: int = 1
+) -> list[tuple[dt.date | None, str, dt.date | None]]:
     """Publication dates inferred from these texts: (published_at, basis, published_after) each."""
     # Year and weekday tokens for publication-date inference, found for these texts in one
     # Rust regex pass (Python's re needs ~4 s for the same on the 33k corpus).
@@ -475,7 +677,9 @@ def _source_order() -> list[pl.Expr]:
     """Output order of a row with ``source_file`` and ``line``: by path (a bundle line's path is
     its bundle's), then line number (so "#L2" sorts before "#L10")."""
     line = pl.col("line")
-    base = (pl.when(line.is_not_null() & pl.col("source_file").str.contains("#L", literal=True))
-            .then(pl.col("source_file").str.splitn("#L", 2).struct.field("field_0"))
-            .otherwise(pl.col("source_file")))
+    base = (
+        pl.when(line.is_not_null() & pl.col("source_file").str.contains("#L", literal=True))
+        .then(pl.col("source_file").str.splitn("#L", 2).struct.field("field_0"))
+        .otherwise(pl.col("source_file"))
+    )
     return [base, line.fill_null(0)]

@@ -2,6 +2,7 @@
 
 Nothing read here is executed, unpickled or evaluated: bytes are only compared and decoded.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -51,7 +52,10 @@ _MAGIC: list[tuple[int, bytes, str]] = [
 _PICKLE = re.compile(rb"\A\x80[\x02-\x05]")
 _BMP = re.compile(rb"\ABM.{4}\x00\x00\x00\x00", re.S)
 _SVG = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]{0,200}\?>\s*)?(?:<!--.{0,500}?-->\s*)?<svg[\s>]", re.S | re.I)
-_HTML = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*(?:<!--.{0,2000}?-->\s*)?(?:<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>])", re.S | re.I)
+_HTML = re.compile(
+    rb"\A(?:\xef\xbb\xbf)?\s*(?:<!--.{0,2000}?-->\s*)?(?:<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>])",
+    re.S | re.I,
+)
 
 _BOMS: list[tuple[bytes, str]] = [  # longest first: the UTF-32 LE BOM starts with the UTF-16 LE one
     (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -68,7 +72,7 @@ _SAMPLE = 65536
 def sniff_type(data: bytes) -> str | None:
     """The kind of a non-text file from its magic bytes, or None when it is not a known binary type."""
     for offset, magic, kind in _MAGIC:
-        if data[offset:offset + len(magic)] == magic:
+        if data[offset : offset + len(magic)] == magic:
             return kind
     if _PICKLE.match(data):
         return "Python pickle (not loaded)"
@@ -129,7 +133,7 @@ def decode_bytes(data: bytes) -> Decoded:
     """
     for bom, encoding in _BOMS:
         if data.startswith(bom):
-            text = data[len(bom):].decode(encoding, errors="replace")
+            text = data[len(bom) :].decode(encoding, errors="replace")
             if text.count("\ufffd") > max(8, len(text) // 20):
                 return Decoded(None, encoding, f"bytes after the {encoding} byte-order mark do not decode")
             return Decoded(text, encoding)

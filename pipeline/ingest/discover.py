@@ -5,6 +5,7 @@ when they resolve to a regular file inside the raw folder; symlinked folders are
 (their target, when inside, is walked anyway; outside, it is not ours); FIFOs, sockets and devices
 are never opened (a FIFO would block the run).
 """
+
 from __future__ import annotations
 
 import os
@@ -88,8 +89,14 @@ def discover(raw_dir: Path) -> tuple[list[Entry], list[Skipped]]:
             if child.is_symlink():
                 target = Path(os.path.realpath(child.path))
                 if not _inside(root, target):
-                    skipped.append(Skipped(rel, "symlink_outside", "symlink leads out of the raw folder; not followed",
-                                           f"target={display_name(str(target))}"[:300]))
+                    skipped.append(
+                        Skipped(
+                            rel,
+                            "symlink_outside",
+                            "symlink leads out of the raw folder; not followed",
+                            f"target={display_name(str(target))}"[:300],
+                        )
+                    )
                     continue
                 try:
                     st = os.stat(target)
@@ -97,8 +104,14 @@ def discover(raw_dir: Path) -> tuple[list[Entry], list[Skipped]]:
                     skipped.append(Skipped(rel, "unreadable", "broken symlink", str(exc)[:300]))
                     continue
                 if stat.S_ISDIR(st.st_mode):
-                    skipped.append(Skipped(rel, "symlink_dir", "symlinked folder not descended (its target inside the raw folder is read directly)",
-                                           f"target={display_name(str(target.relative_to(root)))}"))
+                    skipped.append(
+                        Skipped(
+                            rel,
+                            "symlink_dir",
+                            "symlinked folder not descended (its target inside the raw folder is read directly)",
+                            f"target={display_name(str(target.relative_to(root)))}",
+                        )
+                    )
                     continue
                 if not stat.S_ISREG(st.st_mode):
                     skipped.append(Skipped(rel, "not_regular_file", "symlink to a FIFO, socket or device; not opened"))

@@ -1,4 +1,5 @@
 """HTML page -> article text (one block element per line) and the metadata the page states."""
+
 from __future__ import annotations
 
 import re
@@ -8,8 +9,10 @@ from selectolax.lexbor import LexborHTMLParser
 
 # Page furniture, never article text. Scripts are dropped, never run.
 _DROP = "script, style, noscript, template, nav, footer, aside, form, iframe, svg, button, select, header nav"
-_BLOCKS = ("p, h1, h2, h3, h4, h5, h6, li, blockquote, pre, figcaption, dt, dd, tr, div, section, article, br, hr, "
-           "table, ul, ol, figure, main, address")
+_BLOCKS = (
+    "p, h1, h2, h3, h4, h5, h6, li, blockquote, pre, figcaption, dt, dd, tr, div, section, article, br, hr, "
+    "table, ul, ol, figure, main, address"
+)
 # Inserted after every block element, then turned into line breaks. HTML source whitespace
 # (including newlines inside a <p>) is insignificant and collapses to one space.
 _BREAK = "\u2029"
@@ -43,8 +46,9 @@ def extract_html(html: str) -> HtmlPage:
     meta_title = _meta(tree, 'meta[property="og:title"]')
     url = _meta(tree, 'link[rel="canonical"]', 'meta[property="og:url"]')
     outlet = _meta(tree, 'meta[property="og:site_name"]')
-    published = _meta(tree, 'meta[property="article:published_time"]', 'meta[name="date"]',
-                      'meta[name="pubdate"]', "time[datetime]")
+    published = _meta(
+        tree, 'meta[property="article:published_time"]', 'meta[name="date"]', 'meta[name="pubdate"]', "time[datetime]"
+    )
     html_node = tree.css_first("html")
     language = html_node.attributes.get("lang") if html_node is not None else None
 

@@ -7,18 +7,21 @@ languages' text, so the share of English stopwords among the first few hundred w
 them reliably; non-Latin scripts are caught earlier by their share of non-ASCII letters. Measured on
 the 33,692 Tehran Times articles: see the ingest report / tests.
 """
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-ENGLISH_STOPWORDS = frozenset("""
+ENGLISH_STOPWORDS = frozenset(
+    """
 a about after against all also an and any are as at be because been before being between both but
 by can could did do does during each for from had has have he her his how i if in into is it its
 more most no not of on or other our out over said says she should so some such than that the their
 them there these they this those through to under until up was we were what when where which while
 who whom why will with would you your
-""".split())
+""".split()
+)
 SAMPLE_CHARS = 600  # ~100 words: enough for a share, and it bounds the cost per text
 MIN_WORDS = 8  # fewer words than this: too little evidence to call it non-English
 MIN_STOPWORD_SHARE = 0.10  # Tehran Times minimum 0.13; French/German/Spanish samples 0-0.06
@@ -34,9 +37,11 @@ class LanguageGuess:
     n_words: int
 
     def describe(self) -> str:
-        return (f"English stopwords {self.stopword_share:.0%} of {self.n_words} words "
-                f"(need {MIN_STOPWORD_SHARE:.0%}); ASCII letters {self.ascii_letter_share:.0%} of letters "
-                f"(need {MIN_ASCII_LETTER_SHARE:.0%})")
+        return (
+            f"English stopwords {self.stopword_share:.0%} of {self.n_words} words "
+            f"(need {MIN_STOPWORD_SHARE:.0%}); ASCII letters {self.ascii_letter_share:.0%} of letters "
+            f"(need {MIN_ASCII_LETTER_SHARE:.0%})"
+        )
 
 
 def guess_english(text: str) -> LanguageGuess:

@@ -4,6 +4,7 @@ Every field may be missing. A value that is present but unusable (a date that is
 path that leaves the raw folder, a row for a file that does not exist) becomes a MetadataIssue,
 reported as a quarantine row "bad_metadata"; the article itself is still ingested without it.
 """
+
 from __future__ import annotations
 
 import csv
@@ -58,8 +59,9 @@ def parse_date(value: str) -> dt.date:
     return d
 
 
-def metadata_from_fields(values: dict, where: str, line: int | None, applies_to: str | None,
-                         issues: list[MetadataIssue]) -> Metadata:
+def metadata_from_fields(
+    values: dict, where: str, line: int | None, applies_to: str | None, issues: list[MetadataIssue]
+) -> Metadata:
     """Build Metadata from stated fields; unusable values are reported in ``issues`` and dropped."""
     meta = Metadata()
     if values.keys().isdisjoint(FIELDS):
@@ -69,8 +71,11 @@ def metadata_from_fields(values: dict, where: str, line: int | None, applies_to:
         if raw is None:
             continue
         if not isinstance(raw, str):
-            issues.append(MetadataIssue(where, line, f"field {name!r} is not a string; ignored",
-                                        f"{name}={raw!r}"[:300], applies_to))
+            issues.append(
+                MetadataIssue(
+                    where, line, f"field {name!r} is not a string; ignored", f"{name}={raw!r}"[:300], applies_to
+                )
+            )
             continue
         value = raw.strip()
         if not value:
@@ -79,13 +84,27 @@ def metadata_from_fields(values: dict, where: str, line: int | None, applies_to:
             try:
                 meta.published_at = parse_date(value)
             except ValueError as exc:
-                issues.append(MetadataIssue(where, line, f"bad published_at date; the article is kept without it ({exc})",
-                                            f"published_at={value!r}"[:300], applies_to))
+                issues.append(
+                    MetadataIssue(
+                        where,
+                        line,
+                        f"bad published_at date; the article is kept without it ({exc})",
+                        f"published_at={value!r}"[:300],
+                        applies_to,
+                    )
+                )
         elif name == "language":
             code = normalize_language_code(value)
             if code is None:
-                issues.append(MetadataIssue(where, line, "language is not an ISO 639-1 code; detected from the text instead",
-                                            f"language={value!r}"[:300], applies_to))
+                issues.append(
+                    MetadataIssue(
+                        where,
+                        line,
+                        "language is not an ISO 639-1 code; detected from the text instead",
+                        f"language={value!r}"[:300],
+                        applies_to,
+                    )
+                )
             meta.language = code
         else:
             setattr(meta, name, unicodedata.normalize("NFC", value))
@@ -127,8 +146,11 @@ def read_sources_csv(text: str, raw_root: Path, existing: set[str]) -> SourcesTa
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     if "file" not in header:
-        table.issues.append(MetadataIssue(SOURCES_FILE, None, "sources.csv has no 'file' column; ignored",
-                                          f"header={reader.fieldnames!r}"[:300]))
+        table.issues.append(
+            MetadataIssue(
+                SOURCES_FILE, None, "sources.csv has no 'file' column; ignored", f"header={reader.fieldnames!r}"[:300]
+            )
+        )
         return table
     reader.fieldnames = header
     try:
@@ -143,22 +165,46 @@ def read_sources_csv(text: str, raw_root: Path, existing: set[str]) -> SourcesTa
                 continue
             rel = _safe_relative(raw_root, name)
             if rel is None:
-                table.issues.append(MetadataIssue(SOURCES_FILE, line, "path leaves the raw folder; row ignored, file not read",
-                                                  f"file={name!r}"[:300]))
+                table.issues.append(
+                    MetadataIssue(
+                        SOURCES_FILE,
+                        line,
+                        "path leaves the raw folder; row ignored, file not read",
+                        f"file={name!r}"[:300],
+                    )
+                )
                 continue
             rel = existing_nfc.get(unicodedata.normalize("NFC", rel), rel)
             if rel not in existing:
-                table.issues.append(MetadataIssue(SOURCES_FILE, line, "row refers to a file that does not exist in the raw folder",
-                                                  f"file={name!r}"[:300]))
+                table.issues.append(
+                    MetadataIssue(
+                        SOURCES_FILE,
+                        line,
+                        "row refers to a file that does not exist in the raw folder",
+                        f"file={name!r}"[:300],
+                    )
+                )
                 continue
             if rel in table.by_file:
-                table.issues.append(MetadataIssue(SOURCES_FILE, line,
-                                                  f"second row for the same file (first on line {table.by_file[rel][0]}); ignored",
-                                                  f"file={name!r}"[:300], rel))
+                table.issues.append(
+                    MetadataIssue(
+                        SOURCES_FILE,
+                        line,
+                        f"second row for the same file (first on line {table.by_file[rel][0]}); ignored",
+                        f"file={name!r}"[:300],
+                        rel,
+                    )
+                )
                 continue
             meta = metadata_from_fields(row, SOURCES_FILE, line, rel, table.issues)
             table.by_file[rel] = (line, meta)
     except csv.Error as exc:
-        table.issues.append(MetadataIssue(SOURCES_FILE, reader.line_num or None,
-                                          "sources.csv is not valid CSV from here on; later rows ignored", str(exc)[:300]))
+        table.issues.append(
+            MetadataIssue(
+                SOURCES_FILE,
+                reader.line_num or None,
+                "sources.csv is not valid CSV from here on; later rows ignored",
+                str(exc)[:300],
+            )
+        )
     return table

@@ -11,6 +11,7 @@ engine runs these passes in about a second where per-text Python regexes took ~2
 linear-time by construction (no backtracking), which matters on hostile input (a single line of
 many MB, long runs of spaces). Boilerplate patterns are therefore written in the Rust regex syntax.
 """
+
 from __future__ import annotations
 
 import functools
@@ -32,11 +33,7 @@ CONTROLS = "[\x00-\x08\x0e-\x1b\x1f\x7f\ufeff]"
 
 def tidy_expr(e: pl.Expr) -> pl.Expr:
     """Trailing whitespace per line, blank-line runs, outer whitespace (also after any removal)."""
-    return (
-        e.str.replace_all(r"[^\S\n]+(\n|\z)", "${1}")
-        .str.replace_all(r"\n{3,}", "\n\n")
-        .str.strip_chars()
-    )
+    return e.str.replace_all(r"[^\S\n]+(\n|\z)", "${1}").str.replace_all(r"\n{3,}", "\n\n").str.strip_chars()
 
 
 def clean_expr(e: pl.Expr) -> pl.Expr:
@@ -111,11 +108,17 @@ class Boilerplate:
 
 def load_boilerplate(path: Path = BOILERPLATE_FILE) -> Boilerplate:
     data = load_yaml(path.read_text(encoding="utf-8")) or {}
-    return Boilerplate([
-        BoilerplatePattern(id=str(p["id"]), kind=str(p["kind"]), regex=str(p["regex"]),
-                           case_sensitive=bool(p.get("case_sensitive", False)))
-        for p in data.get("patterns", [])
-    ])
+    return Boilerplate(
+        [
+            BoilerplatePattern(
+                id=str(p["id"]),
+                kind=str(p["kind"]),
+                regex=str(p["regex"]),
+                case_sensitive=bool(p.get("case_sensitive", False)),
+            )
+            for p in data.get("patterns", [])
+        ]
+    )
 
 
 @functools.lru_cache(maxsize=1)

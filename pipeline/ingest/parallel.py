@@ -8,6 +8,7 @@ results are put back in order, so the output is the same as dating every text he
 PARALLEL_MIN_TEXTS the worker's start-up (~1 s: interpreter, imports, gazetteer) costs more than it
 saves, and an incremental build dates a handful of texts at most.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -23,8 +24,13 @@ WORKER_SHARE = 0.45
 Result = tuple  # (published_at, basis, published_after)
 
 
-def infer_dates(texts: Sequence[str], years: Sequence[Sequence[str]], weekdays: Sequence[bool],
-                hints: Callable[[str], Sequence] | None, workers: int) -> list[Result]:
+def infer_dates(
+    texts: Sequence[str],
+    years: Sequence[Sequence[str]],
+    weekdays: Sequence[bool],
+    hints: Callable[[str], Sequence] | None,
+    workers: int,
+) -> list[Result]:
     """infer_publication_date for each text (with its year tokens, weekday flag and the hints the
     ``hints`` function gives for it), in order."""
     n = len(texts)

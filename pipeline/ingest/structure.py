@@ -3,6 +3,7 @@
 All functions read normalized text and never change it: the title line stays inside the stored
 text (it is sentence 0 for the extractor).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -91,5 +92,5 @@ def analyze(text: str) -> Structure:
     while body_start < len(text) and text[body_start] == "\n":
         body_start += 1
     body_end = text.find("\n", body_start)
-    body_line = text[body_start:body_end if body_end >= 0 else len(text)]
+    body_line = text[body_start : body_end if body_end >= 0 else len(text)]
     return Structure(title, title_span, marker_date, find_dateline(body_line), body_start)

@@ -15,8 +15,15 @@ from pipeline.resources import CredenceSettings
 from pipeline.validate.assets import public_articles
 
 
-def publish_tables(settings: CredenceSettings, events: pl.DataFrame, mentions: pl.DataFrame, articles: pl.DataFrame,
-                   quarantine: pl.DataFrame, registry: pl.DataFrame, lineage: pl.DataFrame) -> ReleaseOutcome:
+def publish_tables(
+    settings: CredenceSettings,
+    events: pl.DataFrame,
+    mentions: pl.DataFrame,
+    articles: pl.DataFrame,
+    quarantine: pl.DataFrame,
+    registry: pl.DataFrame,
+    lineage: pl.DataFrame,
+) -> ReleaseOutcome:
     """Publish the stage outputs as a release (shared by the asset graph and the scale-out job)."""
     # The timeline chart (~1.4 s of matplotlib, import included) is drawn in a thread from now on,
     # while the tables are conformed, fingerprinted and written.
@@ -24,7 +31,9 @@ def publish_tables(settings: CredenceSettings, events: pl.DataFrame, mentions: p
     return publish_release(
         settings.outputs_path,
         ReleaseTables(events, mentions, public_articles(articles), quarantine, registry, lineage),
-        Provenance(code_version(), dictionaries_fingerprint(), inputs_sha256(articles, quarantine), str(settings.raw_path)),
+        Provenance(
+            code_version(), dictionaries_fingerprint(), inputs_sha256(articles, quarantine), str(settings.raw_path)
+        ),
         today=dt.datetime.now(dt.timezone.utc).date(),
         render_extras=functools.partial(render_extras, timeline=timeline),
     )
@@ -35,9 +44,9 @@ def publish_tables(settings: CredenceSettings, events: pl.DataFrame, mentions: p
     kinds={"parquet", "csv"},
     freshness_policy=RELEASE_FRESHNESS,
     description="The published release in `outputs/releases/<version>/`: events, mentions, articles, quarantine "
-                "and changes as Parquet and CSV, datapackage.json, SHA256SUMS, README.md data card, "
-                "CHANGELOG.md, CITATION.cff. Written to a temporary folder and renamed into place; "
-                "unchanged data publishes no new version.",
+    "and changes as Parquet and CSV, datapackage.json, SHA256SUMS, README.md data card, "
+    "CHANGELOG.md, CITATION.cff. Written to a temporary folder and renamed into place; "
+    "unchanged data publishes no new version.",
 )
 def release_manifest(
     context: dg.AssetExecutionContext,
@@ -56,17 +65,19 @@ def release_manifest(
         for name, f in sorted(m.get("files", {}).items())
     )
     context.log.info(("published " if outcome.published else "unchanged, kept ") + outcome.version)
-    return dg.MaterializeResult(metadata={
-        "version": outcome.version,
-        "published_new_version": outcome.published,
-        "path": dg.MetadataValue.path(str(outcome.path)),
-        "previous_version": str(m.get("previous_version")),
-        "files": dg.MetadataValue.md(files_md),
-        "changes": dg.MetadataValue.json(m.get("change_counts", {})),
-        "counts": dg.MetadataValue.json(m.get("counts", {})),
-        "download_page": dg.MetadataValue.path(str(settings.outputs_path / "index.html")),
-        "dagster/row_count": m.get("counts", {}).get("events", 0),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "version": outcome.version,
+            "published_new_version": outcome.published,
+            "path": dg.MetadataValue.path(str(outcome.path)),
+            "previous_version": str(m.get("previous_version")),
+            "files": dg.MetadataValue.md(files_md),
+            "changes": dg.MetadataValue.json(m.get("change_counts", {})),
+            "counts": dg.MetadataValue.json(m.get("counts", {})),
+            "download_page": dg.MetadataValue.path(str(settings.outputs_path / "index.html")),
+            "dagster/row_count": m.get("counts", {}).get("events", 0),
+        }
+    )
 
 
 @dg.asset_check(asset=release_manifest, blocking=True, description="The newest release's files match SHA256SUMS.")
@@ -77,4 +88,6 @@ def release_checksums_verify(settings: CredenceSettings) -> dg.AssetCheckResult:
     if latest is None:
         return dg.AssetCheckResult(passed=False, metadata={"error": "no LATEST release"})
     problems = verify_release(releases_dir(settings.outputs_path) / latest)
-    return dg.AssetCheckResult(passed=not problems, metadata={"version": latest, "problems": "; ".join(problems) or "none"})
+    return dg.AssetCheckResult(
+        passed=not problems, metadata={"version": latest, "problems": "; ".join(problems) or "none"}
+    )

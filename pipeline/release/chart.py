@@ -9,6 +9,7 @@ The period adapts to the span of the dates: months for up to MAX_BARS months, el
 years. News about diplomacy often recalls events years back (a 2005 designation, a 2021 takeover),
 and a monthly axis over twenty years would draw hair-thin bars.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -67,18 +68,26 @@ def country_period_counts(events: pl.DataFrame, top: int = TOP_COUNTRIES) -> tup
     dated = dated.with_columns(pl.col("_date").dt.truncate(unit).alias("period"))
     country_cols = [c for c in ("actor_country", "target_country") if c in events.columns]
     if country_cols:
-        long = (dated.select("_row", "period", pl.concat_list([pl.col(c) for c in country_cols]).alias("country"))
-                .explode("country").drop_nulls("country").unique(["_row", "country"]))
+        long = (
+            dated.select("_row", "period", pl.concat_list([pl.col(c) for c in country_cols]).alias("country"))
+            .explode("country")
+            .drop_nulls("country")
+            .unique(["_row", "country"])
+        )
     else:
         long = dated.select("_row", "period", pl.lit(None, dtype=pl.String).alias("country")).head(0)
     no_country = dated.join(long.select("_row").unique(), on="_row", how="anti").select(
-        "_row", "period", pl.lit(UNKNOWN).alias("country"))
+        "_row", "period", pl.lit(UNKNOWN).alias("country")
+    )
     ranking = long.group_by("country").len().sort(["len", "country"], descending=[True, False])
     keep = ranking.head(top)["country"].to_list() + [UNKNOWN]
     counts = (
         pl.concat([long, no_country])
-        .with_columns(pl.when(pl.col("country").is_in(keep)).then(pl.col("country")).otherwise(pl.lit(OTHER)).alias("country"))
-        .group_by("period", "country").agg(pl.len().cast(pl.UInt32).alias("events"))
+        .with_columns(
+            pl.when(pl.col("country").is_in(keep)).then(pl.col("country")).otherwise(pl.lit(OTHER)).alias("country")
+        )
+        .group_by("period", "country")
+        .agg(pl.len().cast(pl.UInt32).alias("events"))
         .sort("period", "country")
     )
     return counts, undated, label
@@ -91,7 +100,9 @@ def country_month_counts(events: pl.DataFrame, top: int = TOP_COUNTRIES) -> tupl
 
 
 def _legend_order(counts: pl.DataFrame) -> list[str]:
-    totals = counts.group_by("country").agg(pl.col("events").sum()).sort(["events", "country"], descending=[True, False])
+    totals = (
+        counts.group_by("country").agg(pl.col("events").sum()).sort(["events", "country"], descending=[True, False])
+    )
     present = totals["country"].to_list()
     return [c for c in present if c not in (OTHER, UNKNOWN)] + [c for c in (OTHER, UNKNOWN) if c in present]
 
@@ -121,8 +132,11 @@ def _bulk_data_limits(ax):
         yield
     finally:
         del ax._update_patch_limits
-    corners = [p.get_patch_transform().transform(p.get_path().vertices)
-               for p in ax.patches if id(p) not in before and (p.get_width() or p.get_height())]
+    corners = [
+        p.get_patch_transform().transform(p.get_path().vertices)
+        for p in ax.patches
+        if id(p) not in before and (p.get_width() or p.get_height())
+    ]
     if corners:
         ax.update_datalim(np.concatenate(corners))
 
@@ -150,8 +164,9 @@ def timeline_png(events: pl.DataFrame, *, title: str = "Events by date and count
             index = {p: i for i, p in enumerate(full)}
             bottom = [0] * len(full)
             cmap = matplotlib.colormaps["tab10"]
-            by_country = {c: dict(zip(g["period"].to_list(), g["events"].to_list()))
-                          for (c,), g in counts.group_by("country")}
+            by_country = {
+                c: dict(zip(g["period"].to_list(), g["events"].to_list())) for (c,), g in counts.group_by("country")
+            }
             with _bulk_data_limits(ax):
                 for k, country in enumerate(_legend_order(counts)):
                     heights = [0] * len(full)
@@ -159,12 +174,22 @@ def timeline_png(events: pl.DataFrame, *, title: str = "Events by date and count
                         heights[index[period]] = n
                     color = "#bbbbbb" if country == OTHER else "#eeeeee" if country == UNKNOWN else cmap(k % 10)
                     xs = [i for i, h in enumerate(heights) if h]
-                    ax.bar(xs, [heights[i] for i in xs], bottom=[bottom[i] for i in xs], label=country, color=color,
-                           edgecolor="#555555", linewidth=0.3, width=0.8)
+                    ax.bar(
+                        xs,
+                        [heights[i] for i in xs],
+                        bottom=[bottom[i] for i in xs],
+                        label=country,
+                        color=color,
+                        edgecolor="#555555",
+                        linewidth=0.3,
+                        width=0.8,
+                    )
                     bottom = [b + h for b, h in zip(bottom, heights)]
             step = max(1, -(-len(full) // 16))
             ax.set_xticks(range(0, len(full), step))
-            ax.set_xticklabels([_period_label(full[i], label) for i in range(0, len(full), step)], rotation=45, ha="right")
+            ax.set_xticklabels(
+                [_period_label(full[i], label) for i in range(0, len(full), step)], rotation=45, ha="right"
+            )
             ax.set_xlim(-0.6, len(full) - 0.4)
             ax.set_xlabel(f"{label} of the event (start of its date interval)")
             ax.set_ylabel("events (per country involved)")

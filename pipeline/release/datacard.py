@@ -1,5 +1,6 @@
 """The human-facing files of a release: data card (README.md), CHANGELOG.md, CITATION.cff and the
 Frictionless datapackage.json. Column documentation comes from the pandera models."""
+
 from __future__ import annotations
 
 import json
@@ -44,21 +45,23 @@ def datapackage(ctx: dict) -> str:
         parquet = folder / f"{name}.parquet"
         csv_size, csv_sha = size_and_sha(csv)
         parquet_size, parquet_sha = size_and_sha(parquet)
-        resources.append({
-            "name": name,
-            "profile": "tabular-data-resource",
-            "path": csv.name,
-            "format": "csv",
-            "mediatype": "text/csv",
-            "encoding": "utf-8",
-            "description": TABLE_DESCRIPTIONS[name],
-            "bytes": csv_size,
-            "hash": "sha256:" + csv_sha,
-            "schema": frictionless_schema(model),
-            # The same table with native types and lists; Frictionless tools need a plugin to read it,
-            # so it is described here rather than as a second resource.
-            "credence:parquet": {"path": parquet.name, "bytes": parquet_size, "sha256": parquet_sha},
-        })
+        resources.append(
+            {
+                "name": name,
+                "profile": "tabular-data-resource",
+                "path": csv.name,
+                "format": "csv",
+                "mediatype": "text/csv",
+                "encoding": "utf-8",
+                "description": TABLE_DESCRIPTIONS[name],
+                "bytes": csv_size,
+                "hash": "sha256:" + csv_sha,
+                "schema": frictionless_schema(model),
+                # The same table with native types and lists; Frictionless tools need a plugin to read it,
+                # so it is described here rather than as a second resource.
+                "credence:parquet": {"path": parquet.name, "bytes": parquet_size, "sha256": parquet_sha},
+            }
+        )
     package = {
         "profile": "tabular-data-package",
         "name": "credence-diplomatic-events",
@@ -78,8 +81,10 @@ def _coverage(events: pl.DataFrame) -> list[str]:
     lines = []
     dated = events.filter(pl.col("date_precision") != "unknown")
     if dated.height:
-        lines.append(f"- Event dates: {dated['date_start'].min()} to {dated['date_end'].max()} "
-                     f"({dated.height} of {events.height} events dated; the rest have precision `unknown`).")
+        lines.append(
+            f"- Event dates: {dated['date_start'].min()} to {dated['date_end'].max()} "
+            f"({dated.height} of {events.height} events dated; the rest have precision `unknown`)."
+        )
     by_type = events.group_by("event_type").len().sort(["len", "event_type"], descending=[True, False])
     lines.append("- Events by type: " + ", ".join(f"{t} {n}" for t, n in by_type.iter_rows()))
     countries = pl.concat([events["actor_country"], events["target_country"]]).drop_nulls()
@@ -98,15 +103,17 @@ def data_card(ctx: dict) -> str:
         f"| `{tid}` | {t['definition']} | {t['cameo']} | {t['plover']} | {t['quad_class']} | {'yes' if t.get('symmetric') else 'no'} |"
         for tid, t in cb.event_types.items()
     )
-    columns = "\n\n".join(f"### `{name}`\n\n{TABLE_DESCRIPTIONS[name]}\n\n{markdown_table(model)}"
-                          for name, model in RELEASE_TABLES.items())
-    return f"""# {TITLE}, release {m['version']}
+    columns = "\n\n".join(
+        f"### `{name}`\n\n{TABLE_DESCRIPTIONS[name]}\n\n{markdown_table(model)}"
+        for name, model in RELEASE_TABLES.items()
+    )
+    return f"""# {TITLE}, release {m["version"]}
 
 Diplomatic events coded from news articles: who did what to whom, when, with the words that say so.
 Each real-world event is one row in `events`, with every source behind it; `mentions` holds each
 sentence that tells it, with character offsets into the article and the verbatim quote.
 
-- Version: `{m['version']}` (previous: `{m['previous_version'] or 'none'}`), released {m['released_on']}
+- Version: `{m["version"]}` (previous: `{m["previous_version"] or "none"}`), released {m["released_on"]}
 - Changes since the previous release: see `CHANGELOG.md` and the `changes` table.
 
 ## Files
@@ -125,7 +132,7 @@ files keep the exact text.
 
 ## Coverage
 
-{chr(10).join(_coverage(frames['events']))}
+{chr(10).join(_coverage(frames["events"]))}
 
 ## How to read it
 
@@ -160,10 +167,10 @@ an article's publication date is never taken from a file or run time.
 
 ## Provenance
 
-- Code version: `{m['code_version']}`
-- Dictionaries and codebook fingerprint: `{m['dictionaries_fingerprint']}`
-- Inputs hash (sha256 over the sorted article hashes and quarantined inputs): `{m['inputs_sha256']}`
-- Data fingerprint: `{m['data_fingerprint']}`
+- Code version: `{m["code_version"]}`
+- Dictionaries and codebook fingerprint: `{m["dictionaries_fingerprint"]}`
+- Inputs hash (sha256 over the sorted article hashes and quarantined inputs): `{m["inputs_sha256"]}`
+- Data fingerprint: `{m["data_fingerprint"]}`
 - Event ids are stable across releases; `id_registry.parquet` maps every mention id to its event id.
 
 ## Licence
@@ -178,7 +185,7 @@ def changelog(ctx: dict) -> str:
     head = "# Change log\n\n"
     previous = ctx["previous_changelog"]
     if previous.startswith(head):
-        previous = previous[len(head):]
+        previous = previous[len(head) :]
     return head + ctx["changelog_entry"].rstrip() + "\n\n" + previous.lstrip()
 
 
@@ -188,8 +195,8 @@ def citation(ctx: dict) -> str:
 message: "If you use this dataset, please cite it as below."
 type: dataset
 title: "{TITLE}"
-version: "{m['version']}"
-date-released: "{m['released_on']}"
+version: "{m["version"]}"
+date-released: "{m["released_on"]}"
 license: CC-BY-4.0
 authors:
   - name: "The Credence project"
@@ -236,5 +243,3 @@ def render_extras(ctx: dict, timeline: Future | None = None) -> dict[str, str | 
         # The chart shown on the download page, published (and checksummed) with the data it draws.
         "timeline.png": timeline.result() if timeline is not None else _timeline(ctx["frames"]["events"]),
     }
-
-

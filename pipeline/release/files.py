@@ -5,6 +5,7 @@ with ';', and text cells that a spreadsheet would run as a formula (starting wit
 a carriage return) prefixed with an apostrophe (OWASP's CSV-injection advice); the Parquet keeps the
 exact text.
 """
+
 from __future__ import annotations
 
 import gc
@@ -49,8 +50,9 @@ def write_bytes(path: Path, data: bytes) -> dict:
     return {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
-def write_table(df: pl.DataFrame, folder: Path, name: str, *, csv: bytes | None = None,
-                digests: dict[str, dict] | None = None) -> list[Path]:
+def write_table(
+    df: pl.DataFrame, folder: Path, name: str, *, csv: bytes | None = None, digests: dict[str, dict] | None = None
+) -> list[Path]:
     """Write ``name``.parquet and ``name``.csv (``csv``: the CSV bytes when already made); their
     sizes and sha256 go into ``digests`` when given."""
     parquet_path = folder / f"{name}.parquet"

@@ -5,6 +5,7 @@ is ``releases/LATEST`` replaced (also by rename). A build killed at any moment t
 LATEST naming a complete release; the next build removes the leftovers. A file lock serialises
 concurrent builds (the second waits). A rebuild whose tables are unchanged publishes nothing.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,8 +19,15 @@ from pathlib import Path
 import polars as pl
 from filelock import FileLock
 
-from pipeline.release.files import (csv_bytes, frame_fingerprint, gc_paused, parquet_bytes, sha256_file, write_bytes,
-                                    write_table)
+from pipeline.release.files import (
+    csv_bytes,
+    frame_fingerprint,
+    gc_paused,
+    parquet_bytes,
+    sha256_file,
+    write_bytes,
+    write_table,
+)
 from schemas.models import RELEASE_TABLES, conform
 
 LOCK_TIMEOUT_S = 3600
@@ -77,7 +85,9 @@ def list_versions(outputs: Path) -> list[str]:
     root = releases_dir(outputs)
     if not root.is_dir():
         return []
-    found = [p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST_FILE).is_file()]
+    found = [
+        p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST_FILE).is_file()
+    ]
     return sorted(found, key=version_key)
 
 
@@ -198,9 +208,11 @@ def publish_release(
         # Each table's CSV is made once: it is both the canonical form the fingerprint hashes and
         # the CSV file a new release writes.
         csvs = {name: csv_bytes(df) for name, df in frames.items()}
-        fingerprint = frame_fingerprint(pl.concat(
-            [pl.DataFrame({"t": [name], "h": [frame_fingerprint(df, csvs[name])]}) for name, df in frames.items()]
-        ))
+        fingerprint = frame_fingerprint(
+            pl.concat(
+                [pl.DataFrame({"t": [name], "h": [frame_fingerprint(df, csvs[name])]}) for name, df in frames.items()]
+            )
+        )
         previous = read_latest(outputs)
         if previous is not None:
             prev_manifest = json.loads((root / previous / MANIFEST_FILE).read_text(encoding="utf-8"))
@@ -232,11 +244,19 @@ def publish_release(
             "counts": {name: df.height for name, df in frames.items()},
             "change_counts": {k: int(v) for k, v in changes.group_by("change_type").len().iter_rows()},
         }
-        extras = render_extras({
-            "version": version, "previous": previous, "manifest": manifest, "frames": frames,
-            "changelog_entry": changelog_entry, "previous_changelog": previous_log, "today": today,
-            "folder": tmp, "digests": digests,
-        })
+        extras = render_extras(
+            {
+                "version": version,
+                "previous": previous,
+                "manifest": manifest,
+                "frames": frames,
+                "changelog_entry": changelog_entry,
+                "previous_changelog": previous_log,
+                "today": today,
+                "folder": tmp,
+                "digests": digests,
+            }
+        )
         for name, content in extras.items():
             digests[name] = write_bytes(tmp / name, content if isinstance(content, bytes) else content.encode("utf-8"))
 
@@ -251,7 +271,9 @@ def publish_release(
             if stem in frames:
                 files[p.name]["rows"] = frames[stem].height
         manifest["files"] = files
-        digests[MANIFEST_FILE] = write_bytes(tmp / MANIFEST_FILE, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+        digests[MANIFEST_FILE] = write_bytes(
+            tmp / MANIFEST_FILE, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8")
+        )
         # SHA256SUMS last: it covers every other file, in `sha256sum -c` format.
         sums = "".join(f"{digest(p)['sha256']}  {p.name}\n" for p in sorted(tmp.iterdir()))
         (tmp / "SHA256SUMS").write_text(sums, encoding="utf-8")

@@ -8,6 +8,7 @@ is escaped; the data card's Markdown is rendered with raw HTML disabled.
 The page is written to a temporary file beside it and renamed over the old one, so a reader (or a
 crash) never sees half a page; the fallback timeline image is written the same way.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,8 +30,18 @@ INDEX = "index.html"
 TIMELINE = "timeline.png"
 SITE_ASSETS = "site"  # outputs/site/: charts rendered for releases published before timeline.png existed
 CHANGE_ORDER = ("added", "updated", "removed", "merged", "split")
-PREVIEW_COLUMNS = ("event_id", "date_start", "date_end", "event_type", "modality", "actor_name",
-                   "target_name", "n_sources", "confidence", "summary")
+PREVIEW_COLUMNS = (
+    "event_id",
+    "date_start",
+    "date_end",
+    "event_type",
+    "modality",
+    "actor_name",
+    "target_name",
+    "n_sources",
+    "confidence",
+    "summary",
+)
 PREVIEW_ROWS = 20
 TABLE_ORDER = {name: i for i, name in enumerate(("events", "mentions", "articles", "quarantine", "changes"))}
 # Files worth a sentence on the page; the rest are listed with their size and checksum only.
@@ -121,14 +132,22 @@ def load_releases(outputs: Path) -> tuple[list[ReleaseEntry], list[str]]:
                 listed[extra] = {"bytes": p.stat().st_size, "sha256": sums.get(extra) or sha256_file(p)}
         files = []
         # Data tables first (events, mentions, ...), then the documents, each alphabetically.
-        for name in sorted(listed, key=lambda n: (n.rsplit(".", 1)[0] not in TABLE_ORDER,
-                                                  TABLE_ORDER.get(n.rsplit(".", 1)[0], 0), n)):
+        for name in sorted(
+            listed, key=lambda n: (n.rsplit(".", 1)[0] not in TABLE_ORDER, TABLE_ORDER.get(n.rsplit(".", 1)[0], 0), n)
+        ):
             info = listed[name]
             if not (folder / name).is_file():
                 problems.append(f"release {version}: {name} is listed but missing")
                 continue
-            files.append({"name": name, "href": _href(version, name), "bytes": int(info.get("bytes", 0)),
-                          "sha256": info.get("sha256", ""), "rows": info.get("rows")})
+            files.append(
+                {
+                    "name": name,
+                    "href": _href(version, name),
+                    "bytes": int(info.get("bytes", 0)),
+                    "sha256": info.get("sha256", ""),
+                    "rows": info.get("rows"),
+                }
+            )
         entries.append(ReleaseEntry(version, manifest, files))
     return entries, problems
 
@@ -180,8 +199,10 @@ def _files_table(entry: ReleaseEntry) -> str:
             f'<td class="num">{"" if f["rows"] is None else f["rows"]}</td>'
             f'<td><code class="sha">{html.escape(f["sha256"])}</code></td></tr>'
         )
-    return ('<table class="files"><thead><tr><th>file</th><th>size</th><th>rows</th><th>sha256</th></tr></thead>\n'
-            "<tbody>\n" + "\n".join(rows) + "\n</tbody></table>")
+    return (
+        '<table class="files"><thead><tr><th>file</th><th>size</th><th>rows</th><th>sha256</th></tr></thead>\n'
+        "<tbody>\n" + "\n".join(rows) + "\n</tbody></table>"
+    )
 
 
 def _links(entry: ReleaseEntry, wanted: list[tuple[str, str]], before: str, after: str) -> str:
@@ -246,7 +267,7 @@ def render_index(outputs: Path, *, now: dt.datetime | None = None) -> tuple[str,
         '<p class="sub">Diplomatic events coded from news articles, deduplicated across sources. '
         "Every release is kept; check a download with <code>sha256sum -c SHA256SUMS</code> in its folder.</p>",
         f'<p class="sub">Page generated {html.escape(now.strftime("%Y-%m-%d %H:%M UTC"))} from the release manifests. '
-        f"Latest release: <strong id=\"latest\">{html.escape(latest or 'none')}</strong>.</p>",
+        f'Latest release: <strong id="latest">{html.escape(latest or "none")}</strong>.</p>',
     ]
     if problems:
         parts.append('<ul class="problems">' + "".join(f"<li>{html.escape(p)}</li>" for p in problems) + "</ul>")
@@ -262,30 +283,43 @@ def render_index(outputs: Path, *, now: dt.datetime | None = None) -> tuple[str,
         counts = m.get("counts") or {}
         is_latest = v == latest
         parts.append(f'<section class="release" id="release-{html.escape(v)}">')
-        parts.append(f"<h2>Release {html.escape(v)}" + (' <span class="badge">latest</span>' if is_latest else "") + "</h2>")
+        parts.append(
+            f"<h2>Release {html.escape(v)}" + (' <span class="badge">latest</span>' if is_latest else "") + "</h2>"
+        )
         parts.append(
             f"<p>Released {html.escape(str(m.get('released_on', '?')))}; "
-            + html.escape(", ".join(f"{counts[k]} {k}" for k in ("events", "mentions", "articles", "quarantine") if k in counts))
+            + html.escape(
+                ", ".join(f"{counts[k]} {k}" for k in ("events", "mentions", "articles", "quarantine") if k in counts)
+            )
             + f'.<br>Changes <span class="changes">{_change_summary(m)}</span>'
             + _links(entry, [("CHANGELOG.md", "change log"), ("changes.csv", "changes.csv")], " (", ")")
-            + ". " + _links(entry, [("README.md", "README.md")], "Data card: ", ".") + "</p>"
+            + ". "
+            + _links(entry, [("README.md", "README.md")], "Data card: ", ".")
+            + "</p>"
         )
         parts.append(_files_table(entry))
         if v == featured:
             timeline_href = _ensure_timeline(outputs, entry)
             if timeline_href:
-                parts.append(f'<h3>Timeline</h3><img class="timeline" src="{html.escape(timeline_href)}" '
-                             f'alt="Bar chart of the events of release {html.escape(v)} by date and country">')
+                parts.append(
+                    f'<h3>Timeline</h3><img class="timeline" src="{html.escape(timeline_href)}" '
+                    f'alt="Bar chart of the events of release {html.escape(v)} by date and country">'
+                )
             events_path = releases_dir(outputs) / v / "events.parquet"
             if events_path.is_file():
                 preview = newest_events(pl.read_parquet(events_path))
-                parts.append(f"<h3>Newest events</h3><p class=\"note\">The {preview.height} most recent events by date "
-                             f'(all {counts.get("events", "?")} in <a href="{_href(v, "events.csv")}">events.csv</a>).</p>')
+                parts.append(
+                    f'<h3>Newest events</h3><p class="note">The {preview.height} most recent events by date '
+                    f'(all {counts.get("events", "?")} in <a href="{_href(v, "events.csv")}">events.csv</a>).</p>'
+                )
                 parts.append(_table(preview))
             card = releases_dir(outputs) / v / "README.md"
             if card.is_file():
-                parts.append('<details class="datacard"><summary>Data card (README.md)</summary><div class="card">'
-                             + _render_markdown(card.read_text(encoding="utf-8")) + "</div></details>")
+                parts.append(
+                    '<details class="datacard"><summary>Data card (README.md)</summary><div class="card">'
+                    + _render_markdown(card.read_text(encoding="utf-8"))
+                    + "</div></details>"
+                )
         parts.append("</section>")
     parts.append("</body></html>\n")
     result = SiteResult(outputs / INDEX, [e.version for e in entries], latest, problems, timeline_href, preview)

@@ -32,10 +32,10 @@ CHECK_REPORT_ROWS = 50
     kinds={"html"},
     freshness_policy=RELEASE_FRESHNESS,
     description="The static download page outputs/index.html: every release newest first with links to "
-                "its files (relative paths), sizes, sha256, row counts and change summary, the data card, "
-                "a timeline chart of events by month and country and a preview of the newest events. "
-                "Generated from the releases' release_manifest.json files and replaced atomically; "
-                "`make serve` serves it on 127.0.0.1:8000.",
+    "its files (relative paths), sizes, sha256, row counts and change summary, the data card, "
+    "a timeline chart of events by month and country and a preview of the newest events. "
+    "Generated from the releases' release_manifest.json files and replaced atomically; "
+    "`make serve` serves it on 127.0.0.1:8000.",
 )
 def download_page(context: dg.AssetExecutionContext, settings: CredenceSettings) -> dg.MaterializeResult:
     result = build_site(settings.outputs_path)
@@ -86,28 +86,36 @@ def page_link_problems(outputs: Path) -> tuple[int, list[str]]:
             sums[name] = digest
         for f in entry.files:
             if f["name"] in sums and sums[f["name"]] != f["sha256"]:
-                problems.append(f"{entry.version}/{f['name']}: page shows {f['sha256'][:12]}…, SHA256SUMS has {sums[f['name']][:12]}…")
+                problems.append(
+                    f"{entry.version}/{f['name']}: page shows {f['sha256'][:12]}…, SHA256SUMS has {sums[f['name']][:12]}…"
+                )
             if f["sha256"] and f["sha256"] not in page:
                 problems.append(f"{entry.version}/{f['name']}: sha256 not shown on the page")
     return checked, problems
 
 
-@dg.asset_check(asset=download_page, description="Every link on the download page resolves to a file, "
-                "and each sha256 shown matches the release's SHA256SUMS.")
+@dg.asset_check(
+    asset=download_page,
+    description="Every link on the download page resolves to a file, "
+    "and each sha256 shown matches the release's SHA256SUMS.",
+)
 def download_page_links_resolve(settings: CredenceSettings) -> dg.AssetCheckResult:
     checked, problems = page_link_problems(settings.outputs_path)
-    return dg.AssetCheckResult(passed=not problems, metadata={
-        "links_checked": checked,
-        "problems": len(problems),
-        "sample": "; ".join(problems[:5]) or "none",
-    })
+    return dg.AssetCheckResult(
+        passed=not problems,
+        metadata={
+            "links_checked": checked,
+            "problems": len(problems),
+            "sample": "; ".join(problems[:5]) or "none",
+        },
+    )
 
 
 @dg.asset_check(
     asset="release_manifest",
     description="Extraction quality of the newest release against the configured gold file "
-                "(settings.gold_file; empty disables): precision >= 0.90, recall >= 0.93, no date errors. "
-                "WARN severity: reported, never blocks a release.",
+    "(settings.gold_file; empty disables): precision >= 0.90, recall >= 0.93, no date errors. "
+    "WARN severity: reported, never blocks a release.",
 )
 def release_extraction_quality(settings: CredenceSettings) -> dg.AssetCheckResult:
     from pipeline.evaluate.score import evaluation_check_result, score_release
@@ -117,7 +125,9 @@ def release_extraction_quality(settings: CredenceSettings) -> dg.AssetCheckResul
         return dg.AssetCheckResult(passed=True, severity=warn, metadata={"gold_file": "(none: check disabled)"})
     gold = Path(settings.gold_file)
     if not gold.is_file():
-        return dg.AssetCheckResult(passed=False, severity=warn, metadata={"gold_file": str(gold), "error": "gold file not found"})
+        return dg.AssetCheckResult(
+            passed=False, severity=warn, metadata={"gold_file": str(gold), "error": "gold file not found"}
+        )
     latest = read_latest(settings.outputs_path)
     if latest is None:
         return dg.AssetCheckResult(passed=False, severity=warn, metadata={"error": "no LATEST release to score"})
@@ -125,9 +135,16 @@ def release_extraction_quality(settings: CredenceSettings) -> dg.AssetCheckResul
         try:
             report = score_release(releases_dir(settings.outputs_path) / latest, gold)
         except ValueError as err:  # GoldFormatError and ReleaseFormatError are ValueErrors with a clear message
-            return dg.AssetCheckResult(passed=False, severity=warn, metadata={"gold_file": str(gold), "error": str(err)})
+            return dg.AssetCheckResult(
+                passed=False, severity=warn, metadata={"gold_file": str(gold), "error": str(err)}
+            )
         passed, metadata = evaluation_check_result(report)
         markdown = report.to_markdown(max_rows=CHECK_REPORT_ROWS)
-    return dg.AssetCheckResult(passed=passed, severity=warn, metadata={
-        **metadata, "report": dg.MetadataValue.md(markdown),
-    })
+    return dg.AssetCheckResult(
+        passed=passed,
+        severity=warn,
+        metadata={
+            **metadata,
+            "report": dg.MetadataValue.md(markdown),
+        },
+    )

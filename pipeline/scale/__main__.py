@@ -1,5 +1,6 @@
 """`python -m pipeline.scale [--buckets N] [--max-concurrent N]`: run build_release_partitioned in the
 persistent instance (DAGSTER_HOME) with the folders of CREDENCE_RAW_DIR / CREDENCE_OUTPUTS_DIR."""
+
 from __future__ import annotations
 
 import argparse
@@ -20,9 +21,13 @@ def main(argv: list[str] | None = None) -> int:
     from pipeline.settings import default_outputs_dir, default_raw_dir
 
     job = dg.build_reconstructable_job(
-        "pipeline.scale.jobs", "partitioned_job",
-        reconstructable_kwargs={"raw_dir": default_raw_dir(), "outputs_dir": default_outputs_dir(),
-                                "max_concurrent": args.max_concurrent or None},
+        "pipeline.scale.jobs",
+        "partitioned_job",
+        reconstructable_kwargs={
+            "raw_dir": default_raw_dir(),
+            "outputs_dir": default_outputs_dir(),
+            "max_concurrent": args.max_concurrent or None,
+        },
     )
     run_config = {"ops": {"partition_articles": {"config": {"buckets": args.buckets}}}} if args.buckets else None
     with dg.DagsterInstance.get() as instance:

@@ -27,8 +27,16 @@ from pipeline.resources import CredenceSettings
 
 DEFAULT_BUCKETS = 8
 SCALE_WORK = "scale"
-PRELOAD = ("dagster", "polars", "pipeline.scale.jobs", "pipeline.ingest.core", "pipeline.extract.extractor",
-           "pipeline.validate.assets", "pipeline.dedup.core", "pipeline.release.assets")
+PRELOAD = (
+    "dagster",
+    "polars",
+    "pipeline.scale.jobs",
+    "pipeline.ingest.core",
+    "pipeline.extract.extractor",
+    "pipeline.validate.assets",
+    "pipeline.dedup.core",
+    "pipeline.release.assets",
+)
 
 
 def bucket_of(article_ids: pl.Series, buckets: int) -> pl.Series:
@@ -78,8 +86,10 @@ class PartitionFrameIOManager(dg.IOManager):
         return pickle.loads(path.read_bytes())
 
 
-@dg.io_manager(required_resource_keys={"settings"},
-               description="Intermediate tables of build_release_partitioned under <outputs>/.work/scale/.")
+@dg.io_manager(
+    required_resource_keys={"settings"},
+    description="Intermediate tables of build_release_partitioned under <outputs>/.work/scale/.",
+)
 def partition_io_manager(init_context: dg.InitResourceContext) -> PartitionFrameIOManager:
     return PartitionFrameIOManager(init_context.resources.settings.work_path / SCALE_WORK)
 
@@ -96,28 +106,41 @@ def _fail_on_checks(context, results: dict[str, dg.AssetCheckResult]) -> None:
     """The assets' blocking checks, run on this job's tables: a failure stops the job before publishing."""
     failed = {name: r for name, r in results.items() if not r.passed}
     for name, r in results.items():
-        context.log.info(f"check {name}: {'passed' if r.passed else 'FAILED'} "
-                         f"{ {k: getattr(v, 'value', v) for k, v in r.metadata.items()} }")
+        context.log.info(
+            f"check {name}: {'passed' if r.passed else 'FAILED'} "
+            f"{ {k: getattr(v, 'value', v) for k, v in r.metadata.items()} }"
+        )
     if failed:
-        raise dg.Failure(description=f"blocking checks failed: {', '.join(sorted(failed))}",
-                         metadata={name: str({k: getattr(v, 'value', v) for k, v in r.metadata.items()})
-                                   for name, r in failed.items()})
+        raise dg.Failure(
+            description=f"blocking checks failed: {', '.join(sorted(failed))}",
+            metadata={
+                name: str({k: getattr(v, "value", v) for k, v in r.metadata.items()}) for name, r in failed.items()
+            },
+        )
 
 
-@dg.op(out={"articles": dg.Out(io_manager_key="scale_io"), "ingest_quarantine": dg.Out(io_manager_key="scale_io")},
-       description="Raw folder -> articles + ingest quarantine (as the ingest asset).")
+@dg.op(
+    out={"articles": dg.Out(io_manager_key="scale_io"), "ingest_quarantine": dg.Out(io_manager_key="scale_io")},
+    description="Raw folder -> articles + ingest quarantine (as the ingest asset).",
+)
 def ingest_op(context: dg.OpExecutionContext, settings: CredenceSettings):
     from pipeline.extract.actors import role_lower_bounds
     from pipeline.ingest.core import ingest_raw
 
-    result = ingest_raw(settings.raw_path, publication_hints=role_lower_bounds, cache_dir=settings.cache_path,
-                        workers=settings.extract_workers)
+    result = ingest_raw(
+        settings.raw_path,
+        publication_hints=role_lower_bounds,
+        cache_dir=settings.cache_path,
+        workers=settings.extract_workers,
+    )
     context.log.info(f"ingested {result.articles.height} articles, quarantined {result.quarantine.height} inputs")
     return result.articles, result.quarantine
 
 
-@dg.op(out=dg.DynamicOut(io_manager_key="scale_io"),
-       description="Articles -> a fixed number of buckets by content hash; one output (and extraction step) per bucket.")
+@dg.op(
+    out=dg.DynamicOut(io_manager_key="scale_io"),
+    description="Articles -> a fixed number of buckets by content hash; one output (and extraction step) per bucket.",
+)
 def partition_articles(context: dg.OpExecutionContext, config: PartitionConfig, articles: pl.DataFrame):
     from pipeline.extract.cache import ARTICLE_FIELDS
 
@@ -131,7 +154,10 @@ def partition_articles(context: dg.OpExecutionContext, config: PartitionConfig, 
         yield dg.DynamicOutput(part, mapping_key=f"b{b:0{width}d}", metadata={"articles": part.height})
 
 
-@dg.op(out=dg.Out(io_manager_key="scale_io"), description="One bucket's articles -> mentions (incremental, per-bucket cache).")
+@dg.op(
+    out=dg.Out(io_manager_key="scale_io"),
+    description="One bucket's articles -> mentions (incremental, per-bucket cache).",
+)
 def extract_partition(context: dg.OpExecutionContext, settings: CredenceSettings, part: pl.DataFrame) -> pl.DataFrame:
     from pipeline.extract.cache import extract_incremental
     from pipeline.extract.extractor import dictionaries_fingerprint
@@ -140,63 +166,99 @@ def extract_partition(context: dg.OpExecutionContext, settings: CredenceSettings
     # One process per step already: no worker pool inside it.
     mentions, stats = extract_incremental(part, settings.cache_path / SCALE_WORK / key, dictionaries_fingerprint(), 1)
     context.log.info(f"bucket {key}: extracted {stats.extracted}, reused {stats.reused} -> {mentions.height} mentions")
-    context.add_output_metadata({"articles_extracted": stats.extracted, "articles_reused": stats.reused,
-                                 "mentions": mentions.height})
+    context.add_output_metadata(
+        {"articles_extracted": stats.extracted, "articles_reused": stats.reused, "mentions": mentions.height}
+    )
     return mentions
 
 
-@dg.op(out={"valid_mentions": dg.Out(io_manager_key="scale_io"), "quarantine": dg.Out(io_manager_key="scale_io")},
-       description="All buckets' mentions -> valid mentions + quarantine (as the validate asset), with its blocking checks.")
-def validate_op(context: dg.OpExecutionContext, parts: list[pl.DataFrame], articles: pl.DataFrame,
-                ingest_quarantine: pl.DataFrame):
+@dg.op(
+    out={"valid_mentions": dg.Out(io_manager_key="scale_io"), "quarantine": dg.Out(io_manager_key="scale_io")},
+    description="All buckets' mentions -> valid mentions + quarantine (as the validate asset), with its blocking checks.",
+)
+def validate_op(
+    context: dg.OpExecutionContext, parts: list[pl.DataFrame], articles: pl.DataFrame, ingest_quarantine: pl.DataFrame
+):
     from pipeline.validate import assets as va
     from pipeline.validate.rows import quote_failures, split_valid
     from schemas.models import Mention, Quarantine, conform, empty_frame
 
     # The same union extract_incremental makes of its cached and fresh parts.
-    extracted = conform(pl.concat([p for p in parts if p.height] or [empty_frame(Mention)])
-                        .unique("mention_id", keep="first").sort("mention_id"), Mention)
+    extracted = conform(
+        pl.concat([p for p in parts if p.height] or [empty_frame(Mention)])
+        .unique("mention_id", keep="first")
+        .sort("mention_id"),
+        Mention,
+    )
     _fail_on_checks(context, {"articles_match_schema": va.articles_match_schema(articles)})
     texts = articles.select("article_id", "text", "source_file")
     valid, rejected = split_valid(
-        extracted, Mention, stage="validate", record_id_col="mention_id",
-        source_files=texts, extra_failures=quote_failures(conform(extracted, Mention), texts),
+        extracted,
+        Mention,
+        stage="validate",
+        record_id_col="mention_id",
+        source_files=texts,
+        extra_failures=quote_failures(conform(extracted, Mention), texts),
     )
     quarantine = conform(pl.concat([ingest_quarantine, rejected]), Quarantine).sort(
-        ["stage", "source_file", "line", "record_id"], nulls_last=True)
-    _fail_on_checks(context, {
-        "mentions_match_schema": va.mentions_match_schema(valid),
-        "mentions_quotes_verbatim": va.mentions_quotes_verbatim(valid, articles),
-        "quarantine_match_schema": va.quarantine_match_schema(quarantine),
-    })
+        ["stage", "source_file", "line", "record_id"], nulls_last=True
+    )
+    _fail_on_checks(
+        context,
+        {
+            "mentions_match_schema": va.mentions_match_schema(valid),
+            "mentions_quotes_verbatim": va.mentions_quotes_verbatim(valid, articles),
+            "quarantine_match_schema": va.quarantine_match_schema(quarantine),
+        },
+    )
     context.log.info(f"{extracted.height} mentions, {rejected.height} quarantined")
     return valid, quarantine
 
 
-@dg.op(out={"events": dg.Out(io_manager_key="scale_io"), "mentions": dg.Out(io_manager_key="scale_io"),
-            "event_id_registry": dg.Out(io_manager_key="scale_io"), "event_lineage": dg.Out(io_manager_key="scale_io")},
-       description="Valid mentions of every bucket -> events with stable ids (as the dedup asset), with its blocking checks.")
-def dedup_op(context: dg.OpExecutionContext, settings: CredenceSettings, valid_mentions: pl.DataFrame,
-             articles: pl.DataFrame):
+@dg.op(
+    out={
+        "events": dg.Out(io_manager_key="scale_io"),
+        "mentions": dg.Out(io_manager_key="scale_io"),
+        "event_id_registry": dg.Out(io_manager_key="scale_io"),
+        "event_lineage": dg.Out(io_manager_key="scale_io"),
+    },
+    description="Valid mentions of every bucket -> events with stable ids (as the dedup asset), with its blocking checks.",
+)
+def dedup_op(
+    context: dg.OpExecutionContext, settings: CredenceSettings, valid_mentions: pl.DataFrame, articles: pl.DataFrame
+):
     from pipeline.dedup.cache import deduplicate_with_cache
     from pipeline.release.publish import load_previous_registry
     from pipeline.validate import assets as va
 
-    result, reuse = deduplicate_with_cache(valid_mentions, articles, load_previous_registry(settings.outputs_path),
-                                           settings.cache_path)
-    _fail_on_checks(context, {
-        "events_match_schema": va.events_match_schema(result.events),
-        "events_provenance_complete": va.events_provenance_complete(result.events, result.mentions, articles),
-    })
+    result, reuse = deduplicate_with_cache(
+        valid_mentions, articles, load_previous_registry(settings.outputs_path), settings.cache_path
+    )
+    _fail_on_checks(
+        context,
+        {
+            "events_match_schema": va.events_match_schema(result.events),
+            "events_provenance_complete": va.events_provenance_complete(result.events, result.mentions, articles),
+        },
+    )
     context.log.info(f"{valid_mentions.height} mentions -> {result.events.height} events ({reuse})")
     return result.events, result.mentions, result.registry, result.lineage
 
 
-@dg.op(description="Publishes the release (as the release_manifest asset), verifies its checksums and "
-                   "rewrites the download page (as the download_page asset).")
-def publish_op(context: dg.OpExecutionContext, settings: CredenceSettings, events: pl.DataFrame,
-               mentions: pl.DataFrame, articles: pl.DataFrame, quarantine: pl.DataFrame,
-               event_id_registry: pl.DataFrame, event_lineage: pl.DataFrame) -> None:
+@dg.op(
+    description="Publishes the release (as the release_manifest asset), verifies its checksums and "
+    "rewrites the download page (as the download_page asset)."
+)
+def publish_op(
+    context: dg.OpExecutionContext,
+    settings: CredenceSettings,
+    events: pl.DataFrame,
+    mentions: pl.DataFrame,
+    articles: pl.DataFrame,
+    quarantine: pl.DataFrame,
+    event_id_registry: pl.DataFrame,
+    event_lineage: pl.DataFrame,
+) -> None:
     from pipeline.release.assets import publish_tables, release_checksums_verify
     from pipeline.release.site import build_site
 
@@ -206,9 +268,14 @@ def publish_op(context: dg.OpExecutionContext, settings: CredenceSettings, event
     site = build_site(settings.outputs_path)
     for problem in site.problems:
         context.log.warning(problem)
-    context.add_output_metadata({"version": outcome.version, "published_new_version": outcome.published,
-                                 "path": dg.MetadataValue.path(str(outcome.path)),
-                                 "download_page": dg.MetadataValue.path(str(site.path))})
+    context.add_output_metadata(
+        {
+            "version": outcome.version,
+            "published_new_version": outcome.published,
+            "path": dg.MetadataValue.path(str(outcome.path)),
+            "download_page": dg.MetadataValue.path(str(site.path)),
+        }
+    )
     # The run published: its intermediate tables are no longer needed for a re-execution.
     shutil.rmtree(settings.work_path / SCALE_WORK / context.run_id, ignore_errors=True)
 
@@ -222,14 +289,22 @@ def partitioned_build():
     publish_op(events, mentions, articles, quarantine, registry, lineage)
 
 
-def partitioned_job(raw_dir: str | None = None, outputs_dir: str | None = None, gold_file: str | None = None,
-                    max_concurrent: int | None = None) -> dg.JobDefinition:
+def partitioned_job(
+    raw_dir: str | None = None,
+    outputs_dir: str | None = None,
+    gold_file: str | None = None,
+    max_concurrent: int | None = None,
+) -> dg.JobDefinition:
     """The job with its folders bound; by default from CREDENCE_RAW_DIR / CREDENCE_OUTPUTS_DIR, as
     every other entry point. Used with ``dg.build_reconstructable_job`` to run it with other folders
     (the multiprocess executor re-creates the job in each step's process from these arguments)."""
     env = CredenceSettings.from_env()
-    settings = CredenceSettings(raw_dir=raw_dir or env.raw_dir, outputs_dir=outputs_dir or env.outputs_dir,
-                                gold_file=env.gold_file if gold_file is None else gold_file, extract_workers=1)
+    settings = CredenceSettings(
+        raw_dir=raw_dir or env.raw_dir,
+        outputs_dir=outputs_dir or env.outputs_dir,
+        gold_file=env.gold_file if gold_file is None else gold_file,
+        extract_workers=1,
+    )
     # forkserver with the stage modules preloaded: each step forks a process that has already
     # imported Dagster, polars and the pipeline, instead of spawning an interpreter that imports
     # them again (seconds per step, more than a bucket's extraction on a small corpus).
@@ -240,9 +315,9 @@ def partitioned_job(raw_dir: str | None = None, outputs_dir: str | None = None, 
     return partitioned_build.to_job(
         name="build_release_partitioned",
         description="The build_release job with extraction fanned out over content-hash buckets of the "
-                    "articles (one step each, run config ops.partition_articles.config.buckets, default "
-                    f"{DEFAULT_BUCKETS}); validation, dedup and release read every bucket. Publishes the "
-                    "same release as build_release.",
+        "articles (one step each, run config ops.partition_articles.config.buckets, default "
+        f"{DEFAULT_BUCKETS}); validation, dedup and release read every bucket. Publishes the "
+        "same release as build_release.",
         resource_defs={"settings": settings, "scale_io": partition_io_manager},
         executor_def=executor,
         tags={BUILD_TAG: "release"},  # the instance admits one build at a time (pipeline/instance_home.py)

@@ -3,6 +3,7 @@
 pandera runs eagerly on polars frames (``lazy=True`` collects every failure); each failing row
 goes to quarantine with the checks it failed, the rest pass on. One bad row never fails the stage.
 """
+
 from __future__ import annotations
 
 import pandera.polars as pa
@@ -78,7 +79,9 @@ def split_valid(
     valid = df.filter(~mask)
     bad = df.filter(mask).with_columns(pl.Series("_detail", ["; ".join(failures[i]) for i in bad_idx]))
     if source_files is not None and "article_id" in bad.columns:
-        bad = bad.join(source_files.select("article_id", "source_file"), on="article_id", how="left", maintain_order="left")
+        bad = bad.join(
+            source_files.select("article_id", "source_file"), on="article_id", how="left", maintain_order="left"
+        )
     else:
         bad = bad.with_columns(pl.lit(None, dtype=pl.String).alias("source_file"))
     quarantine = bad.select(
