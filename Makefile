@@ -13,7 +13,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster
 export CREDENCE_RAW_DIR := $(abspath $(RAW))
 export CREDENCE_OUTPUTS_DIR := $(abspath $(OUT))
 
-.PHONY: setup run test ui serve evaluate bench audit clean
+.PHONY: setup run test lint format ui serve evaluate bench audit clean
 
 # The environment is rebuilt when the lock changes; uv is bootstrapped with pip.
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -29,8 +29,17 @@ setup: $(VENV)/.installed
 run: setup
 	$(BIN)/python -m pipeline.cli build
 
-test: setup
+test: setup lint
 	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
+
+# ruff (configured in pyproject.toml): lint, and the formatting that `make format` applies.
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 ui: setup
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000

@@ -440,7 +440,8 @@ def report(r: dict) -> None:
     m = r["machine"]
     print(
         f"machine: {m['cpus']} CPUs, Python {m['python']}; load average (1 min) {m['load_avg_at_start'][0]:.1f} "
-        f"at start, {m.get('load_avg_at_end', [float('nan')])[0]:.1f} at end (other work on the machine inflates wall times)"
+        f"at start, {m.get('load_avg_at_end', [float('nan')])[0]:.1f} at end (other work on the machine "
+        f"inflates wall times)"
     )
     print(f"bytecode: {m['bytecode']}")
     print(f"corpus:  {bare['articles']:,} articles, {bare['text_mb']:.1f} MB of text, {bare['sentences']:,} sentences")
@@ -460,7 +461,8 @@ def report(r: dict) -> None:
     )
     print(f"  counts:     {full.get('counts')}")
     print(
-        f"bare pass:    wall {bare['wall_s']:.1f} s  CPU {bare['cpu_s']:.1f} s  -> build is {full['ratio_to_bare']:.1f}x the bare pass"
+        f"bare pass:    wall {bare['wall_s']:.1f} s  CPU {bare['cpu_s']:.1f} s  -> build is "
+        f"{full['ratio_to_bare']:.1f}x the bare pass"
     )
     if inc:
         print(

@@ -40,7 +40,8 @@ def build() -> int:
         ]
         new = published and published[0].materialization.metadata["published_new_version"].value
         print(
-            f"release {version} {'published' if new else 'unchanged (no new version)'}: {releases_dir(outputs) / str(version)}"
+            f"release {version} {'published' if new else 'unchanged (no new version)'}: "
+            f"{releases_dir(outputs) / str(version)}"
         )
     return 0
 

@@ -59,9 +59,8 @@ def ensure_home(home: str | Path | None = None) -> Path:
         import dagster as dg
         from filelock import FileLock
 
-        with FileLock(str(path / ".instance-init.lock"), timeout=600):
-            with dg.DagsterInstance.from_config(str(path)):
-                pass
+        with FileLock(str(path / ".instance-init.lock"), timeout=600), dg.DagsterInstance.from_config(str(path)):
+            pass
     return path
 
 

@@ -22,7 +22,7 @@ class CredenceSettings(dg.ConfigurableResource):
     extract_workers: int = 2
 
     @classmethod
-    def from_env(cls) -> "CredenceSettings":
+    def from_env(cls) -> CredenceSettings:
         return cls(raw_dir=default_raw_dir(), outputs_dir=default_outputs_dir(), gold_file=default_gold_file())
 
     @property

@@ -44,7 +44,8 @@ class Article(pa.DataFrameModel):
     article_id: str = pa.Field(
         unique=True,
         str_matches=r"^a[0-9a-f]{16}$",
-        description="Content-derived id: 'a' + the first 16 hex digits of the sha256 of the normalized text. The same text under two names is one article.",
+        description="Content-derived id: 'a' + the first 16 hex digits of the sha256 of the normalized "
+        "text. The same text under two names is one article.",
     )
     source_file: str = pa.Field(
         str_length={"min_value": 1},
@@ -52,7 +53,8 @@ class Article(pa.DataFrameModel):
     )
     title: str = pa.Field(
         nullable=True,
-        description="Headline, from metadata or the text's first line when it reads as a headline; null when there is none.",
+        description="Headline, from metadata or the text's first line when it reads as a headline; null "
+        "when there is none.",
     )
     outlet: str = pa.Field(
         nullable=True, description="Publishing outlet as stated by metadata; null (unknown) when no source says it."
@@ -60,7 +62,8 @@ class Article(pa.DataFrameModel):
     url: str = pa.Field(nullable=True, description="URL as stated by metadata; null when unknown.")
     published_at: dt.date = pa.Field(
         nullable=True,
-        description="Publication date: metadata, else a dateline or date line in the text, else inferred from the text (a weekday with a day and month); null when unknown. Never a file or run time.",
+        description="Publication date: metadata, else a dateline or date line in the text, else inferred "
+        "from the text (a weekday with a day and month); null when unknown. Never a file or run time.",
     )
     published_basis: str = pa.Field(
         isin=PUBLISHED_BASES, description="Where published_at comes from: metadata, text, inferred or unknown."
@@ -78,7 +81,8 @@ class Article(pa.DataFrameModel):
     )
     published_after: dt.date = pa.Field(
         nullable=True,
-        description="When published_at is unknown: the earliest date the article can have been published, from the latest date the text itself states; else null.",
+        description="When published_at is unknown: the earliest date the article can have been "
+        "published, from the latest date the text itself states; else null.",
     )
 
     class Config:
@@ -142,7 +146,8 @@ class Mention(pa.DataFrameModel):
     target_sector: str = pa.Field(nullable=True, isin=SECTORS, description="Target sector, dated by the event date.")
     date_text: str = pa.Field(
         nullable=True,
-        description="The date expression as written ('two months ago', 'In April 2023'); null when the date comes from publication or is unknown.",
+        description="The date expression as written ('two months ago', 'In April 2023'); null when the "
+        "date comes from publication or is unknown.",
     )
     date_start: dt.date = pa.Field(
         nullable=True, description="Earliest date of the event interval; null when unbounded."
@@ -158,7 +163,8 @@ class Mention(pa.DataFrameModel):
     trigger_text: str = pa.Field(description="The trigger words that matched the event pattern.")
     actor_person: str = pa.Field(
         nullable=True,
-        description="The person acting, as first named in the article (spelling variants and later surnames resolved to it); null for states, bodies and groups.",
+        description="The person acting, as first named in the article (spelling variants and later "
+        "surnames resolved to it); null for states, bodies and groups.",
     )
     target_person: str = pa.Field(
         nullable=True,
@@ -212,7 +218,8 @@ class Event(pa.DataFrameModel):
     n_articles: int = pa.Field(ge=1, description="Number of distinct articles behind the event.")
     n_sources: int = pa.Field(
         ge=1,
-        description="Independent sources: distinct outlets; articles of unknown outlet count once per distinct text; syndicated copies count once.",
+        description="Independent sources: distinct outlets; articles of unknown outlet count once per "
+        "distinct text; syndicated copies count once.",
     )
     article_ids: StrList = pa.Field(description="Ids of the articles that report it (sorted).")
     mention_ids: StrList = pa.Field(description="Ids of its mentions (sorted).")
@@ -230,10 +237,12 @@ class Event(pa.DataFrameModel):
     confidence: float = pa.Field(
         ge=0.0,
         le=1.0,
-        description="Event confidence: rises with independent corroboration (noisy-or over sources of the best mention per source).",
+        description="Event confidence: rises with independent corroboration (noisy-or over sources of "
+        "the best mention per source).",
     )
     has_conflict: bool = pa.Field(
-        description="True when its mentions disagree on a field (modality, day-level date, sector); the values stay on the mentions."
+        description="True when its mentions disagree on a field (modality, day-level date, sector); the "
+        "values stay on the mentions."
     )
     summary: str = pa.Field(str_length={"min_value": 1}, description="One generated line: actor, type, target, date.")
     quote: str = pa.Field(
@@ -323,7 +332,7 @@ def polars_schema(model: type[pa.DataFrameModel]) -> dict[str, pl.DataType]:
     return dict(_polars_schema(model))  # a copy: callers may change theirs
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _polars_schema(model: type[pa.DataFrameModel]) -> dict[str, pl.DataType]:
     # Building the pandera schema takes milliseconds, and conform() runs on every table of a build.
     return {name: col.dtype.type for name, col in model.to_schema().columns.items()}

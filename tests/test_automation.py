@@ -124,7 +124,7 @@ def test_sensor_and_schedule_run_by_default_and_target_the_build_job():
 
 
 def test_schedule_requests_a_build_at_its_tick():
-    ctx = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2026, 1, 2, 5, 0, tzinfo=dt.timezone.utc))
+    ctx = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2026, 1, 2, 5, 0, tzinfo=dt.UTC))
     data = daily_release_schedule.evaluate_tick(ctx)
     assert len(data.run_requests) == 1
 

@@ -480,10 +480,14 @@ def test_inferred_publication_matches_the_stated_weekday(d, days_before):
 def test_speed():
     """Tens of microseconds a call on trigger sentences (bound generous for a loaded CI box)."""
     base = [
-        "Kazakhstan has accepted the credentials of Muhammad Ur Rehman Rahmani, the Taliban-appointed envoy, calling the move essential.",
-        "In a statement on Wednesday, August 21, the Ministry of Foreign Affairs of Kazakhstan announced the development.",
-        "Two months ago, Kazakhstan removed the Taliban from its list of terrorist organizations, a designation it had held since 2005.",
-        "The Iranian foreign minister said the talks between the two countries would continue and that trade would expand.",
+        "Kazakhstan has accepted the credentials of Muhammad Ur Rehman Rahmani, the Taliban-appointed "
+        "envoy, calling the move essential.",
+        "In a statement on Wednesday, August 21, the Ministry of Foreign Affairs of Kazakhstan announced "
+        "the development.",
+        "Two months ago, Kazakhstan removed the Taliban from its list of terrorist organizations, a "
+        "designation it had held since 2005.",
+        "The Iranian foreign minister said the talks between the two countries would continue and that "
+        "trade would expand.",
         "Over 1,000 trucks crossed the border in 2023, up 12.5 percent, officials said last week.",
     ]
     sentences = [f"{s} ({i})" for i in range(400) for s in base]  # distinct strings: no cache hits

@@ -18,10 +18,30 @@ from pipeline.dedup.keys import (
 )
 from pipeline.dedup.settle import SYNDICATION_JACCARD, shingle_mask, source_keys
 
-WORDS = (
-    "minister talks sanctions kabul astana treaty trade corridor ministry embassy pipeline "
-    "délégation Zürich ½ⅷ naïve 2024 foo_bar über straße İstanbul ΑΘΗΝΑ москва"
-).split()
+WORDS = [
+    "minister",
+    "talks",
+    "sanctions",
+    "kabul",
+    "astana",
+    "treaty",
+    "trade",
+    "corridor",
+    "ministry",
+    "embassy",
+    "pipeline",
+    "délégation",
+    "Zürich",
+    "½ⅷ",
+    "naïve",
+    "2024",
+    "foo_bar",
+    "über",
+    "straße",
+    "İstanbul",
+    "ΑΘΗΝΑ",
+    "москва",
+]
 
 
 def _texts(n: int, seed: int) -> dict[str, str]:
@@ -45,7 +65,7 @@ def test_bulk_word_masks_equal_word_mask_bit_for_bit():
 def test_precompute_fills_the_same_masks_as_lazy_lookup():
     texts = _texts(50, 2)
     eager, lazy = ArticleMasks(texts), ArticleMasks(texts)
-    eager.precompute(list(texts) + ["missing"])
+    eager.precompute([*list(texts), "missing"])
     assert all(eager.words(a) == lazy.words(a) for a in texts)
     assert eager.words("missing") == 0
 
@@ -82,7 +102,7 @@ def _reference_source_keys(m: pl.DataFrame, texts: dict[str, str]) -> dict[tuple
     for cluster, members in by_cluster.items():
         comp = {i: i for i in range(len(members))}
 
-        def find(i):
+        def find(i, comp=comp):
             while comp[i] != i:
                 i = comp[i]
             return i
@@ -102,7 +122,7 @@ def test_screened_syndication_equals_the_pairwise_definition():
     rng = random.Random(4)
     base = _texts(12, 5)
     texts, rows = {}, []
-    for i, (aid, text) in enumerate(base.items()):
+    for _i, (aid, text) in enumerate(base.items()):
         texts[aid] = text
         for c in range(3):  # near copies (one word changed), far copies and unrelated texts
             copy = f"{aid}c{c}"
@@ -205,8 +225,8 @@ def test_dedup_cache_survives_an_incremental_extraction(tmp_path):
     """The caches share <outputs>/.cache: the extraction cache's clean-up must not remove the
     dedup cache's files (it removes other extractor versions' files)."""
     from pipeline.dedup.cache import DedupCache
-    from pipeline.extract.cache import extract_incremental
     from pipeline.dedup.keys import ArticleMasks
+    from pipeline.extract.cache import extract_incremental
 
     cache = DedupCache(tmp_path)
     masks = ArticleMasks({"a1": "words of one article"})

@@ -215,7 +215,8 @@ def test_symmetric_type_matches_either_direction(tmp_path):
 
 
 def test_alt_coding_matches_only_with_its_modality(tmp_path):
-    rows = perfect_rows()[:2] + [
+    rows = [
+        *perfect_rows()[:2],
         event("E000000000003", "delist_organization", "KAZ", "AFG", "2023-08-10", "2023-08-10", [2], modality="denied"),
     ]
     d = score(tmp_path, rows).default
@@ -228,7 +229,7 @@ def test_alt_coding_matches_only_with_its_modality(tmp_path):
 
 
 def test_prediction_matching_only_an_optional_event_is_left_out(tmp_path):
-    rows = perfect_rows() + [event("E000000000004", "seize_power", "AFG", "AFG", "2021-08-15", "2021-08-15", [1])]
+    rows = [*perfect_rows(), event("E000000000004", "seize_power", "AFG", "AFG", "2021-08-15", "2021-08-15", [1])]
     d = score(tmp_path, rows).default
     assert d.n_optional_only == 1 and d.n_counted == 3 and d.precision == 1.0
     # The same row outside the optional window matches nothing: a wrong row.
@@ -420,12 +421,14 @@ def test_file_names_match_by_basename_or_relative_path():
             "unknown event type 'fly'",
         ),
         (
-            "events:\n  - {id: X, type: meet, actor: KAZ, target: AFG, window: [2020-02-01, 2020-01-01], mentions: [a]}",
+            "events:\n  - {id: X, type: meet, actor: KAZ, target: AFG, window: [2020-02-01, 2020-01-01], "
+            "mentions: [a]}",
             "ends",
         ),
         ("events:\n  - {id: X, type: meet, actor: KAZ, target: AFG, mentions: [a]}", "missing field(s) window"),
         (
-            "events:\n  - {id: X, type: meet, actor: KAZ, target: AFG, window: [2020-01-01, 2020-02-01], mentions: [a]}\n"
+            "events:\n  - {id: X, type: meet, actor: KAZ, target: AFG, window: [2020-01-01, 2020-02-01], "
+            "mentions: [a]}\n"
             "  - {id: X, type: meet, actor: KAZ, target: AFG, window: [2020-01-01, 2020-02-01], mentions: [a]}",
             "twice",
         ),
@@ -584,7 +587,7 @@ def test_a_release_coding_the_shipped_gold_exactly_scores_perfectly():
 def test_articles_outside_the_gold_still_count_as_predictions_and_mentions(tmp_path):
     """Scoring only looks up the gold's articles by name; events and mentions from other articles are
     scored as before: wrong rows, and counted (not assigned) mentions."""
-    rows = perfect_rows() + [event("E000000000009", "meet", "IRN", "IRQ", "2020-01-01", "2020-01-01", [3])]
+    rows = [*perfect_rows(), event("E000000000009", "meet", "IRN", "IRQ", "2020-01-01", "2020-01-01", [3])]
     ms = [
         mention(1, "E000000000001", 0, "accept_credentials", "KAZ", "AFG", "2024-08-20", "2024-08-20"),
         mention(2, "E000000000009", 3, "meet", "IRN", "IRQ", "2020-01-01", "2020-01-01"),

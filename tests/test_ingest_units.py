@@ -23,7 +23,7 @@ from pipeline.ingest.structure import analyze, find_dateline, reads_as_headline
 @pytest.mark.parametrize(
     "data, text, encoding",
     [
-        ("Café ’quoted’".encode("utf-8"), "Café ’quoted’", "utf-8"),
+        ("Café ’quoted’".encode(), "Café ’quoted’", "utf-8"),
         (b"\xef\xbb\xbfhello", "hello", "utf-8"),
         (b"\xff\xfe" + "héllo".encode("utf-16-le"), "héllo", "utf-16-le"),
         (b"\xfe\xff" + "héllo".encode("utf-16-be"), "héllo", "utf-16-be"),
@@ -130,11 +130,13 @@ def test_normalize_text_properties(text):
             "Caption about talks, including Kazakhstan\n\nBody.",
         ),
         (
-            "Body ends here. All Content by Mehr News Agency is licensed under a Creative Commons Attribution 4.0 International License.",
+            "Body ends here. All Content by Mehr News Agency is licensed under a Creative Commons "
+            "Attribution 4.0 International License.",
             "Body ends here.",
         ),
         (
-            "Body.\n                 All Content by Mehr News Agency is licensed under a Creative Commons Attribution 4.0 International License.",
+            "Body.\n                 All Content by Mehr News Agency is licensed under a Creative "
+            "Commons Attribution 4.0 International License.",
             "Body.",
         ),
         ("Title\nBy Jane Doe\nBody.", "Title\nBody."),
@@ -166,7 +168,7 @@ def test_boilerplate_patterns_are_data():
             BoilerplatePattern("y", "inline", r"\(subscribe\)", case_sensitive=True),
         ]
     )
-    assert custom.strip("A.\nAdvertisement\nB (subscribe) C. (SUBSCRIBE)") == "A.\nB C. (SUBSCRIBE)"
+    assert custom.strip("A.\nAdvertisement\nB (subscribe) C. (SUBSCRIBE)") == "A.\nB C. (SUBSCRIBE)"  # noqa: B005 (Boilerplate.strip, not str.strip)
     with pytest.raises(ValueError):
         Boilerplate([BoilerplatePattern("bad", "line", "(unclosed")])
     with pytest.raises(ValueError):

@@ -15,8 +15,13 @@ from pipeline.resources import CredenceSettings, ParquetIOManager
 from schemas.models import RELEASE_TABLES, polars_schema
 
 CONTRACT = {
-    "events": "event_id, event_type, modality, actor_name, actor_country, actor_sector, target_name, target_country, target_sector, date_start, date_end, date_precision, date_basis, n_mentions, n_articles, n_sources, article_ids, mention_ids, first_published_at, cameo_code, plover_type, quad_class, confidence, has_conflict, summary, quote",
-    "mentions": "mention_id, event_id, article_id, sentence_index, char_start, char_end, quote, event_type, modality, actor_text, actor_name, actor_country, actor_sector, target_text, target_name, target_country, target_sector, date_text, date_start, date_end, date_precision, date_basis, confidence",
+    "events": "event_id, event_type, modality, actor_name, actor_country, actor_sector, target_name, "
+    "target_country, target_sector, date_start, date_end, date_precision, date_basis, n_mentions, n_articles, "
+    "n_sources, article_ids, mention_ids, first_published_at, cameo_code, plover_type, quad_class, confidence, "
+    "has_conflict, summary, quote",
+    "mentions": "mention_id, event_id, article_id, sentence_index, char_start, char_end, quote, "
+    "event_type, modality, actor_text, actor_name, actor_country, actor_sector, target_text, target_name, "
+    "target_country, target_sector, date_text, date_start, date_end, date_precision, date_basis, confidence",
     "articles": "article_id, source_file, title, outlet, url, published_at, published_basis, language, n_chars, sha256",
     "quarantine": "source_file, stage, reason",
 }
@@ -35,6 +40,7 @@ def build(raw: Path, out: Path) -> dg.ExecuteInProcessResult:
 @pytest.fixture(scope="module")
 def seed_build(tmp_path_factory):
     import shutil
+
     from tests.conftest import SEEDS
 
     root = tmp_path_factory.mktemp("e2e")
@@ -53,7 +59,7 @@ def latest(out: Path) -> Path:
 
 
 def test_release_meets_the_contract(seed_build):
-    raw, out, _ = seed_build
+    _raw, out, _ = seed_build
     rel = latest(out)
     for table, cols in CONTRACT.items():
         expected = [c.strip() for c in cols.split(",")]

@@ -154,7 +154,7 @@ def test_partitioned_release_equals_the_in_process_release(both_builds):
 
 
 def test_extraction_ran_as_one_step_per_bucket_and_is_incremental(both_builds):
-    _, part_out, steps, reused, published_again = both_builds
+    _, part_out, steps, reused, _published_again = both_builds
     assert {s for s in steps if s.startswith("extract_partition")} == {
         f"extract_partition[b{i}]" for i in range(BUCKETS)
     }

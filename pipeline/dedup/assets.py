@@ -16,7 +16,9 @@ from schemas.models import Event, Mention
         "events": dg.AssetOut(
             io_manager_key="parquet_io",
             kinds={"polars", "parquet"},
-            description="One row per real-world event: its mentions across articles and outlets clustered (same type, actors, compatible modality, overlapping dates; no chaining), fields settled, ids stable.",
+            description="One row per real-world event: its mentions across articles and outlets "
+            "clustered (same type, actors, compatible modality, overlapping dates; no chaining), fields "
+            "settled, ids stable.",
         ),
         "mentions": dg.AssetOut(
             io_manager_key="parquet_io",
@@ -26,7 +28,8 @@ from schemas.models import Event, Mention
         "event_id_registry": dg.AssetOut(
             io_manager_key="parquet_io",
             kinds={"polars"},
-            description="mention_id -> event_id map carried from release to release so event ids never change silently.",
+            description="mention_id -> event_id map carried from release to release so event ids never "
+            "change silently.",
         ),
         "event_lineage": dg.AssetOut(
             io_manager_key="parquet_io",

@@ -39,9 +39,10 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import polars as pl
 
@@ -142,9 +143,7 @@ def _files_hit(files: Iterable[str], gold: GoldEvent) -> bool:
 def _overlaps(start: dt.date | None, end: dt.date | None, gold: GoldEvent) -> bool:
     if start is not None and gold.window_end is not None and start > gold.window_end:
         return False
-    if end is not None and gold.window_start is not None and end < gold.window_start:
-        return False
-    return True
+    return not (end is not None and gold.window_start is not None and end < gold.window_start)
 
 
 class _Matcher:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
@@ -180,14 +180,14 @@ class Span:
     entry: Entry | None = None
     sector: str | None = None  # for titles; resolved sector hint for entities
     anaphor: str | None = None  # person | body | country
-    owner: "Span | None" = None  # for titles: the entity that owns them
-    title: "Span | None" = None  # for entities: the title they own
-    antecedent: "Span | None" = None  # for anaphors and later person mentions
+    owner: Span | None = None  # for titles: the entity that owns them
+    title: Span | None = None  # for entities: the title they own
+    antecedent: Span | None = None  # for anaphors and later person mentions
     is_place: bool = False
     via: str = "name"  # name | title | coref
 
     @property
-    def resolved(self) -> "Span | None":
+    def resolved(self) -> Span | None:
         """The span that carries identity (anaphors and later mentions point to their antecedent)."""
         s = self
         for _ in range(6):
@@ -200,9 +200,7 @@ class Span:
 def _word_bounded(text: str, start: int, end: int) -> bool:
     if start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
         return False
-    if end < len(text) and (text[end].isalnum() or text[end] == "_"):
-        return False
-    return True
+    return not (end < len(text) and (text[end].isalnum() or text[end] == "_"))
 
 
 def find_spans(text: str, norm: str | None = None, norm_lower: str | None = None) -> list[Span]:
@@ -275,8 +273,7 @@ def _attach_titles(text: str, spans: list[Span]) -> None:
                 m
                 and (
                     prev.kind in ENTITY_KINDS
-                    or prev.kind == "anaphor"
-                    and prev.anaphor == "country"
+                    or (prev.kind == "anaphor" and prev.anaphor == "country")
                     or prev.kind == "title"
                 )
                 and not any(w.lower() in _GAP_STOP for w in re.findall(r"[A-Za-z]+", m.group(1) or ""))
@@ -346,10 +343,12 @@ _APPOSITION_MODIFIERS = {
 
 
 _NAME_AFTER_TITLE = re.compile(
-    rf"(?:\s+(?:of|for)\s+(?:the\s+)?(?:[A-Z][\w’']*\s?){{1,4}})?,?\s+(?P<name>{_NAME_TOKEN}(?:[ -](?:{_PARTICLE}[ -])?{_NAME_TOKEN}){{0,4}})"
+    rf"(?:\s+(?:of|for)\s+(?:the\s+)?(?:[A-Z][\w’']*\s?){{1,4}})?,?\s+(?P<name>{_NAME_TOKEN}(?:[ "
+    rf"-](?:{_PARTICLE}[ -])?{_NAME_TOKEN}){{0,4}})"
 )
 _NAME_BEFORE_APPOSITION = re.compile(
-    rf"(?P<name>{_NAME_TOKEN}(?:[ -](?:{_PARTICLE}[ -])?{_NAME_TOKEN}){{0,4}}),\s+(?:the\s+|a\s+|an\s+)?(?P<gap>(?:[\w’'-]+\s+){{0,3}})"
+    rf"(?P<name>{_NAME_TOKEN}(?:[ -](?:{_PARTICLE}[ -])?{_NAME_TOKEN}){{0,4}}),\s+(?:the\s+|a\s+"
+    rf"|an\s+)?(?P<gap>(?:[\w’'-]+\s+){{0,3}})"
 )
 
 
@@ -585,10 +584,14 @@ def resolve(
     else:
         sector = _dated_sector(entry, date_start, date_end, context) if entry.roles else entry.sector
         name = entry.name
-    if title is not None and title.sector and entry.kind in STATE_KINDS | {"group"}:
-        # A state's or ruling group's body: the title fixes the sector (REB stays REB before its GOV role).
-        if not (entry.kind == "group" and sector == "REB"):
-            sector = title.sector
+    # A state's or ruling group's body: the title fixes the sector (REB stays REB before its GOV role).
+    if (
+        title is not None
+        and title.sector
+        and entry.kind in STATE_KINDS | {"group"}
+        and not (entry.kind == "group" and sector == "REB")
+    ):
+        sector = title.sector
     if entry.kind == "person" and entry.country not in (None, "IGO") and not entry.role_of:
         name = _gazetteer_state_name(entry.country) or entry.name
     return ResolvedActor(
@@ -606,7 +609,7 @@ def _gazetteer_state_name(iso3: str) -> str | None:
 def _actor_text(sp: Span, text: str) -> str:
     start, end = sp.start, sp.end
     t = sp.title
-    if t is not None and abs(t.start - end) < 60 or (t is not None and abs(start - t.end) < 60):
+    if (t is not None and abs(t.start - end) < 60) or (t is not None and abs(start - t.end) < 60):
         start, end = min(start, t.start), max(end, t.end)
         o = t.owner if isinstance(t.owner, Span) else None
         if o is not None and abs(o.start - end) < 60:

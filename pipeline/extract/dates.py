@@ -48,13 +48,13 @@ Decisions where the codebook is silent (each one is in the code where it applies
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import calendar
+import dataclasses
 import datetime as dt
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, Sequence
 
 
 @dataclass(frozen=True)
@@ -229,8 +229,10 @@ _RECENT_ADVERBS = _words(r"most\s+recently|recently|lately")
 # The expression forms, most specific first. Each is a pattern whose named groups
 # "<kind>_<field>" carry its parts; the group named after the kind wraps it (m.lastgroup).
 _FORMS = {
-    "iso": r"(?P<iso_y>(?:19|20)\d\d)(?P<iso_sep>[-/])(?P<iso_m>0[1-9]|1[0-2])(?P=iso_sep)(?P<iso_d>0[1-9]|[12]\d|3[01])(?![\d])",
-    "dmy": rf"(?:(?P<dmy_w>{_WEEKDAY_ANY}),?\s+)?(?:the\s+)?(?P<dmy_d>{_DAY})\s+(?:of\s+)?(?P<dmy_m>{_MONTH}),?\s+(?P<dmy_y>{_YEAR})",
+    "iso": r"(?P<iso_y>(?:19|20)\d\d)(?P<iso_sep>[-/])(?P<iso_m>0[1-9]"
+    r"|1[0-2])(?P=iso_sep)(?P<iso_d>0[1-9]|[12]\d|3[01])(?![\d])",
+    "dmy": rf"(?:(?P<dmy_w>{_WEEKDAY_ANY}),?\s+)?(?:the\s+)?(?P<dmy_d>{_DAY})\s+(?:of\s+)?"
+    rf"(?P<dmy_m>{_MONTH}),?\s+(?P<dmy_y>{_YEAR})",
     "mdy": rf"(?:(?P<mdy_w>{_WEEKDAY_ANY}),?\s+)?(?P<mdy_m>{_MONTH})\s+(?P<mdy_d>{_DAY}),?\s+(?P<mdy_y>{_YEAR})",
     "dm": rf"(?:(?P<dm_w>{_WEEKDAY_ANY}),?\s+)?(?:[Tt]he\s+)?(?P<dm_d>{_DAY})\s+(?:of\s+)?(?P<dm_m>{_MONTH})",
     "md": rf"(?:(?P<md_w>{_WEEKDAY_ANY}),?\s+)?(?P<md_m>{_MONTH})\s+(?P<md_d>{_DAY})",
@@ -244,7 +246,8 @@ _FORMS = {
     "lt": rf"(?P<lt_r>{_RELATIVE})\s+(?P<lt_u>{_UNIT})(?![\w-])",
     "dw": rf"(?P<dw_w>{_DAY_WORDS})(?![\w])",
     "wr": rf"(?:(?P<wr_r>{_WEEKDAY_RELATIVE})\s+)?(?P<wr_d>{_WEEKDAY_FULL})",
-    "rc": rf"(?:{_IN_OVER}\s+)?(?:the\s+)?[Rr]ecent\s+(?P<rc_u>days|weeks|months|years)(?![\w])|{_RECENT_ADVERBS}(?![\w])",
+    "rc": rf"(?:{_IN_OVER}\s+)?(?:the\s+)?[Rr]ecent\s+(?P<rc_u>days|weeks|months|years)(?![\w])"
+    rf"|{_RECENT_ADVERBS}(?![\w])",
 }
 _KINDS = tuple(_FORMS)
 

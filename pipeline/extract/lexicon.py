@@ -208,7 +208,7 @@ def lexicon() -> Lexicon:
         seen[w.lower()] = (w.lower(), "collective", None)
     for w in t.get("people", []):
         seen.setdefault(w.lower(), (w.lower(), "people", None))
-    for w, (phrase, kind, value) in seen.items():
+    for w, (_phrase, kind, value) in seen.items():
         key = padded_key(w)
         lower.add_word(key, (key, kind, value))
     lower.make_automaton()

@@ -22,7 +22,8 @@ _CLAUSE_BREAK = re.compile(
 )
 # A nominal trigger followed by a future ("the meeting will be held next week").
 _FUTURE_AFTER = re.compile(
-    r"(?:\s+\w+){0,3}?\s+(?:will|is to|are to|is set to|are set to|is scheduled to|are scheduled to|is expected to|are expected to)\s+(?:be\s+)?(?:held|take place|convene|start|begin|open)\b",
+    r"(?:\s+\w+){0,3}?\s+(?:will|is to|are to|is set to|are set to|is scheduled to|are scheduled to|is "
+    r"expected to|are expected to)\s+(?:be\s+)?(?:held|take place|convene|start|begin|open)\b",
     re.I,
 )
 IRREGULAR_PAST = {
@@ -134,9 +135,12 @@ def modality(
     inf = re.search(
         r"\bto\s+(?:\w+ly\s+)?(?:(?:pay|make|hold|conduct|take|give|have)\s+(?:a\s+|an\s+)?(?:\w+\s+)?)?$", window
     )
-    if inf and not re.search(r"\bto\s+have\s+$", window):
-        if not c.infinitive_asserted.search(window[max(0, inf.start() - 40) : inf.start()]):
-            return "planned", False
+    if (
+        inf
+        and not re.search(r"\bto\s+have\s+$", window)
+        and not c.infinitive_asserted.search(window[max(0, inf.start() - 40) : inf.start()])
+    ):
+        return "planned", False
     return "asserted", False
 
 

@@ -4,8 +4,9 @@ Each event type lists `triggers` (regular expressions). Running hundreds of rege
 sentence would be slow, and Python's `re` does not turn an alternation into a trie, so each
 pattern gets *anchors*: literal strings one of which every match must contain, derived
 automatically from the parsed regex (no hand-kept keyword lists that could drift from the
-patterns; a pattern may name its own `anchors` when the derived ones are very common words). All anchors go into one Aho-Corasick automaton; a sentence is matched against a
-pattern's regex only when one of that pattern's anchors occurs in it.
+patterns; a pattern may name its own `anchors` when the derived ones are very common words). All
+anchors go into one Aho-Corasick automaton; a sentence is matched against a pattern's regex only
+when one of that pattern's anchors occurs in it.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import re
 from dataclasses import dataclass
 
 try:  # Python 3.11+: the regex parser lives in re._parser
-    from re import _parser as sre_parse  # type: ignore[attr-defined]
     from re import _constants as sre_c  # type: ignore[attr-defined]
+    from re import _parser as sre_parse  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover
-    import sre_parse  # type: ignore[no-redef]
     import sre_constants as sre_c  # type: ignore[no-redef]
+    import sre_parse  # type: ignore[no-redef]
 
 import ahocorasick
 

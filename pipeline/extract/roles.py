@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pipeline.extract.actors import ENTITY_KINDS, Span, _PLACE_PREP
+from pipeline.extract.actors import _PLACE_PREP, ENTITY_KINDS, Span
 from pipeline.extract.lexicon import lexicon
 from pipeline.extract.patterns import Trigger
 
@@ -44,7 +44,10 @@ MAX_TARGET_DISTANCE = 160
 _TOPIC_PREP = re.compile(r"\b(?:on|about|over|regarding|concerning|in|at|inside|near)\s+(?:the\s+)?$", re.I)
 # ... also the later items of a list that follows such a preposition ("in Qatar, UAE and Pakistan")
 # and "on the sidelines of".
-_NOT_PLACE = r"(?!(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|April|May|June|July|August|September|October|November|December)\b)"
+_NOT_PLACE = (
+    r"(?!(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March"
+    r"|April|May|June|July|August|September|October|November|December)\b)"
+)
 _TOPIC_LIST = re.compile(
     r"(?:\b(?:on|about|over|regarding|in|at)\s+(?:the\s+)?" + _NOT_PLACE + r"[A-Z][\w’'.-]*(?:\s+[A-Z][\w’'.-]*)*"
     r"(?:,\s+[A-Z][\w’'.-]*(?:\s+[A-Z][\w’'.-]*)*)*(?:,\s*|,?\s+and\s+)|\bsidelines\s+of\s+(?:the\s+)?)$"
@@ -86,7 +89,7 @@ def _owns_title_after(sp: Span) -> bool:
 
 def _left_actor(
     text: str, spans: list[Span], sent_start: int, trig_start: int, adjacent: bool, event_type: str = ""
-) -> Span | None | bool:
+) -> Span | bool | None:
     """Nearest usable actor before the trigger; False when the subject is collective/unresolved.
 
     A coordinated verb ("X praised Iran ... and hailed Y") takes the subject of its clause, not
@@ -151,9 +154,7 @@ def _right_candidates(
             )
             if prep:
                 in_at = _IN_AT.search(text, max(0, sp.start - 16), sp.start)
-                if in_at and event_type in PLACE_TYPES:
-                    pass
-                elif not in_at and event_type in OBJECT_ON_TYPES:
+                if (in_at and event_type in PLACE_TYPES) or (not in_at and event_type in OBJECT_ON_TYPES):
                     pass
                 else:
                     continue

@@ -48,7 +48,7 @@ def nfc(texts: list[str]) -> list[str]:
     return [t if unicodedata.is_normalized("NFC", t) else unicodedata.normalize("NFC", t) for t in texts]
 
 
-def normalize_texts(texts: pl.Series, boilerplate: "Boilerplate | None" = None) -> pl.Series:
+def normalize_texts(texts: pl.Series, boilerplate: Boilerplate | None = None) -> pl.Series:
     """normalize_text over a Series; with ``boilerplate``, its spans are removed before tidying."""
     e = clean_expr(pl.lit(texts))
     if boilerplate is not None:

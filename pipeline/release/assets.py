@@ -34,7 +34,7 @@ def publish_tables(
         Provenance(
             code_version(), dictionaries_fingerprint(), inputs_sha256(articles, quarantine), str(settings.raw_path)
         ),
-        today=dt.datetime.now(dt.timezone.utc).date(),
+        today=dt.datetime.now(dt.UTC).date(),
         render_extras=functools.partial(render_extras, timeline=timeline),
     )
 

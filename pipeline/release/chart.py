@@ -20,11 +20,11 @@ import matplotlib
 
 matplotlib.use("Agg")  # before pyplot is imported: the build runs headless (daemon, CI, make run)
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-import numpy as np  # noqa: E402
-import polars as pl  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+import numpy as np
+import polars as pl
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 TOP_COUNTRIES = 8
 OTHER = "other"
@@ -80,7 +80,7 @@ def country_period_counts(events: pl.DataFrame, top: int = TOP_COUNTRIES) -> tup
         "_row", "period", pl.lit(UNKNOWN).alias("country")
     )
     ranking = long.group_by("country").len().sort(["len", "country"], descending=[True, False])
-    keep = ranking.head(top)["country"].to_list() + [UNKNOWN]
+    keep = [*ranking.head(top)["country"].to_list(), UNKNOWN]
     counts = (
         pl.concat([long, no_country])
         .with_columns(

@@ -22,10 +22,12 @@ LICENSE = {
 }
 TABLE_DESCRIPTIONS = {
     "events": "One row per real-world event: the deduplicated cluster of its mentions across articles and outlets.",
-    "mentions": "One row per extraction: one event told by one sentence of one article, with the verbatim quote and offsets.",
+    "mentions": "One row per extraction: one event told by one sentence of one article, with the "
+    "verbatim quote and offsets.",
     "articles": "One row per distinct input text, with where it came from and when it was published.",
     "quarantine": "Every input that did not become an article and every row that failed validation, with the reason.",
-    "changes": "What changed since the previous release: events added, updated (which fields), removed, merged or split.",
+    "changes": "What changed since the previous release: events added, updated (which fields), removed, "
+    "merged or split.",
 }
 
 
@@ -67,7 +69,8 @@ def datapackage(ctx: dict) -> str:
         "name": "credence-diplomatic-events",
         "title": TITLE,
         "version": manifest["version"],
-        "description": "Who did what to whom, when, with the words that say so: diplomatic events coded from news articles, deduplicated across sources.",
+        "description": "Who did what to whom, when, with the words that say so: diplomatic events coded "
+        "from news articles, deduplicated across sources.",
         "licenses": [LICENSE],
         "created": ctx["today"].isoformat() + "T00:00:00Z",
         "resources": resources,
@@ -100,7 +103,8 @@ def data_card(ctx: dict) -> str:
     cb = load_codebook()
     counts = "\n".join(f"| {name} | {df.height} |" for name, df in frames.items())
     types = "\n".join(
-        f"| `{tid}` | {t['definition']} | {t['cameo']} | {t['plover']} | {t['quad_class']} | {'yes' if t.get('symmetric') else 'no'} |"
+        f"| `{tid}` | {t['definition']} | {t['cameo']} | {t['plover']} | {t['quad_class']} | "
+        f"{'yes' if t.get('symmetric') else 'no'} |"
         for tid, t in cb.event_types.items()
     )
     columns = "\n\n".join(

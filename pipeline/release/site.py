@@ -250,13 +250,13 @@ img.timeline{max-width:100%;border:1px solid #eee}
 details{margin:.5rem 0 1rem} summary{cursor:pointer;font-weight:600}
 .card{border:1px solid #eee;padding:0 1rem;background:#fcfcfc}
 .problems{color:#a00}
-"""
+"""  # noqa: E501 (one rule per line, as the page is served)
 
 
 def render_index(outputs: Path, *, now: dt.datetime | None = None) -> tuple[str, SiteResult]:
     entries, problems = load_releases(outputs)
     latest = read_latest(outputs)
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     parts = [
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',

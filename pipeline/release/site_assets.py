@@ -87,7 +87,8 @@ def page_link_problems(outputs: Path) -> tuple[int, list[str]]:
         for f in entry.files:
             if f["name"] in sums and sums[f["name"]] != f["sha256"]:
                 problems.append(
-                    f"{entry.version}/{f['name']}: page shows {f['sha256'][:12]}…, SHA256SUMS has {sums[f['name']][:12]}…"
+                    f"{entry.version}/{f['name']}: page shows {f['sha256'][:12]}…, SHA256SUMS has "
+                    f"{sums[f['name']][:12]}…"
                 )
             if f["sha256"] and f["sha256"] not in page:
                 problems.append(f"{entry.version}/{f['name']}: sha256 not shown on the page")

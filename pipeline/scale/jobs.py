@@ -174,7 +174,8 @@ def extract_partition(context: dg.OpExecutionContext, settings: CredenceSettings
 
 @dg.op(
     out={"valid_mentions": dg.Out(io_manager_key="scale_io"), "quarantine": dg.Out(io_manager_key="scale_io")},
-    description="All buckets' mentions -> valid mentions + quarantine (as the validate asset), with its blocking checks.",
+    description="All buckets' mentions -> valid mentions + quarantine (as the validate asset), with its "
+    "blocking checks.",
 )
 def validate_op(
     context: dg.OpExecutionContext, parts: list[pl.DataFrame], articles: pl.DataFrame, ingest_quarantine: pl.DataFrame
@@ -222,7 +223,8 @@ def validate_op(
         "event_id_registry": dg.Out(io_manager_key="scale_io"),
         "event_lineage": dg.Out(io_manager_key="scale_io"),
     },
-    description="Valid mentions of every bucket -> events with stable ids (as the dedup asset), with its blocking checks.",
+    description="Valid mentions of every bucket -> events with stable ids (as the dedup asset), with its "
+    "blocking checks.",
 )
 def dedup_op(
     context: dg.OpExecutionContext, settings: CredenceSettings, valid_mentions: pl.DataFrame, articles: pl.DataFrame

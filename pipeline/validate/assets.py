@@ -5,7 +5,7 @@ import dagster as dg
 import pandera.polars as pa
 import polars as pl
 
-from pipeline.metadata import markdown_preview, quarantine_summary, table_metadata
+from pipeline.metadata import quarantine_summary, table_metadata
 from pipeline.validate.rows import quote_failures, schema_failures, split_valid
 from schemas.models import Article, ArticleText, Event, Mention, Quarantine, conform
 
@@ -15,7 +15,8 @@ from schemas.models import Article, ArticleText, Event, Mention, Quarantine, con
     outs={
         "valid_mentions": dg.AssetOut(
             io_manager_key="parquet_io",
-            description="Mentions that meet the Mention schema and whose quote is verbatim in their article at their offsets.",
+            description="Mentions that meet the Mention schema and whose quote is verbatim in their "
+            "article at their offsets.",
             kinds={"polars", "pandera"},
         ),
         "quarantine": dg.AssetOut(
