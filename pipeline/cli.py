@@ -28,7 +28,7 @@ def build() -> int:
         if not result.success:
             print("build failed; see the run in the Dagster UI (make ui) for the step that failed", file=sys.stderr)
             return 1
-        from pipeline.release.publish import read_latest, releases_dir
+        from pipeline.releases import read_latest, releases_dir
         from pipeline.settings import default_outputs_dir
 
         outputs = Path(default_outputs_dir()).resolve()

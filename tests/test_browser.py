@@ -28,8 +28,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.instance_home import ensure_home
-from pipeline.release.publish import read_latest, releases_dir
 from pipeline.release.site import INDEX, build_site
+from pipeline.releases import read_latest, releases_dir
 
 PROJECT = Path(__file__).resolve().parent.parent
 ARTIFACTS = PROJECT / "test-artifacts"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.dedup.changelog import build_changes, render_changelog_md
 from pipeline.dedup.core import deduplicate
 from pipeline.dedup.ids import REGISTRY_SCHEMA, new_event_id
 from pipeline.dedup.synthetic import day, frames, mention_row
+from pipeline.release.changelog import build_changes, render_changelog_md
 from schemas.models import Change, Event
 
 

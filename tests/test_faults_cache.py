@@ -11,6 +11,7 @@ import time
 
 import polars as pl
 
+from pipeline import storage
 from pipeline.extract import cache
 from schemas.models import Mention, empty_frame
 
@@ -24,7 +25,7 @@ def test_temporaries_of_dead_writers_are_removed_and_live_ones_kept(tmp_path):
     kept = tmp_path / "mentions-abc.parquet"
     for p in (stale, live, odd, kept):
         p.write_bytes(b"x")
-    cache.remove_dead_temporaries(tmp_path)
+    storage.remove_dead_temporaries(tmp_path)
     assert not stale.exists() and not odd.exists()
     assert live.exists() and kept.exists()
 

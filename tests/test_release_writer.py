@@ -7,7 +7,8 @@ import datetime as dt
 import polars as pl
 
 from pipeline.release.files import csv_frame
-from pipeline.release.publish import read_latest, recover, releases_dir, verify_release
+from pipeline.release.publish import recover
+from pipeline.releases import read_latest, releases_dir, verify_release
 
 
 def test_formula_cells_are_neutralized_in_csv_only():

@@ -18,9 +18,10 @@ import pytest
 
 from pipeline.release.chart import choose_period, country_month_counts, country_period_counts, timeline_png
 from pipeline.release.datacard import render_extras
-from pipeline.release.publish import Provenance, ReleaseTables, publish_release, read_latest, releases_dir
+from pipeline.release.publish import Provenance, ReleaseTables, publish_release
 from pipeline.release.site import INDEX, build_site, newest_events, page_links
 from pipeline.release.site_assets import page_link_problems
+from pipeline.releases import read_latest, releases_dir
 from schemas.models import Article, Event, Mention, Quarantine, conform, empty_frame
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

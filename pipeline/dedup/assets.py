@@ -5,7 +5,7 @@ import polars as pl
 
 from pipeline.dedup.cache import deduplicate_with_cache
 from pipeline.metadata import markdown_preview, table_metadata
-from pipeline.release.publish import load_previous_registry
+from pipeline.releases import load_previous_registry
 from pipeline.resources import CredenceSettings
 from schemas.models import Event, Mention
 

@@ -29,7 +29,7 @@ from pipeline.dedup.cluster import COMPONENTS_SCHEMA
 from pipeline.dedup.core import DedupResult, article_texts, deduplicate
 from pipeline.dedup.keys import WORD_MASK_BITS, ArticleMasks, text_ids
 from pipeline.dedup.settle import SOURCES_SCHEMA
-from pipeline.extract.cache import atomic_write
+from pipeline.storage import write_parquet_atomic
 from schemas.codebook import CODEBOOK_PATH
 
 CACHE_VERSION = "1"
@@ -93,14 +93,14 @@ class DedupCache:
             frame = pl.DataFrame({"article_id": list(known), "mask": list(known.values())}, schema=MASKS_SCHEMA)
             frame = frame.filter(pl.col("article_id").is_in(text_ids(masks.texts).implode())).sort("article_id")
             if frame.height != self._saved_masks:
-                atomic_write(frame, self.masks_file, compression="uncompressed")
+                write_parquet_atomic(frame, self.masks_file, compression="uncompressed")
         components = components.select(list(COMPONENTS_SCHEMA))
         if self._saved_components is None or not components.equals(self._saved_components):
-            atomic_write(components, self.components_file, compression="uncompressed")
+            write_parquet_atomic(components, self.components_file, compression="uncompressed")
         if sources is not None:
             sources = sources.select(list(SOURCES_SCHEMA))
             if self._saved_sources is None or not sources.equals(self._saved_sources):
-                atomic_write(sources, self.sources_file, compression="uncompressed")
+                write_parquet_atomic(sources, self.sources_file, compression="uncompressed")
         for old in self.dir.glob("dedup-*.parquet"):
             if self.fingerprint not in old.name:
                 old.unlink(missing_ok=True)

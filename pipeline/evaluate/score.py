@@ -47,7 +47,7 @@ from typing import Any
 import polars as pl
 
 from pipeline.evaluate.gold import Coding, GoldEvent, GoldFormatError, load_gold, parse_gold
-from pipeline.release.files import gc_paused
+from pipeline.runtime import gc_paused
 from schemas.codebook import Codebook, load_codebook
 
 __all__ = [

@@ -9,7 +9,6 @@ instance and the UI each, and a run would carry tens of thousands of steps.
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -18,6 +17,7 @@ from pathlib import Path
 import polars as pl
 from filelock import FileLock
 
+from pipeline.storage import remove_dead_temporaries, write_parquet_atomic
 from schemas.models import Mention, conform, empty_frame
 
 ARTICLE_FIELDS = ["article_id", "text", "title", "published_at", "published_after"]
@@ -107,39 +107,6 @@ def _extract_incremental_locked(
         # Mentions first, then the done-list: a kill between the two leaves a done-list that is
         # older than the mentions, so the next build re-extracts a few articles (harmless), never
         # the reverse (articles marked done whose mentions were not written).
-        atomic_write(mentions, cache_file)
-        atomic_write(pl.DataFrame({"article_id": current.sort()}), done_file)
+        write_parquet_atomic(mentions, cache_file)
+        write_parquet_atomic(pl.DataFrame({"article_id": current.sort()}), done_file)
     return mentions, ExtractionStats(articles.height, todo.height, articles.height - todo.height, fingerprint)
-
-
-def remove_dead_temporaries(cache_dir: Path) -> None:
-    """Remove temporary files left by a build that was killed while writing (their writer's pid is
-    in the name and no longer runs). Called under the cache lock, so no live writer is skipped
-    wrongly on this machine."""
-    for tmp in cache_dir.glob(".*.tmp"):
-        pid = tmp.name.rsplit(".", 2)[-2]
-        if not pid.isdigit() or not _pid_alive(int(pid)):
-            tmp.unlink(missing_ok=True)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def atomic_write(df: pl.DataFrame, path: Path, **parquet_options) -> None:
-    """Write a Parquet file whole or not at all: to a temporary name carrying this process's pid
-    (so that remove_dead_temporaries can tell a dead writer's file), then renamed; a failed write
-    leaves no temporary behind. ``parquet_options`` go to write_parquet (default: zstd level 1);
-    uncompressed writes and reads several times faster, for files rewritten every build."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        df.write_parquet(tmp, **(parquet_options or {"compression": "zstd", "compression_level": 1}))
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)

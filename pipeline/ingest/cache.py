@@ -50,8 +50,8 @@ from pathlib import Path
 import polars as pl
 from filelock import FileLock, Timeout
 
-from pipeline.extract.cache import atomic_write, remove_dead_temporaries
 from pipeline.ingest.metadata import Metadata, MetadataIssue
+from pipeline.storage import remove_dead_temporaries, write_parquet_atomic
 
 log = logging.getLogger(__name__)
 
@@ -398,7 +398,7 @@ class IngestCache:
     def _write(self, frame: pl.DataFrame, name: str) -> None:
         # Row groups of 4096 rows: polars decodes them in parallel (a bundle's file holds one
         # row per text; read in one piece it takes ~1.5x as long on two cores).
-        atomic_write(frame, self.directory / name, compression="lz4", row_group_size=4096)
+        write_parquet_atomic(frame, self.directory / name, compression="lz4", row_group_size=4096)
 
     @staticmethod
     def _frame(entries: dict[str, EntryRecord], candidates: list[pl.DataFrame]) -> pl.DataFrame:

@@ -10,7 +10,8 @@ from pipeline.automation import RELEASE_FRESHNESS
 from pipeline.extract.extractor import dictionaries_fingerprint
 from pipeline.release.datacard import render_extras, start_timeline
 from pipeline.release.provenance import code_version, inputs_sha256
-from pipeline.release.publish import Provenance, ReleaseOutcome, ReleaseTables, publish_release, verify_release
+from pipeline.release.publish import Provenance, ReleaseOutcome, ReleaseTables, publish_release
+from pipeline.releases import read_latest, releases_dir, verify_release
 from pipeline.resources import CredenceSettings
 from pipeline.validate.assets import public_articles
 
@@ -82,8 +83,6 @@ def release_manifest(
 
 @dg.asset_check(asset=release_manifest, blocking=True, description="The newest release's files match SHA256SUMS.")
 def release_checksums_verify(settings: CredenceSettings) -> dg.AssetCheckResult:
-    from pipeline.release.publish import read_latest, releases_dir
-
     latest = read_latest(settings.outputs_path)
     if latest is None:
         return dg.AssetCheckResult(passed=False, metadata={"error": "no LATEST release"})

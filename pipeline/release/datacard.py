@@ -9,7 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.release.files import sha256_file
+from pipeline.storage import sha256_file
 from schemas.codebook import load_codebook
 from schemas.dictionary import frictionless_schema, markdown_table
 from schemas.models import RELEASE_TABLES, conform

@@ -1,4 +1,4 @@
-"""Writing one table as Parquet and CSV, and checksums.
+"""Writing one table as Parquet and CSV, hashed as it is written.
 
 Parquet keeps exact values and native lists. CSV is UTF-8, a header, RFC 4180 quoting, lists joined
 with ';', and text cells that a spreadsheet would run as a formula (starting with =, +, -, @, a tab or
@@ -8,10 +8,8 @@ exact text.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import io
-from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -66,14 +64,6 @@ def write_table(
     return [parquet_path, csv_path]
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def frame_fingerprint(df: pl.DataFrame, csv: bytes | None = None) -> str:
     """Content hash of a table, independent of file encoding details (the CSV form is canonical;
     ``csv``: csv_bytes(df) when already made)."""
@@ -81,19 +71,3 @@ def frame_fingerprint(df: pl.DataFrame, csv: bytes | None = None) -> str:
     h.update(",".join(f"{k}:{v}" for k, v in df.schema.items()).encode())
     h.update(csv_bytes(df) if csv is None else csv)
     return h.hexdigest()
-
-
-@contextmanager
-def gc_paused():
-    """Pause Python's cyclic garbage collector (reference counting still frees everything acyclic).
-
-    In a Dagster run the heap holds hundreds of thousands of long-lived objects; code that
-    allocates many small ones (the chart's artists, score rows) triggers collections that walk
-    them all, which profiles showed costing more than the work itself. Restores the previous state."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()

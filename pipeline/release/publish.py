@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
 import uuid
 from dataclasses import dataclass, field
@@ -19,20 +18,23 @@ from pathlib import Path
 import polars as pl
 from filelock import FileLock
 
-from pipeline.release.files import (
-    csv_bytes,
-    frame_fingerprint,
-    gc_paused,
-    parquet_bytes,
-    sha256_file,
-    write_bytes,
-    write_table,
+from pipeline.release.changelog import build_changes, render_changelog_md
+from pipeline.release.files import csv_bytes, frame_fingerprint, parquet_bytes, write_bytes, write_table
+from pipeline.releases import (
+    MANIFEST_FILE,
+    REGISTRY_FILE,
+    list_versions,
+    read_latest,
+    releases_dir,
+    verify_release,
+    version_key,
+    write_latest,
 )
+from pipeline.runtime import gc_paused
+from pipeline.storage import SHA256SUMS, format_sha256sums, fsync_dir, fsync_tree, sha256_file
 from schemas.models import RELEASE_TABLES, conform
 
 LOCK_TIMEOUT_S = 3600
-REGISTRY_FILE = "id_registry.parquet"
-MANIFEST_FILE = "release_manifest.json"
 PUBLIC_TABLES = ("events", "mentions", "articles", "quarantine")
 
 
@@ -63,58 +65,6 @@ class ReleaseOutcome:
     changes: pl.DataFrame | None = None
 
 
-def releases_dir(outputs: Path) -> Path:
-    return outputs / "releases"
-
-
-def read_latest(outputs: Path) -> str | None:
-    latest = releases_dir(outputs) / "LATEST"
-    if not latest.is_file():
-        return None
-    name = latest.read_text(encoding="utf-8").strip()
-    if name and (releases_dir(outputs) / name / MANIFEST_FILE).is_file():
-        return name
-    return None
-
-
-def version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in version.split(".") if p.isdigit())
-
-
-def list_versions(outputs: Path) -> list[str]:
-    root = releases_dir(outputs)
-    if not root.is_dir():
-        return []
-    found = [
-        p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST_FILE).is_file()
-    ]
-    return sorted(found, key=version_key)
-
-
-def verify_release(folder: Path) -> list[str]:
-    """Return the problems found (empty when every file listed in SHA256SUMS matches)."""
-    sums = folder / "SHA256SUMS"
-    if not sums.is_file():
-        return ["SHA256SUMS missing"]
-    problems = []
-    for line in sums.read_text(encoding="utf-8").splitlines():
-        digest, _, name = line.partition("  ")
-        target = folder / name
-        if not target.is_file():
-            problems.append(f"{name}: missing")
-        elif sha256_file(target) != digest:
-            problems.append(f"{name}: checksum mismatch")
-    return problems
-
-
-def load_previous_registry(outputs: Path) -> pl.DataFrame | None:
-    latest = read_latest(outputs)
-    if latest is None:
-        return None
-    path = releases_dir(outputs) / latest / REGISTRY_FILE
-    return pl.read_parquet(path) if path.is_file() else None
-
-
 def _next_version(today: dt.date, existing: list[str]) -> str:
     base = today.strftime("%Y.%m.%d")
     taken = set(existing)
@@ -124,32 +74,6 @@ def _next_version(today: dt.date, existing: list[str]) -> str:
     while f"{base}.{n}" in taken:
         n += 1
     return f"{base}.{n}"
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename in ``folder`` durable: without it a power cut after the rename may bring back
-    the old name (the files themselves are synced before)."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_tree(folder: Path) -> None:
-    for p in folder.iterdir():
-        with p.open("rb") as f:
-            os.fsync(f.fileno())
-    _fsync_dir(folder)
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    with tmp.open("rb") as f:
-        os.fsync(f.fileno())
-    tmp.replace(path)
-    _fsync_dir(path.parent)
 
 
 def recover(outputs: Path) -> list[str]:
@@ -176,7 +100,7 @@ def recover(outputs: Path) -> list[str]:
             shutil.rmtree(root / version, ignore_errors=True)
             actions.append(f"removed unverified release {version}")
         else:
-            _write_text_atomic(root / "LATEST", version + "\n")
+            write_latest(outputs, version)
             actions.append(f"LATEST moved to complete release {version}")
             break
     return actions
@@ -192,8 +116,6 @@ def publish_release(
 ) -> ReleaseOutcome:
     """Write a new release unless the data is unchanged. ``render_extras(ctx) -> dict[name, text]``
     renders the data card, change log and citation (kept apart so they are testable alone)."""
-    from pipeline.dedup.changelog import build_changes, render_changelog_md
-
     outputs.mkdir(parents=True, exist_ok=True)
     root = releases_dir(outputs)
     root.mkdir(parents=True, exist_ok=True)
@@ -275,11 +197,11 @@ def publish_release(
             tmp / MANIFEST_FILE, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8")
         )
         # SHA256SUMS last: it covers every other file, in `sha256sum -c` format.
-        sums = "".join(f"{digest(p)['sha256']}  {p.name}\n" for p in sorted(tmp.iterdir()))
-        (tmp / "SHA256SUMS").write_text(sums, encoding="utf-8")
-        _fsync_tree(tmp)
+        sums = format_sha256sums({p.name: digest(p)["sha256"] for p in sorted(tmp.iterdir())})
+        (tmp / SHA256SUMS).write_text(sums, encoding="utf-8")
+        fsync_tree(tmp)
         final = root / version
         tmp.rename(final)
-        _fsync_dir(root)
-        _write_text_atomic(root / "LATEST", version + "\n")
+        fsync_dir(root)
+        write_latest(outputs, version)
         return ReleaseOutcome(version, final, True, manifest, changes)

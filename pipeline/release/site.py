@@ -14,8 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
-import os
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -23,8 +21,8 @@ from urllib.parse import quote
 import polars as pl
 from markdown_it import MarkdownIt
 
-from pipeline.release.files import sha256_file
-from pipeline.release.publish import MANIFEST_FILE, list_versions, read_latest, releases_dir
+from pipeline.releases import MANIFEST_FILE, list_versions, read_latest, releases_dir
+from pipeline.storage import SHA256SUMS, read_sha256sums, sha256_file, write_bytes_atomic
 
 INDEX = "index.html"
 TIMELINE = "timeline.png"
@@ -87,31 +85,6 @@ def human_size(n: int) -> str:
     return f"{n} B"
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with tmp.open("wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _sha256sums(folder: Path) -> dict[str, str]:
-    sums = folder / "SHA256SUMS"
-    if not sums.is_file():
-        return {}
-    out = {}
-    for line in sums.read_text(encoding="utf-8").splitlines():
-        digest, _, name = line.partition("  ")
-        if name:
-            out[name] = digest
-    return out
-
-
 def load_releases(outputs: Path) -> tuple[list[ReleaseEntry], list[str]]:
     """Releases newest first, with their files (from the manifest; SHA256SUMS and the manifest itself,
     which the manifest cannot list, from SHA256SUMS), and the problems met (unreadable manifests)."""
@@ -124,8 +97,8 @@ def load_releases(outputs: Path) -> tuple[list[ReleaseEntry], list[str]]:
             problems.append(f"release {version}: manifest unreadable ({err})")
             continue
         listed = dict(manifest.get("files", {}))
-        sums = _sha256sums(folder)
-        for extra in (MANIFEST_FILE, "SHA256SUMS"):
+        sums, _ = read_sha256sums(folder)  # its problems are the release check's (verify_release)
+        for extra in (MANIFEST_FILE, SHA256SUMS):
             p = folder / extra
             if extra not in listed and p.is_file():
                 # SHA256SUMS cannot list itself: its hash is computed here so a reader can pin it.
@@ -232,6 +205,7 @@ def _ensure_timeline(outputs: Path, entry: ReleaseEntry) -> str | None:
         from pipeline.release.chart import timeline_png  # matplotlib only when a chart is missing
         from pipeline.release.datacard import TIMELINE_TITLE
 
+        target.parent.mkdir(parents=True, exist_ok=True)
         write_bytes_atomic(target, timeline_png(pl.read_parquet(events_path), title=TIMELINE_TITLE))
     return f"{SITE_ASSETS}/{quote(target.name)}"
 
@@ -330,6 +304,7 @@ def build_site(outputs: Path) -> SiteResult:
     """(Re)write outputs/index.html from the releases present; returns what it contains."""
     outputs = Path(outputs)
     page, result = render_index(outputs)
+    outputs.mkdir(parents=True, exist_ok=True)
     write_bytes_atomic(outputs / INDEX, page.encode("utf-8"))
     return result
 

@@ -17,10 +17,11 @@ import dagster as dg
 
 from pipeline.automation import RELEASE_FRESHNESS
 from pipeline.metadata import markdown_preview
-from pipeline.release.files import gc_paused
-from pipeline.release.publish import read_latest, releases_dir
 from pipeline.release.site import INDEX, build_site, load_releases, page_links
+from pipeline.releases import read_latest, releases_dir
 from pipeline.resources import CredenceSettings
+from pipeline.runtime import gc_paused
+from pipeline.storage import read_sha256sums
 
 # Wrong rows listed in the check's report (stored in the event log on every build).
 CHECK_REPORT_ROWS = 50
@@ -79,11 +80,7 @@ def page_link_problems(outputs: Path) -> tuple[int, list[str]]:
             problems.append(f"{link}: no such file")
     entries, _ = load_releases(outputs)
     for entry in entries:
-        sums = {}
-        sums_path = releases_dir(outputs) / entry.version / "SHA256SUMS"
-        for line in sums_path.read_text(encoding="utf-8").splitlines() if sums_path.is_file() else []:
-            digest, _, name = line.partition("  ")
-            sums[name] = digest
+        sums, _ = read_sha256sums(releases_dir(outputs) / entry.version)
         for f in entry.files:
             if f["name"] in sums and sums[f["name"]] != f["sha256"]:
                 problems.append(

@@ -24,6 +24,7 @@ import polars as pl
 
 from pipeline.automation import BUILD_TAG
 from pipeline.resources import CredenceSettings
+from pipeline.storage import write_bytes_atomic, write_parquet_atomic
 
 DEFAULT_BUCKETS = 8
 SCALE_WORK = "scale"
@@ -68,12 +69,10 @@ class PartitionFrameIOManager(dg.IOManager):
             return
         path = self._path(context.get_identifier())
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
         if isinstance(obj, pl.DataFrame):
-            obj.write_parquet(tmp, compression="zstd", compression_level=1, statistics=False)
+            write_parquet_atomic(obj, path, compression="zstd", compression_level=1, statistics=False)
         else:
-            tmp.write_bytes(pickle.dumps(obj))
-        tmp.replace(path)
+            write_bytes_atomic(path, pickle.dumps(obj), durable=False)
         context.add_output_metadata({"kind": "polars" if isinstance(obj, pl.DataFrame) else "pickle"})
         # The kind is in the file's first bytes too: Parquet starts with PAR1.
 
@@ -230,7 +229,7 @@ def dedup_op(
     context: dg.OpExecutionContext, settings: CredenceSettings, valid_mentions: pl.DataFrame, articles: pl.DataFrame
 ):
     from pipeline.dedup.cache import deduplicate_with_cache
-    from pipeline.release.publish import load_previous_registry
+    from pipeline.releases import load_previous_registry
     from pipeline.validate import assets as va
 
     result, reuse = deduplicate_with_cache(
