@@ -7,7 +7,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from pipeline.extract.actors import ArticleActors, find_spans, resolve, role_lower_bounds
+from pipeline.extract.actors import ArticleActors, find_spans, resolve
 from pipeline.extract.extractor import (
     EXTRACTOR_VERSION,
     dictionaries_fingerprint,
@@ -15,9 +15,9 @@ from pipeline.extract.extractor import (
     extract_mentions,
     mention_id,
 )
-from pipeline.extract.lexicon import gazetteer, normalize
 from pipeline.extract.patterns import anchors_for, trigger_set
-from pipeline.extract.sentences import split_sentences
+from pipeline.text.lexicon import gazetteer, normalize, role_lower_bounds
+from pipeline.text.sentences import split_sentences
 from schemas.codebook import load_codebook
 from schemas.models import Mention
 

@@ -72,7 +72,7 @@ def test_two_extractions_on_one_cache_take_turns(tmp_path, monkeypatch):
 PARALLEL_SCRIPT = """
 import sys
 import polars as pl
-from pipeline.extract.actors import role_lower_bounds
+from pipeline.text.lexicon import role_lower_bounds
 from pipeline.extract.cache import ARTICLE_FIELDS, PARALLEL_MIN_ARTICLES, extract_parallel
 from pipeline.ingest.core import ingest_raw
 

@@ -403,8 +403,8 @@ def test_symlinked_raw_folder_itself_is_followed(tmp_path, seed_raw):
 
 
 def test_publication_hints_reach_the_date_inference(seed_raw, monkeypatch):
-    from pipeline.extract import dates
     from pipeline.ingest import parallel
+    from pipeline.text import dates
 
     seen = []
 

@@ -320,8 +320,8 @@ def test_dating_in_two_processes_equals_dating_in_one(monkeypatch):
 
     import polars as pl
 
-    from pipeline.extract.dates import WEEKDAY_TOKEN_PATTERN, YEAR_TOKEN_PATTERN
     from pipeline.ingest import parallel
+    from pipeline.text.dates import WEEKDAY_TOKEN_PATTERN, YEAR_TOKEN_PATTERN
 
     stories = [
         "KABUL (Reuters) - The delegation arrived on Wednesday, August 21, officials said.",

@@ -18,13 +18,12 @@ Deterministic and data-driven (``schemas/dictionaries/actors.yaml`` and ``titles
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-from pipeline.extract.lexicon import Entry, _gazetteer, lexicon, lower_same_length, normalize
+from pipeline.text.lexicon import Entry, lexicon, lower_same_length, normalize
 
 ENTITY_KINDS = {"state", "demonym", "capital", "org", "group", "person"}
 STATE_KINDS = {"state", "capital", "demonym"}
@@ -600,7 +599,7 @@ def resolve(
 
 
 def _gazetteer_state_name(iso3: str) -> str | None:
-    from pipeline.extract.lexicon import load_actor_data
+    from pipeline.text.lexicon import load_actor_data
 
     c = load_actor_data()["countries"].get(iso3)
     return c.get("name") if c else None
@@ -615,22 +614,3 @@ def _actor_text(sp: Span, text: str) -> str:
         if o is not None and abs(o.start - end) < 60:
             start, end = min(start, o.start), max(end, o.end)
     return text[start:end]
-
-
-def role_lower_bounds(text: str) -> list[dt.date]:
-    """Start dates of dated roles the wording presupposes ("Taliban-appointed" -> 2021-08-15).
-
-    Data-driven: every organization role in actors.yaml with a start date and `cues`.
-    """
-    return sorted({r.start for r in _dated_roles_with_cues() if r.presupposed_by(text)})
-
-
-@functools.lru_cache(maxsize=1)
-def _dated_roles_with_cues() -> tuple:
-    """Roles with a start date and cues, found once (the gazetteer has thousands of entries)."""
-    roles: dict = {}
-    for entry in _gazetteer().values():
-        for r in entry.roles:
-            if r.start is not None and r.cues:
-                roles.setdefault((r.sector, r.start, r.end, r.gate), r)  # one entry per alias: keep one
-    return tuple(roles.values())

@@ -3,7 +3,7 @@
 One pass per article: the trigger anchors (one Aho-Corasick automaton, see ``patterns``) are
 found in the lower-cased text; only sentences holding an anchor are matched against the trigger
 regexes, and only articles with a matching trigger get actor analysis (``actors``), role
-assignment (``roles``), modality (``modality``) and a date (``pipeline.extract.dates``).
+assignment (``roles``), modality (``modality``) and a date (``pipeline.text.dates``).
 
 Confidence (documented formula, in [0, 1]):
     confidence = pattern weight (codebook `weight`, 0.6-0.95: how specific the wording is)
@@ -22,13 +22,13 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.extract import dates as dates_mod
 from pipeline.extract.actors import ArticleActors, resolve
-from pipeline.extract.lexicon import DICT_DIR, lower_same_length, normalize
 from pipeline.extract.modality import clause_window, modality, tense
 from pipeline.extract.patterns import trigger_set
 from pipeline.extract.roles import assign_roles
-from pipeline.extract.sentences import split_sentences
+from pipeline.text import dates as dates_mod
+from pipeline.text.lexicon import DICT_DIR, lower_same_length, normalize
+from pipeline.text.sentences import split_sentences
 from schemas.codebook import CODEBOOK_PATH
 from schemas.models import Mention, conform
 
@@ -38,16 +38,6 @@ DATE_SUPPORT = {"explicit": 1.0, "relative": 1.0, "publication": 0.95, "none": 0
 # (the Taliban vs the Afghan state); otherwise "Kazakhstan's MFA said Kazakhstan ..." would read
 # as a state acting on itself.
 DOMESTIC_TYPES = {"seize_power", "armed_clash"}
-_SOURCES = [
-    "extractor.py",
-    "actors.py",
-    "roles.py",
-    "patterns.py",
-    "modality.py",
-    "sentences.py",
-    "lexicon.py",
-    "dates.py",
-]
 
 
 def dictionaries_fingerprint() -> str:
@@ -63,11 +53,9 @@ def dictionaries_fingerprint() -> str:
         h.update(p.name.encode())
         h.update(p.read_bytes())
     here = Path(__file__).resolve().parent
-    for name in _SOURCES:
-        f = here / name
-        if f.is_file():
-            h.update(name.encode())
-            h.update(f.read_bytes())
+    for f in [*sorted(here.glob("*.py")), *sorted((here.parent / "text").rglob("*.py"))]:
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
     return h.hexdigest()
 
 

@@ -15,7 +15,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from pipeline.extract.lexicon import load_modality
+from pipeline.text.lexicon import load_modality
 
 _CLAUSE_BREAK = re.compile(
     r"[;:«»“”\"]|,\s(?:but|while|although|though|whereas|and|which|who)\b|\b(?:that|said|says|adding|stressing|noting)\s"

@@ -24,7 +24,7 @@ except ImportError:  # pragma: no cover
 
 import ahocorasick
 
-from pipeline.extract.lexicon import normalize
+from pipeline.text.lexicon import normalize
 from schemas.codebook import load_codebook
 
 MIN_ANCHOR = 3

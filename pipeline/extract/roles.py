@@ -21,8 +21,8 @@ import re
 from dataclasses import dataclass
 
 from pipeline.extract.actors import _PLACE_PREP, ENTITY_KINDS, Span
-from pipeline.extract.lexicon import lexicon
 from pipeline.extract.patterns import Trigger
+from pipeline.text.lexicon import lexicon
 
 CANDIDATE_KINDS = ENTITY_KINDS | {"anaphor", "collective"}
 _PASSIVE_BEFORE = re.compile(

@@ -2,10 +2,10 @@
 
 import dagster as dg
 
-from pipeline.extract.actors import role_lower_bounds
 from pipeline.ingest.core import ingest_raw
 from pipeline.metadata import markdown_preview, quarantine_summary, table_metadata
 from pipeline.resources import CredenceSettings
+from pipeline.text.lexicon import role_lower_bounds
 from schemas.models import ArticleText, Quarantine
 
 

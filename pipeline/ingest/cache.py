@@ -25,7 +25,7 @@ a new small file next to a 30 MB bundle does not rewrite it), ``files.parquet`` 
 files, ``analyses.parquet`` (+ a small ``analyses-delta.parquet`` of recent additions) for the
 texts. Each file is valid on its own (its rows are a function of their keys), so no two files need
 to agree. The fingerprint covers all that shapes the output besides the inputs: the ingest sources
-(pipeline/ingest/*.py), the date inference (pipeline/extract/dates.py), the boilerplate YAML, the
+(pipeline/ingest/*.py), the date inference (pipeline/text/dates/), the boilerplate YAML, the
 limits, and the publication hints (their source and the dictionaries fingerprint). Writes follow
 pipeline/extract/cache.py: under a FileLock, to a temporary name carrying the pid, then renamed;
 dead temporaries are removed. The cache holds only the inputs and texts of the current build
@@ -149,10 +149,10 @@ class CacheStats:
 def fingerprint(limits, publication_hints) -> str:
     here = Path(__file__).resolve().parent
     h = hashlib.sha256(f"ingest-cache {CACHE_VERSION}\n{limits!r}\n".encode())
-    from pipeline.extract import dates
     from pipeline.ingest.normalize import BOILERPLATE_FILE
+    from pipeline.text import dates
 
-    for f in [*sorted(here.glob("*.py")), Path(dates.__file__), Path(BOILERPLATE_FILE)]:
+    for f in [*sorted(here.glob("*.py")), *sorted(Path(dates.__file__).parent.glob("*.py")), Path(BOILERPLATE_FILE)]:
         h.update(f.name.encode() + b"\0" + f.read_bytes())
     if publication_hints is None:
         h.update(b"no publication hints")

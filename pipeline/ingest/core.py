@@ -24,7 +24,6 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.extract.dates import WEEKDAY_TOKEN_PATTERN, YEAR_TOKEN_PATTERN
 from pipeline.ingest.bundle import BundleStop, read_bundle
 from pipeline.ingest.cache import (
     ANALYSES,
@@ -50,6 +49,7 @@ from pipeline.ingest.metadata import (
 from pipeline.ingest.normalize import Boilerplate, clean_expr, default_boilerplate, nfc, tidy_expr
 from pipeline.ingest.parallel import infer_dates
 from pipeline.ingest.structure import analyze
+from pipeline.text.dates import WEEKDAY_TOKEN_PATTERN, YEAR_TOKEN_PATTERN
 from schemas.models import ArticleText, Quarantine, conform, polars_schema
 
 STAGE = "ingest"

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
-from pipeline.extract.dates import infer_publication_date
+from pipeline.text.dates import infer_publication_date
 
 PARALLEL_MIN_TEXTS = 4000
 # The worker starts about a second late, so it takes a little less than half.

@@ -123,8 +123,8 @@ def _fail_on_checks(context, results: dict[str, dg.AssetCheckResult]) -> None:
     description="Raw folder -> articles + ingest quarantine (as the ingest asset).",
 )
 def ingest_op(context: dg.OpExecutionContext, settings: CredenceSettings):
-    from pipeline.extract.actors import role_lower_bounds
     from pipeline.ingest.core import ingest_raw
+    from pipeline.text.lexicon import role_lower_bounds
 
     result = ingest_raw(
         settings.raw_path,

@@ -218,3 +218,22 @@ def lexicon() -> Lexicon:
 
 def dictionary_files() -> list[Path]:
     return sorted(p for p in DICT_DIR.glob("*.yaml") if p.name not in NOT_MINE)
+
+
+def role_lower_bounds(text: str) -> list[dt.date]:
+    """Start dates of dated roles the wording presupposes ("Taliban-appointed" -> 2021-08-15).
+
+    Data-driven: every organization role in actors.yaml with a start date and `cues`.
+    """
+    return sorted({r.start for r in _dated_roles_with_cues() if r.presupposed_by(text)})
+
+
+@functools.lru_cache(maxsize=1)
+def _dated_roles_with_cues() -> tuple:
+    """Roles with a start date and cues, found once (the gazetteer has thousands of entries)."""
+    roles: dict = {}
+    for entry in _gazetteer().values():
+        for r in entry.roles:
+            if r.start is not None and r.cues:
+                roles.setdefault((r.sector, r.start, r.end, r.gate), r)  # one entry per alias: keep one
+    return tuple(roles.values())
