@@ -224,6 +224,7 @@ def test_dedup_cache_ignores_a_corrupt_file(tmp_path):
 def test_dedup_cache_survives_an_incremental_extraction(tmp_path):
     """The caches share <outputs>/.cache: the extraction cache's clean-up must not remove the
     dedup cache's files (it removes other extractor versions' files)."""
+    from pipeline.cache import StageCache
     from pipeline.dedup.cache import DedupCache
     from pipeline.dedup.keys import ArticleMasks
     from pipeline.extract.cache import extract_incremental
@@ -248,7 +249,11 @@ def test_dedup_cache_survives_an_incremental_extraction(tmp_path):
             "published_after": pl.Date,
         },
     )
-    extract_incremental(articles, tmp_path, "f" * 40, 1)
+    older = tmp_path / "extract" / ("0" * 20)  # an older extractor's cache: the sweep's to remove
+    older.mkdir(parents=True)
+    (older / "mentions.parquet").write_bytes(b"old")
+    extract_incremental(articles, StageCache(tmp_path, "extract", "f" * 40), 1)
+    assert not older.exists()
     assert cache.masks_file.is_file() and cache.components_file.is_file()
     assert cache.load_masks({"a1": "words of one article"}).known()
 

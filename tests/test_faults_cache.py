@@ -12,6 +12,7 @@ import time
 import polars as pl
 
 from pipeline import storage
+from pipeline.cache import StageCache
 from pipeline.extract import cache
 from schemas.models import Mention, empty_frame
 
@@ -53,9 +54,10 @@ def test_two_extractions_on_one_cache_take_turns(tmp_path, monkeypatch):
             "published_after": [None, None],
         }
     )
+    stage = StageCache(tmp_path, cache.STAGE, "f" * 64)
     results = []
     threads = [
-        threading.Thread(target=lambda: results.append(cache.extract_incremental(articles, tmp_path, "f" * 64, 1)[1]))
+        threading.Thread(target=lambda: results.append(cache.extract_incremental(articles, stage, 1)[1]))
         for _ in range(2)
     ]
     for t in threads:
@@ -65,7 +67,7 @@ def test_two_extractions_on_one_cache_take_turns(tmp_path, monkeypatch):
     assert not overlap[0]
     assert sorted(calls) == [2] or sorted(calls) == [0, 2]
     assert sorted(s.extracted for s in results) == [0, 2]
-    done = pl.read_parquet(tmp_path / f"articles-{'f' * 20}.parquet")["article_id"].to_list()
+    done = pl.read_parquet(tmp_path / "extract" / ("f" * 20) / cache.DONE_FILE)["article_id"].to_list()
     assert done == articles["article_id"].to_list()
 
 

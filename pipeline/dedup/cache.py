@@ -9,9 +9,10 @@ All are pure functions of content, so reusing them cannot change a result, only 
 - an event's syndication merges are keyed by a hash of its articles and their source keys
   (settle.source_keys_reusing).
 
-The files are keyed by a fingerprint of the code and codebook that produce them (a change to
-either starts afresh) and hold only what the current build used, so they stay the size of the
-corpus. Like the extraction cache they live in ``<outputs>/.cache`` (``dedup/``; never published) and are
+The files are keyed by a fingerprint of the code and codebook that produce them (pipeline/dedup/
+and schemas/, globbed by pipeline.cache; a change to either starts afresh) and hold only what the
+current build used, so they stay the size of the corpus. Like every stage's cache they live in
+``<outputs>/.cache/dedup/<fingerprint>/`` (never published), under the stage's lock, and are
 replaced atomically (uncompressed: an incremental build rewrites some of them, and zstd cost more
 than the rest of the saving); an unreadable file is ignored (the build recomputes), never fatal. On the
 33k-article corpus, adding one article leaves all but a few components unchanged, which is what
@@ -20,41 +21,34 @@ makes deduplication of an incremental build cheap.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import polars as pl
 
+from pipeline.cache import SCHEMAS_DIR, StageCache, source_fingerprint
 from pipeline.dedup.cluster import COMPONENTS_SCHEMA
 from pipeline.dedup.core import DedupResult, article_texts, deduplicate
 from pipeline.dedup.keys import WORD_MASK_BITS, ArticleMasks, text_ids
 from pipeline.dedup.settle import SOURCES_SCHEMA
 from pipeline.storage import write_parquet_atomic
-from schemas.codebook import CODEBOOK_PATH
 
-CACHE_VERSION = "1"
+STAGE = "dedup"
+CACHE_VERSION = "2"  # 2: files in the stage cache folder (pipeline.cache)
 MASKS_SCHEMA = {"article_id": pl.String, "mask": pl.Binary}
-_SOURCES = ("keys.py", "cluster.py", "settle.py", "cache.py")
 
 
 def dedup_fingerprint() -> str:
-    h = hashlib.sha256(CACHE_VERSION.encode())
-    here = Path(__file__).resolve().parent
-    for name in _SOURCES:
-        h.update(name.encode())
-        h.update((here / name).read_bytes())
-    h.update(Path(CODEBOOK_PATH).read_bytes())
-    return h.hexdigest()[:20]
+    return source_fingerprint(Path(__file__).resolve().parent, SCHEMAS_DIR, salt=f"dedup-cache {CACHE_VERSION}")
 
 
 class DedupCache:
-    def __init__(self, cache_dir: Path, fingerprint: str | None = None):
-        # A folder of its own: the extraction cache removes other *.parquet files beside its own.
-        self.dir = Path(cache_dir) / "dedup"
-        self.fingerprint = fingerprint or dedup_fingerprint()
-        self.masks_file = self.dir / f"dedup-masks-{self.fingerprint}.parquet"
-        self.components_file = self.dir / f"dedup-components-{self.fingerprint}.parquet"
-        self.sources_file = self.dir / f"dedup-sources-{self.fingerprint}.parquet"
+    def __init__(self, cache_root: Path, fingerprint: str | None = None):
+        self.stage = StageCache(cache_root, STAGE, fingerprint or dedup_fingerprint())
+        self.dir = self.stage.dir
+        self.fingerprint = self.stage.fingerprint
+        self.masks_file = self.stage.file("masks.parquet")
+        self.components_file = self.stage.file("components.parquet")
+        self.sources_file = self.stage.file("sources.parquet")
         self._saved_masks = -1  # rows of the masks file as loaded, all still wanted (-1: rewrite it)
         self._saved_components: pl.DataFrame | None = None
         self._saved_sources: pl.DataFrame | None = None
@@ -101,25 +95,24 @@ class DedupCache:
             sources = sources.select(list(SOURCES_SCHEMA))
             if self._saved_sources is None or not sources.equals(self._saved_sources):
                 write_parquet_atomic(sources, self.sources_file, compression="uncompressed")
-        for old in self.dir.glob("dedup-*.parquet"):
-            if self.fingerprint not in old.name:
-                old.unlink(missing_ok=True)
+        self.stage.sweep()
 
 
 def deduplicate_with_cache(
-    mentions: pl.DataFrame, articles: pl.DataFrame, registry: pl.DataFrame | None, cache_dir: Path
+    mentions: pl.DataFrame, articles: pl.DataFrame, registry: pl.DataFrame | None, cache_root: Path
 ) -> tuple[DedupResult, str]:
     """deduplicate() with the previous build's masks and components (shared by the dedup asset and
     the scale-out job); returns the result and a one-line account of what was reused."""
-    cache = DedupCache(cache_dir)
-    masks = cache.load_masks(article_texts(articles))
-    reused_masks = masks.count()
-    components = cache.load_components()
-    sources = cache.load_sources()
-    result = deduplicate(
-        mentions, articles, registry, masks=masks, previous_components=components, previous_sources=sources
-    )
-    cache.save(masks, result.components, result.sources)
+    cache = DedupCache(cache_root)
+    with cache.stage.locked():
+        masks = cache.load_masks(article_texts(articles))
+        reused_masks = masks.count()
+        components = cache.load_components()
+        sources = cache.load_sources()
+        result = deduplicate(
+            mentions, articles, registry, masks=masks, previous_components=components, previous_sources=sources
+        )
+        cache.save(masks, result.components, result.sources)
     return result, (
         f"reused {reused_masks} article masks, the clustering of "
         f"{0 if components is None else components.height} mentions and the sources of "

@@ -1,8 +1,9 @@
 """Incremental extraction: only articles that are new or changed since the last build are extracted.
 
-Articles are keyed by content (article_id is a hash of the text), and the cache file is keyed by
-the extractor fingerprint (codebook, dictionaries and extractor version): a change to any of them
-starts a fresh cache, so everything is re-extracted. One Parquet file per fingerprint, rather than
+Articles are keyed by content (article_id is a hash of the text), and the cache folder
+(``<outputs>/.cache/extract/<fingerprint>/``, pipeline.cache) by the extractor fingerprint
+(extract/, text/ and schemas/: code, codebook and dictionaries): a change to any of them starts a
+fresh cache, so everything is re-extracted. One mentions file per fingerprint, rather than
 Dagster dynamic partitions, because at 30k+ articles a partition per article would be a row in the
 instance and the UI each, and a run would carry tens of thousands of steps.
 """
@@ -15,17 +16,17 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import polars as pl
-from filelock import FileLock
 
-from pipeline.storage import remove_dead_temporaries, write_parquet_atomic
+from pipeline.cache import StageCache
+from pipeline.storage import write_parquet_atomic
 from schemas.models import Mention, conform, empty_frame
 
 ARTICLE_FIELDS = ["article_id", "text", "title", "published_at", "published_after"]
 # Below this many articles a worker pool costs more than it saves.
 PARALLEL_MIN_ARTICLES = 400
-# Two builds sharing an outputs folder take turns on the cache (the second then reuses what the
-# first extracted); as long as the release lock's wait, since a build may wait that long anyway.
-CACHE_LOCK_TIMEOUT_S = 3600
+STAGE = "extract"
+MENTIONS_FILE = "mentions.parquet"
+DONE_FILE = "articles.parquet"  # the article ids whose mentions MENTIONS_FILE holds
 
 
 @dataclass
@@ -67,23 +68,29 @@ def extract_parallel(articles: pl.DataFrame, workers: int) -> pl.DataFrame:
     return conform(pl.concat([p for p in parts if p.height] or [empty_frame(Mention)]), Mention)
 
 
+def extraction_cache(cache_root: Path, part: str | None = None) -> StageCache:
+    """The extraction cache under ``cache_root`` for the current extractor (``part``: one bucket
+    of the scale-out job, which keeps a cache of its own)."""
+    from pipeline.extract.extractor import dictionaries_fingerprint
+
+    return StageCache(cache_root, STAGE, dictionaries_fingerprint(), part)
+
+
 def extract_incremental(
-    articles: pl.DataFrame, cache_dir: Path, fingerprint: str, workers: int
+    articles: pl.DataFrame, cache: StageCache, workers: int
 ) -> tuple[pl.DataFrame, ExtractionStats]:
-    cache_dir.mkdir(parents=True, exist_ok=True)
     # The lock keeps the mentions file and the done-list a pair: interleaved writes by two builds
     # could leave a done-list naming articles whose mentions are not in the mentions file, and
     # those articles would never be extracted again.
-    with FileLock(str(cache_dir / ".lock"), timeout=CACHE_LOCK_TIMEOUT_S):
-        remove_dead_temporaries(cache_dir)
-        return _extract_incremental_locked(articles, cache_dir, fingerprint, workers)
+    with cache.locked():
+        return _extract_incremental_locked(articles, cache, workers)
 
 
 def _extract_incremental_locked(
-    articles: pl.DataFrame, cache_dir: Path, fingerprint: str, workers: int
+    articles: pl.DataFrame, cache: StageCache, workers: int
 ) -> tuple[pl.DataFrame, ExtractionStats]:
-    cache_file = cache_dir / f"mentions-{fingerprint[:20]}.parquet"
-    done_file = cache_dir / f"articles-{fingerprint[:20]}.parquet"
+    cache_file = cache.file(MENTIONS_FILE)
+    done_file = cache.file(DONE_FILE)
     cached = pl.read_parquet(cache_file) if cache_file.is_file() and done_file.is_file() else empty_frame(Mention)
     done = (
         pl.read_parquet(done_file)["article_id"]
@@ -101,12 +108,10 @@ def _extract_incremental_locked(
     mentions = conform(mentions, Mention)
     # Keep the cache to the current articles: deterministic and bounded by the corpus.
     if todo.height or cached.height != mentions.height or done.len() != current.len():
-        for old in cache_dir.glob("*.parquet"):
-            if fingerprint[:20] not in old.name:
-                old.unlink(missing_ok=True)  # another extractor version's cache
+        cache.sweep()  # other extractor versions' caches
         # Mentions first, then the done-list: a kill between the two leaves a done-list that is
         # older than the mentions, so the next build re-extracts a few articles (harmless), never
         # the reverse (articles marked done whose mentions were not written).
         write_parquet_atomic(mentions, cache_file)
         write_parquet_atomic(pl.DataFrame({"article_id": current.sort()}), done_file)
-    return mentions, ExtractionStats(articles.height, todo.height, articles.height - todo.height, fingerprint)
+    return mentions, ExtractionStats(articles.height, todo.height, articles.height - todo.height, cache.fingerprint)

@@ -22,14 +22,14 @@ from pathlib import Path
 
 import polars as pl
 
+from pipeline.cache import SCHEMAS_DIR, TEXT_DIR, source_fingerprint
 from pipeline.extract.actors import ArticleActors, resolve
 from pipeline.extract.modality import clause_window, modality, tense
 from pipeline.extract.patterns import trigger_set
 from pipeline.extract.roles import assign_roles
 from pipeline.text import dates as dates_mod
-from pipeline.text.lexicon import DICT_DIR, lower_same_length, normalize
+from pipeline.text.lexicon import lower_same_length, normalize
 from pipeline.text.sentences import split_sentences
-from schemas.codebook import CODEBOOK_PATH
 from schemas.models import Mention, conform
 
 EXTRACTOR_VERSION = "1.0.0"
@@ -41,22 +41,16 @@ DOMESTIC_TYPES = {"seize_power", "armed_clash"}
 
 
 def dictionaries_fingerprint() -> str:
-    """sha256 over the codebook, every dictionary YAML, the extractor sources and EXTRACTOR_VERSION.
+    """sha256 over EXTRACTOR_VERSION and every code and data file that shapes a mention: this
+    package, the shared text layer (pipeline/text/) and schemas/ (codebook, dictionaries, models).
 
     The sources are included (beyond the codebook and dictionaries) so that a code change can
-    never reuse mentions cached by an older extractor.
+    never reuse mentions cached by an older extractor; they are globbed (pipeline.cache), so a new
+    module is covered without being listed.
     """
-    h = hashlib.sha256()
-    h.update(EXTRACTOR_VERSION.encode())
-    h.update(Path(CODEBOOK_PATH).read_bytes())
-    for p in sorted(DICT_DIR.glob("*.yaml")):
-        h.update(p.name.encode())
-        h.update(p.read_bytes())
-    here = Path(__file__).resolve().parent
-    for f in [*sorted(here.glob("*.py")), *sorted((here.parent / "text").rglob("*.py"))]:
-        h.update(f.name.encode())
-        h.update(f.read_bytes())
-    return h.hexdigest()
+    return source_fingerprint(
+        Path(__file__).resolve().parent, TEXT_DIR, SCHEMAS_DIR, salt=f"extractor {EXTRACTOR_VERSION}"
+    )
 
 
 def mention_id(

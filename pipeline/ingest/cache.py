@@ -20,19 +20,19 @@ inferred publication date: most of the cold time) is cached by the text's sha256
 rows), filled lazily: a duplicate is never analysed, and becomes analysed when it is kept later.
 
 Files, all Parquet (lz4: read about twice as fast as zstd, and read on every build), under
-``<cache_dir>/ingest/<fingerprint>/``: one ``entry-<hash of key>`` file per bundle (written once;
+``<cache_root>/ingest/<fingerprint>/`` (pipeline.cache): one ``entry-<hash of key>`` file per bundle (written once;
 a new small file next to a 30 MB bundle does not rewrite it), ``files.parquet`` for all single
 files, ``analyses.parquet`` (+ a small ``analyses-delta.parquet`` of recent additions) for the
 texts. Each file is valid on its own (its rows are a function of their keys), so no two files need
 to agree. The fingerprint covers all that shapes the output besides the inputs: the ingest sources
-(pipeline/ingest/*.py), the date inference (pipeline/text/dates/), the boilerplate YAML, the
-limits, and the publication hints (their source and the dictionaries fingerprint). Writes follow
-pipeline/extract/cache.py: under a FileLock, to a temporary name carrying the pid, then renamed;
-dead temporaries are removed. The cache holds only the inputs and texts of the current build
-(bounded by the raw folder; plus at most DELTA_MAX analyses of texts gone since analyses.parquet
-was written); files of inputs that are gone and of other fingerprints are deleted
-on write. A cache file that cannot be read or does not have the expected columns is ignored (and
-rewritten); a cache that cannot be written is skipped: the cache never fails a build.
+(pipeline/ingest/), the shared text layer (date inference, the gazetteer behind the publication
+hints), schemas/ (the boilerplate and other dictionaries), the limits and which hints function.
+Writes are atomic (pipeline.storage), under the stage's lock; dead temporaries are removed. The
+cache holds only the inputs and texts of the current build (bounded by the raw folder; plus at
+most DELTA_MAX analyses of texts gone since analyses.parquet was written); files of inputs that
+are gone and of other fingerprints are deleted on write. A cache file that cannot be read or does
+not have the expected columns is ignored (and rewritten); a cache that cannot be written is
+skipped: the cache never fails a build.
 
 Why not per-text keys only: the bundle would still be read and decompressed (~2 s on the corpus).
 """
@@ -43,21 +43,21 @@ import hashlib
 import inspect
 import logging
 import os
-import shutil
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
-from filelock import FileLock, Timeout
+from filelock import Timeout
 
+from pipeline.cache import SCHEMAS_DIR, TEXT_DIR, StageCache, source_fingerprint
 from pipeline.ingest.metadata import Metadata, MetadataIssue
-from pipeline.storage import remove_dead_temporaries, write_parquet_atomic
+from pipeline.storage import write_parquet_atomic
 
 log = logging.getLogger(__name__)
 
 CACHE_VERSION = "2"  # bump when the file layout changes (2: candidates and analyses kept as frames, n_chars stored)
-CACHE_LOCK_TIMEOUT_S = 3600  # as pipeline/extract/cache.py: a concurrent build may hold it that long
-SUBDIR = "ingest"  # not the cache folder itself: the extraction cache deletes other *.parquet there
+SUBDIR = "ingest"  # the stage's folder under the cache root
 SMALL_FILE = "files.parquet"  # the entries of all single files
 ANALYSES_FILE = "analyses.parquet"  # sha256 of a text -> what was derived from it
 # Analyses added since analyses.parquet was written (a few new texts do not rewrite 33k rows);
@@ -147,28 +147,22 @@ class CacheStats:
 
 
 def fingerprint(limits, publication_hints) -> str:
-    here = Path(__file__).resolve().parent
-    h = hashlib.sha256(f"ingest-cache {CACHE_VERSION}\n{limits!r}\n".encode())
-    from pipeline.ingest.normalize import BOILERPLATE_FILE
-    from pipeline.text import dates
-
-    for f in [*sorted(here.glob("*.py")), *sorted(Path(dates.__file__).parent.glob("*.py")), Path(BOILERPLATE_FILE)]:
-        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    """The ingest sources, the shared text layer (date inference, the dictionaries behind the
+    hints), schemas/ (boilerplate and other dictionaries), the limits and which hints function."""
     if publication_hints is None:
-        h.update(b"no publication hints")
+        hints = "no publication hints"
     else:
-        from pipeline.extract.extractor import dictionaries_fingerprint
-
-        h.update(
-            f"{getattr(publication_hints, '__module__', '')}.{getattr(publication_hints, '__qualname__', '')}".encode()
-        )
-        h.update(dictionaries_fingerprint().encode())
-        try:
-            h.update(Path(inspect.getsourcefile(publication_hints)).read_bytes())
-            h.update(inspect.getsource(publication_hints).encode())
+        hints = f"{getattr(publication_hints, '__module__', '')}.{getattr(publication_hints, '__qualname__', '')}"
+        try:  # a function defined elsewhere (a test's lambda) is covered by its own source
+            hints += "\n" + inspect.getsource(publication_hints)
         except (TypeError, OSError):
-            h.update(repr(publication_hints).encode())
-    return h.hexdigest()
+            hints += "\n" + repr(publication_hints)
+    return source_fingerprint(
+        Path(__file__).resolve().parent,
+        TEXT_DIR,
+        SCHEMAS_DIR,
+        salt=f"ingest-cache {CACHE_VERSION}\n{limits!r}\n{hints}\n",
+    )
 
 
 def _file_digest(path: Path, max_bytes: int | None) -> str:
@@ -202,9 +196,9 @@ def parts() -> pl.Expr:
 class IngestCache:
     """Used by pipeline.ingest.core.ingest_raw for one build, under the cache lock (see ``session``)."""
 
-    def __init__(self, root: Path, fp: str, max_file_bytes: int):
-        self.root = root
-        self.directory = root / fp[:20]
+    def __init__(self, stage: StageCache, max_file_bytes: int):
+        self.stage = stage
+        self.directory = stage.dir
         self.max_file_bytes = max_file_bytes
         self.loaded: dict[str, EntryRecord] = {}
         self._candidates: list[pl.DataFrame] = []  # CANDIDATES rows of the loaded entries, one frame per file
@@ -348,9 +342,7 @@ class IngestCache:
         wrote = False
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            for other in self.root.iterdir():
-                if other.is_dir() and other != self.directory and not other.name.startswith("."):
-                    shutil.rmtree(other, ignore_errors=True)  # another fingerprint's cache
+            self.stage.sweep()  # other fingerprints' caches
             all_candidates = [fresh_candidates, *self._candidates]  # a key is in one of them only
             own = {_own_file(k): k for k in self.used if _has_own_file(k)}
             for old in self.directory.glob("entry-*.parquet"):
@@ -489,26 +481,23 @@ class session:
     """``with session(cache_dir, limits, hints) as cache:`` the cache for one build, locked and
     loaded; ``cache`` is None when the cache folder cannot be used (the build then runs uncached)."""
 
-    def __init__(self, cache_dir: Path, limits, publication_hints):
-        self.directory = Path(cache_dir) / SUBDIR
+    def __init__(self, cache_root: Path, limits, publication_hints):
+        self.stage = StageCache(cache_root, SUBDIR, fingerprint(limits, publication_hints))
         self.limits = limits
-        self.hints = publication_hints
-        self.lock: FileLock | None = None
+        self.lock: AbstractContextManager | None = None
 
     def __enter__(self) -> IngestCache | None:
+        lock = self.stage.locked()
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            self.lock = FileLock(str(self.directory / ".lock"), timeout=CACHE_LOCK_TIMEOUT_S)
-            self.lock.acquire()
+            lock.__enter__()
         except (OSError, Timeout) as exc:
-            log.warning("ingest cache %s not used: %s", self.directory, exc)
-            self.lock = None
+            log.warning("ingest cache %s not used: %s", self.stage.base, exc)
             return None
-        cache = IngestCache(self.directory, fingerprint(self.limits, self.hints), self.limits.max_file_bytes)
-        remove_dead_temporaries(cache.directory)
+        self.lock = lock
+        cache = IngestCache(self.stage, self.limits.max_file_bytes)
         cache.load()
         return cache
 
     def __exit__(self, *exc) -> None:
         if self.lock is not None:
-            self.lock.release()
+            self.lock.__exit__(*exc)

@@ -11,7 +11,7 @@ buckets are an execution detail of this job rather than rows in the instance. It
 multiprocess executor (one process per step; on Kubernetes or Celery, one pod or worker per step:
 see docs/scaling.md). Intermediate tables go through :class:`PartitionFrameIOManager`, one Parquet
 file per step output under ``<outputs>/.work/scale/<run_id>/``, removed when the run publishes.
-Each bucket keeps its own incremental extraction cache (``<outputs>/.cache/scale/<bucket>/``), so a
+Each bucket keeps its own incremental extraction cache (``<outputs>/.cache/extract/buckets/<bucket>/``), so a
 rebuild re-extracts only new or changed articles here too.
 """
 
@@ -158,12 +158,11 @@ def partition_articles(context: dg.OpExecutionContext, config: PartitionConfig, 
     description="One bucket's articles -> mentions (incremental, per-bucket cache).",
 )
 def extract_partition(context: dg.OpExecutionContext, settings: CredenceSettings, part: pl.DataFrame) -> pl.DataFrame:
-    from pipeline.extract.cache import extract_incremental
-    from pipeline.extract.extractor import dictionaries_fingerprint
+    from pipeline.extract.cache import extract_incremental, extraction_cache
 
     key = context.get_mapping_key() or "all"
     # One process per step already: no worker pool inside it.
-    mentions, stats = extract_incremental(part, settings.cache_path / SCALE_WORK / key, dictionaries_fingerprint(), 1)
+    mentions, stats = extract_incremental(part, extraction_cache(settings.cache_path, f"buckets/{key}"), 1)
     context.log.info(f"bucket {key}: extracted {stats.extracted}, reused {stats.reused} -> {mentions.height} mentions")
     context.add_output_metadata(
         {"articles_extracted": stats.extracted, "articles_reused": stats.reused, "mentions": mentions.height}
