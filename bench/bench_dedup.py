@@ -4,8 +4,8 @@
 
 Each size runs in a fresh subprocess so that peak RSS (ru_maxrss of the child) is the size's own.
 Target: 1,000,000 mentions clustered in < 30 s with < 4 GB peak RSS on a 2-core machine.
-Columns: cluster s = cluster_mentions only; dedup s = the whole deduplicate() (cluster, settle,
-ids); rebuild s = deduplicate() again with the first build's registry; peak RSS includes
+Columns: cluster s = cluster_mentions only; dedup s = the whole build_events() (cluster, settle,
+ids); rebuild s = build_events() again with the first build's registry; peak RSS includes
 generating the synthetic corpus.
 """
 
@@ -24,19 +24,19 @@ sys.path.insert(0, str(ROOT))
 
 def run_one(n: int) -> dict:
     from pipeline.dedup.cluster import cluster_mentions
-    from pipeline.dedup.core import deduplicate
-    from pipeline.dedup.synthetic import synthetic_corpus
+    from pipeline.dedup.core import build_events
+    from tests.synthetic import synthetic_corpus
 
     mentions, articles = synthetic_corpus(n, seed=1)
     t0 = time.perf_counter()
     clustered = cluster_mentions(mentions)
     t_cluster = time.perf_counter() - t0
     t0, c0 = time.perf_counter(), time.process_time()
-    first = deduplicate(mentions, articles, None)
+    first = build_events(mentions, articles, None)
     t_full, cpu_full = time.perf_counter() - t0, time.process_time() - c0
     # A rebuild with the registry of the first build exercises the id carry-over path.
     t0 = time.perf_counter()
-    deduplicate(mentions, articles, first.registry)
+    build_events(mentions, articles, first.registry)
     t_rebuild = time.perf_counter() - t0
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     multi = clustered.filter(clustered["__cluster"] != clustered["__order"]).height

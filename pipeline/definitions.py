@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import dagster as dg
 
+from pipeline.assets import dedup, extract, ingest, release, site, validate
 from pipeline.automation import build_release_job, daily_release_schedule, raw_folder_sensor
-from pipeline.dedup import assets as dedup_assets
-from pipeline.extract import assets as extract_assets
-from pipeline.ingest import assets as ingest_assets
-from pipeline.release import assets as release_assets
-from pipeline.release import site_assets
+from pipeline.checks import ASSET_CHECKS
 from pipeline.resources import CredenceSettings, ParquetIOManager
 from pipeline.scale.jobs import build_release_partitioned
-from pipeline.validate import assets as validate_assets
 
-_modules = [ingest_assets, extract_assets, validate_assets, dedup_assets, release_assets, site_assets]
+_modules = [ingest, extract, validate, dedup, release, site]
 _settings = CredenceSettings.from_env()
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules(_modules),
-    asset_checks=dg.load_asset_checks_from_modules(_modules),
+    asset_checks=ASSET_CHECKS,
     jobs=[build_release_job, build_release_partitioned],
     schedules=[daily_release_schedule],
     sensors=[raw_folder_sensor],

@@ -9,10 +9,10 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.dedup.core import deduplicate
-from pipeline.dedup.synthetic import day, frames, mention_row
+from pipeline.dedup.core import build_events
 from schemas.codebook import load_codebook
 from schemas.models import Event, Mention
+from tests.synthetic import day, frames, mention_row
 
 CB = load_codebook()
 
@@ -30,7 +30,7 @@ def strip(rows):
 def g(rows, articles=None, validate=True):
     mentions_rows = strip(rows)
     mentions, arts = frames(mentions_rows, articles)
-    result = deduplicate(mentions, arts, None)
+    result = build_events(mentions, arts, None)
     if validate:  # pandera costs more than the deduplication of a few rows; skipped in property loops
         Event.validate(result.events)
         Mention.validate(result.mentions)
@@ -270,8 +270,8 @@ def test_every_event_is_pairwise_compatible_and_singletons_are_not_mergeable(row
 def test_output_is_byte_identical_whatever_the_row_order(rows, rnd):
     mentions, arts = frames(strip(rows))
     shuffled = mentions.sample(fraction=1.0, shuffle=True, seed=rnd.randint(0, 2**31))
-    a = deduplicate(mentions, arts, None)
-    b = deduplicate(shuffled, arts.reverse(), None)
+    a = build_events(mentions, arts, None)
+    b = build_events(shuffled, arts.reverse(), None)
     assert a.events.equals(b.events) and a.mentions.equals(b.mentions)
     assert a.registry.equals(b.registry)
     assert a.events["event_id"].is_sorted() and a.mentions["mention_id"].is_sorted()

@@ -150,7 +150,7 @@ def test_screened_syndication_equals_the_pairwise_definition():
 
 
 def _corpus_with_texts(n: int):
-    from pipeline.dedup.synthetic import synthetic_corpus
+    from tests.synthetic import synthetic_corpus
 
     mentions, articles = synthetic_corpus(n, seed=7)
     rng = random.Random(8)
@@ -161,13 +161,13 @@ def _corpus_with_texts(n: int):
 def test_incremental_clustering_reuses_unchanged_components_and_equals_a_fresh_run(monkeypatch, tmp_path):
     from pipeline.dedup import cluster as cluster_module
     from pipeline.dedup.cache import DedupCache
-    from pipeline.dedup.core import article_texts, deduplicate
+    from pipeline.dedup.core import article_texts, build_events
 
     mentions, articles = _corpus_with_texts(4000)
     earlier = mentions.filter(pl.col("mention_id").hash(seed=1) % 50 != 0)  # 2% of the mentions are new later
     cache = DedupCache(tmp_path)
     masks = cache.load_masks(article_texts(articles))
-    first = deduplicate(earlier, articles, None, masks=masks, previous_components=cache.load_components())
+    first = build_events(earlier, articles, None, masks=masks, previous_components=cache.load_components())
     cache.save(masks, first.components)
     assert first.components.height > 100  # the synthetic corpus has components the greedy loop clusters
 
@@ -178,10 +178,10 @@ def test_incremental_clustering_reuses_unchanged_components_and_equals_a_fresh_r
     )
     masks = cache.load_masks(article_texts(articles))
     assert len(masks.known()) > 0
-    again = deduplicate(mentions, articles, first.registry, masks=masks, previous_components=cache.load_components())
+    again = build_events(mentions, articles, first.registry, masks=masks, previous_components=cache.load_components())
     assert sum(clustered_rows) < first.components.height / 2  # most components were taken as they were
 
-    fresh = deduplicate(mentions, articles, first.registry)
+    fresh = build_events(mentions, articles, first.registry)
     for table in ("events", "mentions", "registry", "lineage", "components"):
         assert getattr(again, table).equals(getattr(fresh, table)), table
 
@@ -273,14 +273,14 @@ def test_article_texts_reads_like_a_dict():
 
 def test_dedup_cache_rewrites_only_what_changed(tmp_path):
     from pipeline.dedup.cache import DedupCache
-    from pipeline.dedup.core import article_texts, deduplicate
+    from pipeline.dedup.core import article_texts, build_events
 
     mentions, articles = _corpus_with_texts(600)
 
     def build(arts):
         cache = DedupCache(tmp_path)
         masks = cache.load_masks(article_texts(arts))
-        result = deduplicate(mentions, arts, None, masks=masks, previous_components=cache.load_components())
+        result = build_events(mentions, arts, None, masks=masks, previous_components=cache.load_components())
         cache.save(masks, result.components)
         return cache
 
@@ -299,7 +299,7 @@ def test_dedup_cache_rewrites_only_what_changed(tmp_path):
 @pytest.mark.parametrize("n", [1, 7, 600, 1200, 5000])
 def test_synthetic_corpus_builds_for_any_size(n):
     # Sizes where the random outlets happened to form a numpy array polars could not cast failed.
-    from pipeline.dedup.synthetic import synthetic_corpus
+    from tests.synthetic import synthetic_corpus
 
     mentions, articles = synthetic_corpus(n)
     assert mentions.height == n

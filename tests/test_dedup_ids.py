@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.dedup.core import deduplicate
+from pipeline.dedup.core import build_events
 from pipeline.dedup.ids import REGISTRY_SCHEMA, new_event_id
-from pipeline.dedup.synthetic import day, frames, mention_row
 from pipeline.release.changelog import build_changes, render_changelog_md
 from schemas.models import Change, Event
+from tests.synthetic import day, frames, mention_row
 
 
 def build(rows, registry=None, articles=None):
     mentions, arts = frames(rows, articles)
-    result = deduplicate(mentions, arts, registry)
+    result = build_events(mentions, arts, registry)
     Event.validate(result.events)
     return result
 

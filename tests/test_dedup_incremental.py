@@ -1,4 +1,4 @@
-"""Incremental deduplication (pipeline.dedup.cache) gives exactly what a fresh deduplicate() gives.
+"""Incremental deduplication (pipeline.dedup.cache) gives exactly what a fresh build_events() gives.
 
 What a build reuses from the previous one: article word masks (kept as bytes until used), the
 clustering of unchanged components and the syndicated sources of unchanged events. These tests
@@ -15,10 +15,10 @@ import pytest
 
 from pipeline.dedup import settle as settle_module
 from pipeline.dedup.cache import MASKS_SCHEMA, DedupCache, deduplicate_with_cache
-from pipeline.dedup.core import deduplicate
+from pipeline.dedup.core import build_events
 from pipeline.dedup.keys import WORD_MASK_BITS, ArticleMasks, word_mask
 from pipeline.dedup.settle import SOURCES_SCHEMA, source_keys, source_keys_reusing
-from pipeline.dedup.synthetic import synthetic_corpus
+from tests.synthetic import synthetic_corpus
 
 TABLES = ("events", "mentions", "registry", "lineage", "components", "sources")
 
@@ -43,7 +43,7 @@ def _corpus(n: int, seed: int = 11) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def _assert_equal_to_fresh(result, mentions, articles, registry):
-    fresh = deduplicate(mentions, articles, registry)
+    fresh = build_events(mentions, articles, registry)
     for table in TABLES:
         assert getattr(result, table).equals(getattr(fresh, table)), table
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.dedup.core import deduplicate
-from pipeline.dedup.synthetic import day, frames, mention_row
+from pipeline.dedup.core import build_events
 from schemas.models import Event
+from tests.synthetic import day, frames, mention_row
 
 STORY = (
     "Kazakhstan has removed the Taliban movement from its list of banned terrorist organizations, the "
@@ -16,7 +16,7 @@ STORY = (
 
 def one_event(rows, articles=None):
     mentions, arts = frames(rows, articles)
-    result = deduplicate(mentions, arts, None)
+    result = build_events(mentions, arts, None)
     Event.validate(result.events)
     assert result.events.height == 1, result.events
     return result.events.row(0, named=True)
@@ -149,7 +149,7 @@ def test_quote_is_from_the_most_confident_then_earliest_mention():
 
 def test_articles_without_text_column_are_accepted():
     mentions, arts = frames([mention_row("a", "A"), mention_row("b", "B")])
-    result = deduplicate(mentions, arts.drop("text"), None)
+    result = build_events(mentions, arts.drop("text"), None)
     Event.validate(result.events)
     assert result.events["n_sources"].to_list() == [2]
 
@@ -164,7 +164,7 @@ def test_events_without_target_and_mentions_of_unlisted_articles():
         ),
     ]
     mentions, arts = frames(rows)
-    result = deduplicate(mentions, arts.head(1), None)  # article B is unknown to the articles table
+    result = build_events(mentions, arts.head(1), None)  # article B is unknown to the articles table
     Event.validate(result.events)
     ev = result.events.row(0, named=True)
     assert ev["n_mentions"] == 2 and ev["n_sources"] == 2
@@ -173,8 +173,8 @@ def test_events_without_target_and_mentions_of_unlisted_articles():
 
 def test_empty_input_gives_empty_valid_tables():
     mentions, arts = frames([mention_row("a", "A")])
-    first = deduplicate(mentions, arts, None)
-    result = deduplicate(mentions.clear(), arts.clear(), first.registry)
+    first = build_events(mentions, arts, None)
+    result = build_events(mentions.clear(), arts.clear(), first.registry)
     Event.validate(result.events)
     assert result.events.height == 0 and result.mentions.height == 0
     assert result.registry["status"].to_list() == ["retired"]
@@ -210,8 +210,8 @@ def test_symmetric_event_without_target_keeps_its_actor():
 def test_undated_mentions_do_not_narrow_a_dated_event():
     import datetime as dt
 
-    from pipeline.dedup.core import deduplicate
-    from pipeline.dedup.synthetic import frames, mention_row
+    from pipeline.dedup.core import build_events
+    from tests.synthetic import frames, mention_row
 
     week = mention_row(
         "w",
@@ -225,7 +225,7 @@ def test_undated_mentions_do_not_narrow_a_dated_event():
         "open", "A", date_start=dt.date(2023, 12, 29), date_end=None, date_precision="unknown", date_basis="none"
     )
     mentions, arts = frames([week, after_pub])
-    ev = deduplicate(mentions, arts, None).events
+    ev = build_events(mentions, arts, None).events
     assert ev.height == 1
     assert (ev["date_start"][0], ev["date_end"][0], ev["date_precision"][0]) == (
         dt.date(2023, 12, 22),

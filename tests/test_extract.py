@@ -12,7 +12,7 @@ from pipeline.extract.extractor import (
     EXTRACTOR_VERSION,
     dictionaries_fingerprint,
     extract_article,
-    extract_mentions,
+    extract_articles,
     mention_id,
 )
 from pipeline.extract.patterns import anchors_for, trigger_set
@@ -260,7 +260,7 @@ def test_extract_mentions_conforms_to_the_model():
         },
         schema_overrides={"published_at": pl.Date, "published_after": pl.Date, "title": pl.String},
     )
-    out = extract_mentions(articles)
+    out = extract_articles(articles)
     Mention.validate(out)
     assert out.height == 1 and out["event_type"][0] == "criticize"
 

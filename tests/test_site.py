@@ -1,6 +1,6 @@
 """The download page (pipeline.release.site), its asset and checks, and the timeline chart.
 
-Releases are written by the real release writer (publish_release + the data card renderers) from
+Releases are written by the real release writer (write_release + the data card renderers) from
 small hand-made event tables, so the page is tested on the manifest format it reads in production.
 """
 
@@ -18,9 +18,8 @@ import pytest
 
 from pipeline.release.chart import choose_period, country_month_counts, country_period_counts, timeline_png
 from pipeline.release.datacard import render_extras
-from pipeline.release.publish import Provenance, ReleaseTables, publish_release
-from pipeline.release.site import INDEX, build_site, newest_events, page_links
-from pipeline.release.site_assets import page_link_problems
+from pipeline.release.publish import Provenance, ReleaseTables, write_release
+from pipeline.release.site import INDEX, build_site, newest_events, page_link_problems, page_links
 from pipeline.releases import read_latest, releases_dir
 from schemas.models import Article, Event, Mention, Quarantine, conform, empty_frame
 
@@ -84,7 +83,7 @@ def publish(outputs: Path, rows: list[dict], today: str) -> str:
         Quarantine,
     )
     registry = pl.DataFrame({"mention_id": [], "event_id": []}, schema={"mention_id": pl.String, "event_id": pl.String})
-    outcome = publish_release(
+    outcome = write_release(
         outputs,
         ReleaseTables(events, empty_frame(Mention), empty_frame(Article), quarantine, registry, None),
         Provenance("test", "dict", "inputs", "raw"),
@@ -245,7 +244,8 @@ def test_timeline_pools_countries_beyond_the_top_ones():
 
 
 def test_download_page_asset_and_link_check_materialize(two_releases: Path, tmp_path: Path):
-    from pipeline.release.site_assets import download_page, download_page_links_resolve
+    from pipeline.assets.site import download_page
+    from pipeline.checks import download_page_links_resolve
     from pipeline.resources import CredenceSettings
 
     settings = CredenceSettings(raw_dir=str(tmp_path / "raw"), outputs_dir=str(two_releases), gold_file="")
@@ -265,7 +265,7 @@ def test_download_page_asset_and_link_check_materialize(two_releases: Path, tmp_
 
 
 def test_extraction_quality_check_is_warn_and_disabled_without_gold(two_releases: Path, tmp_path: Path):
-    from pipeline.release.site_assets import release_extraction_quality
+    from pipeline.checks import release_extraction_quality
     from pipeline.resources import CredenceSettings
 
     off = release_extraction_quality(CredenceSettings(raw_dir="r", outputs_dir=str(two_releases), gold_file=""))

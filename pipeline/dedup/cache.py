@@ -27,7 +27,7 @@ import polars as pl
 
 from pipeline.cache import SCHEMAS_DIR, StageCache, source_fingerprint
 from pipeline.dedup.cluster import COMPONENTS_SCHEMA
-from pipeline.dedup.core import DedupResult, article_texts, deduplicate
+from pipeline.dedup.core import DedupResult, article_texts, build_events
 from pipeline.dedup.keys import WORD_MASK_BITS, ArticleMasks, text_ids
 from pipeline.dedup.settle import SOURCES_SCHEMA
 from pipeline.storage import write_parquet_atomic
@@ -101,7 +101,7 @@ class DedupCache:
 def deduplicate_with_cache(
     mentions: pl.DataFrame, articles: pl.DataFrame, registry: pl.DataFrame | None, cache_root: Path
 ) -> tuple[DedupResult, str]:
-    """deduplicate() with the previous build's masks and components (shared by the dedup asset and
+    """build_events() with the previous build's masks and components (shared by the dedup asset and
     the scale-out job); returns the result and a one-line account of what was reused."""
     cache = DedupCache(cache_root)
     with cache.stage.locked():
@@ -109,7 +109,7 @@ def deduplicate_with_cache(
         reused_masks = masks.count()
         components = cache.load_components()
         sources = cache.load_sources()
-        result = deduplicate(
+        result = build_events(
             mentions, articles, registry, masks=masks, previous_components=components, previous_sources=sources
         )
         cache.save(masks, result.components, result.sources)

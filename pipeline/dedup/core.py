@@ -1,6 +1,6 @@
 """Deduplication entry point: mentions -> events with stable ids, plus the new id registry.
 
-    result = deduplicate(mentions, articles, registry)   # registry: previous one, or None
+    result = build_events(mentions, articles, registry)   # registry: previous one, or None
 
 Stages: ``cluster.cluster_mentions`` (blocking, overlap components, greedy no-chaining
 assignment; the rules are documented there), ``settle.settle`` (one Event row per cluster),
@@ -51,7 +51,7 @@ def _article_meta(articles: pl.DataFrame) -> pl.DataFrame:
     return articles.select(present).unique("article_id", keep="first").sort("article_id")
 
 
-def deduplicate(
+def build_events(
     mentions: pl.DataFrame,
     articles: pl.DataFrame,
     registry: pl.DataFrame | None,

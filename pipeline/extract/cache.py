@@ -38,9 +38,9 @@ class ExtractionStats:
 
 
 def _extract_batch(batch: pl.DataFrame) -> pl.DataFrame:
-    from pipeline.extract.extractor import extract_mentions
+    from pipeline.extract.extractor import extract_articles
 
-    return extract_mentions(batch)
+    return extract_articles(batch)
 
 
 def _warm_worker() -> None:
@@ -52,7 +52,7 @@ def extract_parallel(articles: pl.DataFrame, workers: int) -> pl.DataFrame:
 
     Spawned, not forked: a child forked from a process that has run polars operations inherits
     polars' thread pool as initialised but without its threads, and its first polars call waits
-    forever (it hung the build of the 33k-article corpus in extract_mentions' first select). A
+    forever (it hung the build of the 33k-article corpus in extract_articles' first select). A
     spawned worker imports the extractor once (initializer) and then takes batches."""
     if articles.is_empty():
         return empty_frame(Mention)

@@ -211,7 +211,7 @@ def extract_article(
     return list(rows.values())
 
 
-def extract_mentions(articles: pl.DataFrame) -> pl.DataFrame:
+def extract_articles(articles: pl.DataFrame) -> pl.DataFrame:
     """Mentions for a frame with ArticleText columns (article_id, text, title, published_at, published_after)."""
     rows: list[dict] = []
     cols = ["article_id", "text", "title", "published_at", "published_after"]

@@ -106,7 +106,7 @@ def recover(outputs: Path) -> list[str]:
     return actions
 
 
-def publish_release(
+def write_release(
     outputs: Path,
     tables: ReleaseTables,
     provenance: Provenance,

@@ -16,7 +16,7 @@ import html
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 import polars as pl
 from markdown_it import MarkdownIt
@@ -323,3 +323,36 @@ def page_links(page: str) -> list[str]:
 
     _Links().feed(page)
     return found
+
+
+def page_link_problems(outputs: Path) -> tuple[int, list[str]]:
+    """(links checked, problems): every relative link of index.html must name a file under outputs/,
+    and the sha256 printed beside each release file must be the one in that release's SHA256SUMS."""
+    index = outputs / INDEX
+    if not index.is_file():
+        return 0, [f"{index} does not exist"]
+    page = index.read_text(encoding="utf-8")
+    problems, checked = [], 0
+    root = outputs.resolve()
+    for link in page_links(page):
+        parts = urlsplit(link)
+        if parts.scheme or parts.netloc or link.startswith("#"):
+            continue  # the page has no external links today; an anchor needs no file
+        checked += 1
+        target = (outputs / unquote(parts.path)).resolve()
+        if not target.is_relative_to(root):
+            problems.append(f"{link}: points outside the outputs folder")
+        elif not target.is_file():
+            problems.append(f"{link}: no such file")
+    entries, _ = load_releases(outputs)
+    for entry in entries:
+        sums, _ = read_sha256sums(releases_dir(outputs) / entry.version)
+        for f in entry.files:
+            if f["name"] in sums and sums[f["name"]] != f["sha256"]:
+                problems.append(
+                    f"{entry.version}/{f['name']}: page shows {f['sha256'][:12]}…, SHA256SUMS has "
+                    f"{sums[f['name']][:12]}…"
+                )
+            if f["sha256"] and f["sha256"] not in page:
+                problems.append(f"{entry.version}/{f['name']}: sha256 not shown on the page")
+    return checked, problems

@@ -2,17 +2,27 @@
 
 Articles are put into a fixed number of buckets by their content hash (``article_id`` is 'a' + 16
 hex digits of the text's sha256, so buckets are uniform and an article never changes bucket), and
-each bucket is extracted by its own step (``DynamicOut``). Validation, dedup and release collect
-every bucket and call the same functions as the assets, with the same blocking checks, so the
-release is identical to the one `make run` publishes.
+each bucket is extracted by its own step (``DynamicOut``). Every op calls the stage function of its
+stage (``pipeline/<stage>/stage.py``), the same ones the assets call, and runs the same blocking
+checks (the registry in pipeline/validate/checks.py), so the release is identical to the one
+`make run` publishes. This module imports no asset module.
+
+Why a graph of its own rather than the asset job configured differently (PUDL's etl_full and
+etl_fast are one asset graph under two configurations): assets cannot fan out at run time except
+through a graph-backed asset, which would put the bucket steps and a hand-off of every article's
+text through the IO manager into every `make run` (one process here, where extraction already
+runs in a worker pool), and the assets' IO manager keeps one file per table in <outputs>/.work,
+not per run, which re-execution of a failed bucket on a cluster needs. The fan-out is still
+configuration (ops.partition_articles.config.buckets); what the two jobs share is the stage
+functions and the checks, not Dagster glue.
 
 It is an op job, not partitioned assets: the asset graph stays one "Materialize all" click, and the
 buckets are an execution detail of this job rather than rows in the instance. It runs under the
 multiprocess executor (one process per step; on Kubernetes or Celery, one pod or worker per step:
 see docs/scaling.md). Intermediate tables go through :class:`PartitionFrameIOManager`, one Parquet
 file per step output under ``<outputs>/.work/scale/<run_id>/``, removed when the run publishes.
-Each bucket keeps its own incremental extraction cache (``<outputs>/.cache/extract/buckets/<bucket>/``), so a
-rebuild re-extracts only new or changed articles here too.
+Each bucket keeps its own incremental extraction cache (``<outputs>/.cache/extract/buckets/<b>/``),
+so a rebuild re-extracts only new or changed articles here too.
 """
 
 import pickle
@@ -23,8 +33,15 @@ import dagster as dg
 import polars as pl
 
 from pipeline.automation import BUILD_TAG
+from pipeline.dedup.stage import deduplicate
+from pipeline.extract.stage import ARTICLE_FIELDS, combine_mentions, extract_mentions, extractor_fingerprint
+from pipeline.ingest.stage import ingest_articles
+from pipeline.release.site import build_site
+from pipeline.release.stage import publish_release
 from pipeline.resources import CredenceSettings
 from pipeline.storage import write_bytes_atomic, write_parquet_atomic
+from pipeline.validate.checks import CheckOutcome, release_verifies, run_checks
+from pipeline.validate.stage import validate_mentions
 
 DEFAULT_BUCKETS = 8
 SCALE_WORK = "scale"
@@ -32,11 +49,14 @@ PRELOAD = (
     "dagster",
     "polars",
     "pipeline.scale.jobs",
-    "pipeline.ingest.core",
+    "pipeline.ingest.stage",
+    "pipeline.extract.stage",
     "pipeline.extract.extractor",
-    "pipeline.validate.assets",
-    "pipeline.dedup.core",
-    "pipeline.release.assets",
+    "pipeline.validate.stage",
+    "pipeline.validate.checks",
+    "pipeline.dedup.stage",
+    "pipeline.release.stage",
+    "pipeline.release.site",
 )
 
 
@@ -101,20 +121,16 @@ class PartitionConfig(dg.Config):
     buckets: int = DEFAULT_BUCKETS
 
 
-def _fail_on_checks(context, results: dict[str, dg.AssetCheckResult]) -> None:
-    """The assets' blocking checks, run on this job's tables: a failure stops the job before publishing."""
+def _fail_on_checks(context, results: dict[str, CheckOutcome]) -> None:
+    """The assets' blocking checks (the same registry, pipeline/validate/checks.py), run on this
+    job's tables: a failure stops the job before publishing."""
     failed = {name: r for name, r in results.items() if not r.passed}
     for name, r in results.items():
-        context.log.info(
-            f"check {name}: {'passed' if r.passed else 'FAILED'} "
-            f"{ {k: getattr(v, 'value', v) for k, v in r.metadata.items()} }"
-        )
+        context.log.info(f"check {name}: {'passed' if r.passed else 'FAILED'} {r.metadata}")
     if failed:
         raise dg.Failure(
             description=f"blocking checks failed: {', '.join(sorted(failed))}",
-            metadata={
-                name: str({k: getattr(v, "value", v) for k, v in r.metadata.items()}) for name, r in failed.items()
-            },
+            metadata={name: str(r.metadata) for name, r in failed.items()},
         )
 
 
@@ -123,15 +139,7 @@ def _fail_on_checks(context, results: dict[str, dg.AssetCheckResult]) -> None:
     description="Raw folder -> articles + ingest quarantine (as the ingest asset).",
 )
 def ingest_op(context: dg.OpExecutionContext, settings: CredenceSettings):
-    from pipeline.ingest.core import ingest_raw
-    from pipeline.text.lexicon import role_lower_bounds
-
-    result = ingest_raw(
-        settings.raw_path,
-        publication_hints=role_lower_bounds,
-        cache_dir=settings.cache_path,
-        workers=settings.extract_workers,
-    )
+    result = ingest_articles(settings.raw_path, settings.cache_path, workers=settings.extract_workers)
     context.log.info(f"ingested {result.articles.height} articles, quarantined {result.quarantine.height} inputs")
     return result.articles, result.quarantine
 
@@ -141,8 +149,6 @@ def ingest_op(context: dg.OpExecutionContext, settings: CredenceSettings):
     description="Articles -> a fixed number of buckets by content hash; one output (and extraction step) per bucket.",
 )
 def partition_articles(context: dg.OpExecutionContext, config: PartitionConfig, articles: pl.DataFrame):
-    from pipeline.extract.cache import ARTICLE_FIELDS
-
     if config.buckets < 1:
         raise dg.Failure(description="buckets must be at least 1")
     keyed = articles.select(ARTICLE_FIELDS).with_columns(bucket_of(articles["article_id"], config.buckets))
@@ -158,11 +164,9 @@ def partition_articles(context: dg.OpExecutionContext, config: PartitionConfig, 
     description="One bucket's articles -> mentions (incremental, per-bucket cache).",
 )
 def extract_partition(context: dg.OpExecutionContext, settings: CredenceSettings, part: pl.DataFrame) -> pl.DataFrame:
-    from pipeline.extract.cache import extract_incremental, extraction_cache
-
     key = context.get_mapping_key() or "all"
     # One process per step already: no worker pool inside it.
-    mentions, stats = extract_incremental(part, extraction_cache(settings.cache_path, f"buckets/{key}"), 1)
+    mentions, stats = extract_mentions(part, settings.cache_path, workers=1, part=f"buckets/{key}")
     context.log.info(f"bucket {key}: extracted {stats.extracted}, reused {stats.reused} -> {mentions.height} mentions")
     context.add_output_metadata(
         {"articles_extracted": stats.extracted, "articles_reused": stats.reused, "mentions": mentions.height}
@@ -178,40 +182,13 @@ def extract_partition(context: dg.OpExecutionContext, settings: CredenceSettings
 def validate_op(
     context: dg.OpExecutionContext, parts: list[pl.DataFrame], articles: pl.DataFrame, ingest_quarantine: pl.DataFrame
 ):
-    from pipeline.validate import assets as va
-    from pipeline.validate.rows import quote_failures, split_valid
-    from schemas.models import Mention, Quarantine, conform, empty_frame
-
-    # The same union extract_incremental makes of its cached and fresh parts.
-    extracted = conform(
-        pl.concat([p for p in parts if p.height] or [empty_frame(Mention)])
-        .unique("mention_id", keep="first")
-        .sort("mention_id"),
-        Mention,
-    )
-    _fail_on_checks(context, {"articles_match_schema": va.articles_match_schema(articles)})
-    texts = articles.select("article_id", "text", "source_file")
-    valid, rejected = split_valid(
-        extracted,
-        Mention,
-        stage="validate",
-        record_id_col="mention_id",
-        source_files=texts,
-        extra_failures=quote_failures(conform(extracted, Mention), texts),
-    )
-    quarantine = conform(pl.concat([ingest_quarantine, rejected]), Quarantine).sort(
-        ["stage", "source_file", "line", "record_id"], nulls_last=True
-    )
-    _fail_on_checks(
-        context,
-        {
-            "mentions_match_schema": va.mentions_match_schema(valid),
-            "mentions_quotes_verbatim": va.mentions_quotes_verbatim(valid, articles),
-            "quarantine_match_schema": va.quarantine_match_schema(quarantine),
-        },
-    )
-    context.log.info(f"{extracted.height} mentions, {rejected.height} quarantined")
-    return valid, quarantine
+    extracted = combine_mentions(parts)
+    _fail_on_checks(context, run_checks({"articles": articles}, {"articles"}))
+    checked = validate_mentions(extracted, articles, ingest_quarantine)
+    tables = {"valid_mentions": checked.valid, "quarantine": checked.quarantine, "articles": articles}
+    _fail_on_checks(context, run_checks(tables, {"valid_mentions", "quarantine"}))
+    context.log.info(f"{extracted.height} mentions, {checked.rejected} quarantined")
+    return checked.valid, checked.quarantine
 
 
 @dg.op(
@@ -227,20 +204,9 @@ def validate_op(
 def dedup_op(
     context: dg.OpExecutionContext, settings: CredenceSettings, valid_mentions: pl.DataFrame, articles: pl.DataFrame
 ):
-    from pipeline.dedup.cache import deduplicate_with_cache
-    from pipeline.releases import load_previous_registry
-    from pipeline.validate import assets as va
-
-    result, reuse = deduplicate_with_cache(
-        valid_mentions, articles, load_previous_registry(settings.outputs_path), settings.cache_path
-    )
-    _fail_on_checks(
-        context,
-        {
-            "events_match_schema": va.events_match_schema(result.events),
-            "events_provenance_complete": va.events_provenance_complete(result.events, result.mentions, articles),
-        },
-    )
+    result, reuse = deduplicate(valid_mentions, articles, outputs=settings.outputs_path, cache_root=settings.cache_path)
+    tables = {"events": result.events, "mentions": result.mentions, "articles": articles}
+    _fail_on_checks(context, run_checks(tables, {"events"}))
     context.log.info(f"{valid_mentions.height} mentions -> {result.events.height} events ({reuse})")
     return result.events, result.mentions, result.registry, result.lineage
 
@@ -259,11 +225,18 @@ def publish_op(
     event_id_registry: pl.DataFrame,
     event_lineage: pl.DataFrame,
 ) -> None:
-    from pipeline.release.assets import publish_tables, release_checksums_verify
-    from pipeline.release.site import build_site
-
-    outcome = publish_tables(settings, events, mentions, articles, quarantine, event_id_registry, event_lineage)
-    _fail_on_checks(context, {"release_checksums_verify": release_checksums_verify(settings=settings)})
+    outcome = publish_release(
+        settings.outputs_path,
+        events=events,
+        mentions=mentions,
+        articles=articles,
+        quarantine=quarantine,
+        registry=event_id_registry,
+        lineage=event_lineage,
+        raw_dir=settings.raw_path,
+        extractor_fingerprint=extractor_fingerprint(),
+    )
+    _fail_on_checks(context, {"release_checksums_verify": release_verifies(settings.outputs_path)})
     context.log.info(("published " if outcome.published else "unchanged, kept ") + outcome.version)
     site = build_site(settings.outputs_path)
     for problem in site.problems:

@@ -1,9 +1,9 @@
-"""Extract asset: articles -> event mentions (incremental; see pipeline.extract.cache)."""
+"""Extract asset: articles -> event mentions (pipeline/extract/stage.py; incremental)."""
 
 import dagster as dg
 import polars as pl
 
-from pipeline.extract.cache import extract_incremental, extraction_cache
+from pipeline.extract.stage import extract_mentions
 from pipeline.metadata import markdown_preview, table_metadata
 from pipeline.resources import CredenceSettings
 from schemas.models import Mention
@@ -20,7 +20,7 @@ from schemas.models import Mention
 def extracted_mentions(
     context: dg.AssetExecutionContext, settings: CredenceSettings, articles: pl.DataFrame
 ) -> dg.Output[pl.DataFrame]:
-    mentions, stats = extract_incremental(articles, extraction_cache(settings.cache_path), settings.extract_workers)
+    mentions, stats = extract_mentions(articles, settings.cache_path, workers=settings.extract_workers)
     context.log.info(
         f"extracted {stats.extracted} articles, reused {stats.reused} from the cache -> {mentions.height} mentions"
     )

@@ -3,9 +3,8 @@
 import dagster as dg
 import polars as pl
 
-from pipeline.dedup.cache import deduplicate_with_cache
+from pipeline.dedup.stage import deduplicate
 from pipeline.metadata import markdown_preview, table_metadata
-from pipeline.releases import load_previous_registry
 from pipeline.resources import CredenceSettings
 from schemas.models import Event, Mention
 
@@ -41,8 +40,7 @@ from schemas.models import Event, Mention
 def dedup(
     context: dg.AssetExecutionContext, settings: CredenceSettings, valid_mentions: pl.DataFrame, articles: pl.DataFrame
 ):
-    previous = load_previous_registry(settings.outputs_path)
-    result, reuse = deduplicate_with_cache(valid_mentions, articles, previous, settings.cache_path)
+    result, reuse = deduplicate(valid_mentions, articles, outputs=settings.outputs_path, cache_root=settings.cache_path)
     ev = result.events
     context.log.info(f"{valid_mentions.height} mentions -> {ev.height} events ({reuse})")
     newest = ev.sort(["date_end", "event_id"], descending=True, nulls_last=True)

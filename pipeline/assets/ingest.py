@@ -2,10 +2,9 @@
 
 import dagster as dg
 
-from pipeline.ingest.core import ingest_raw
+from pipeline.ingest.stage import ingest_articles
 from pipeline.metadata import markdown_preview, quarantine_summary, table_metadata
 from pipeline.resources import CredenceSettings
-from pipeline.text.lexicon import role_lower_bounds
 from schemas.models import ArticleText, Quarantine
 
 
@@ -27,12 +26,7 @@ from schemas.models import ArticleText, Quarantine
     },
 )
 def ingest(context: dg.AssetExecutionContext, settings: CredenceSettings):
-    result = ingest_raw(
-        settings.raw_path,
-        publication_hints=role_lower_bounds,
-        cache_dir=settings.cache_path,
-        workers=settings.extract_workers,
-    )
+    result = ingest_articles(settings.raw_path, settings.cache_path, workers=settings.extract_workers)
     arts, quar = result.articles, result.quarantine
     context.log.info(f"ingested {arts.height} articles, quarantined {quar.height} inputs from {settings.raw_path}")
     cache = result.cache

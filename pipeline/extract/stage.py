@@ -1,0 +1,40 @@
+"""The extract stage: articles -> event mentions.
+
+:func:`extract_mentions` is what the Dagster asset and each bucket of the scale-out job call; the
+logic is in extractor.py (triggers, actors, roles, modality, dates) and cache.py (only new or
+changed articles are extracted).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import polars as pl
+
+from pipeline.extract.cache import ARTICLE_FIELDS, ExtractionStats, extract_incremental, extraction_cache
+from pipeline.extract.extractor import dictionaries_fingerprint
+from schemas.models import Mention, conform, empty_frame
+
+__all__ = ["ARTICLE_FIELDS", "combine_mentions", "extract_mentions", "extractor_fingerprint"]
+
+
+def extract_mentions(
+    articles: pl.DataFrame, cache_root: Path, *, workers: int = 1, part: str | None = None
+) -> tuple[pl.DataFrame, ExtractionStats]:
+    """Mentions of ``articles`` (ARTICLE_FIELDS are read), reusing what the cache under
+    ``cache_root`` holds; ``part`` names a cache of its own (one bucket of the scale-out job)."""
+    return extract_incremental(articles, extraction_cache(cache_root, part), workers)
+
+
+def combine_mentions(parts: Iterable[pl.DataFrame]) -> pl.DataFrame:
+    """The mentions of several extractions (the scale-out job's buckets) as one table: the same
+    union extract_incremental makes of its cached and fresh parts."""
+    frames = [p for p in parts if p.height] or [empty_frame(Mention)]
+    return conform(pl.concat(frames).unique("mention_id", keep="first").sort("mention_id"), Mention)
+
+
+def extractor_fingerprint() -> str:
+    """What produced the mentions (extractor code, text layer, codebook and dictionaries): the
+    extraction cache's key, and the release manifest's provenance."""
+    return dictionaries_fingerprint()
