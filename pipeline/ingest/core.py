@@ -2,7 +2,7 @@
 
 Every input is accounted for: each file, and each line of each bundle, ends up either as an
 article's ``source_file`` or as a quarantine row (stage "ingest") with a reason code and a message.
-Plain Python/polars; the Dagster asset (assets.py) only calls :func:`ingest_raw`.
+Plain Python/polars; the stage function (stage.py: ingest_articles) calls :func:`ingest_raw`.
 
 Reason codes: hidden_file, symlink_outside, symlink_dir, not_regular_file, unreadable (walk);
 empty_file, binary_file, not_article_type (magic bytes), unsupported_type, no_text (HTML),
