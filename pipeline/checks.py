@@ -33,6 +33,10 @@ def asset_check_from_registry(check: TableCheck) -> dg.AssetChecksDefinition:
 
     params = list(inspect.signature(check.fn).parameters.values())
     names = [params[0].name, *check.needs]  # Dagster passes the tables by these names
+    if len(params) != len(names):
+        raise ValueError(
+            f"check {check.name}: {check.fn.__name__} takes {len(params)} tables, the registry names {names}"
+        )
 
     def run(**tables) -> dg.AssetCheckResult:
         return check_result(check.fn(*(tables[name] for name in names)))
