@@ -137,6 +137,9 @@ def test_exact_matches_score_one(tmp_path):
     assert passed
     assert all(isinstance(v, (int, float, str)) for v in metadata.values())
     assert metadata["precision"] == 1.0 and metadata["date_errors"] == 0
+    # No mentions in these tables: every (gold event, article) pair is missed.
+    assert metadata["mention_pairs_matched"] == "0/3" and metadata["mention_recall"] == 0.0
+    assert metadata["mention_precision"] == "n/a" and metadata["event_confidence_auc"] == "n/a"
 
 
 def test_wrong_actor_direction_is_a_wrong_row_and_a_miss(tmp_path):
