@@ -1,6 +1,7 @@
 # Credence: two commands on a fresh machine.
 #   make run    builds a release from raw/ into outputs/ (sets itself up first)
 #   make test   runs the whole test suite (sets itself up first)
+#   make quality builds and scores the development sets (examples/gold/) and prints one table
 SHELL := /bin/bash
 PY ?= python3
 VENV := .venv
@@ -13,7 +14,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster
 export CREDENCE_RAW_DIR := $(abspath $(RAW))
 export CREDENCE_OUTPUTS_DIR := $(abspath $(OUT))
 
-.PHONY: setup run test lint format ui serve evaluate bench audit clean
+.PHONY: setup run test lint format ui serve evaluate quality quality-record bench audit clean
 
 # The environment is rebuilt when the lock changes; uv is bootstrapped with pip.
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -49,6 +50,14 @@ serve: setup
 
 evaluate: setup
 	$(BIN)/python -m pipeline.evaluate --gold "$(GOLD)" --outputs "$(CREDENCE_OUTPUTS_DIR)" $(if $(RELEASE),--release $(RELEASE),)
+
+# Builds every development set (examples/gold/quality.yaml) into .quality/ and prints one table;
+# RECORD=1 (or make quality-record) also writes examples/gold/quality.json.
+quality: setup
+	$(BIN)/python -m pipeline.evaluate.quality $(if $(RECORD),--record,)
+
+quality-record:
+	@$(MAKE) --no-print-directory quality RECORD=1
 
 bench: setup
 	$(BIN)/python bench/run_bench.py

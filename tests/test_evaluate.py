@@ -195,6 +195,9 @@ def test_exact_matches_score_one(tmp_path):
     assert passed
     assert all(isinstance(v, (int, float, str)) for v in metadata.values())
     assert metadata["precision"] == 1.0 and metadata["date_errors"] == 0
+    # No mentions in these tables: every (gold event, article) pair is missed.
+    assert metadata["mention_pairs_matched"] == "0/3" and metadata["mention_recall"] == 0.0
+    assert metadata["mention_precision"] == "n/a" and metadata["event_confidence_auc"] == "n/a"
 
 
 def test_wrong_actor_direction_is_a_wrong_row_and_a_miss(tmp_path):
@@ -648,3 +651,190 @@ def test_markdown_report_caps_wrong_rows_when_asked():
     assert sum(line.startswith("| E") for line in capped) == 50
     assert "70 more" in capped[-1]
     assert sum(line.startswith("| E") for line in _wrong_table(rows)) == 120
+
+
+# --------------------------------------------------------------------------------------------
+# One-to-one event matching
+# --------------------------------------------------------------------------------------------
+
+TWO_VISITS = """
+events:
+  - {id: V1, type: visit, actor: IRN, target: AFG, window: [2022-04-11, 2022-04-11], mentions: [000_a.txt]}
+  - {id: V2, type: visit, actor: IRN, target: AFG, window: [2022-06-22, 2022-06-25], mentions: [001_b.txt]}
+"""
+
+
+def test_a_row_matching_two_gold_events_is_credited_once(tmp_path):
+    # An undated row overlaps both windows: many-to-one credited both (recall 1.0), one-to-one one.
+    rows = [event("E000000000001", "visit", "IRN", "AFG", None, None, [0], precision="unknown")]
+    d = score(tmp_path, rows, TWO_VISITS).default
+    assert d.required_matched == 1 and d.recall == pytest.approx(0.5)
+    assert d.required_matchable == 2
+    assert d.precision == 1.0 and d.n_correct == 1
+    assert sum(len(v) for v in d.matched_by.values()) == 1
+
+
+def test_the_matching_is_maximal_not_greedy(tmp_path):
+    # The first row fits both events, the second only V1: both are credited (V2 to the first row).
+    rows = [
+        event("E000000000001", "visit", "IRN", "AFG", None, None, [0], precision="unknown"),
+        event("E000000000002", "visit", "IRN", "AFG", "2022-04-11", "2022-04-11", [0]),
+    ]
+    d = score(tmp_path, rows, TWO_VISITS).default
+    assert d.recall == 1.0 and d.precision == 1.0
+    assert d.matched_by == {"V1": ["E000000000002"], "V2": ["E000000000001"]}
+
+
+def test_a_second_row_for_one_event_is_a_wrong_duplicate_and_the_dated_row_gets_the_credit(tmp_path):
+    gold = """
+events:
+  - {id: V1, type: visit, actor: IRN, target: AFG, window: [2022-04-11, 2022-04-11], mentions: [000_a.txt]}
+"""
+    rows = [
+        event("E000000000001", "visit", "IRN", "AFG", None, None, [0], precision="unknown"),
+        event("E000000000002", "visit", "IRN", "AFG", "2022-04-11", "2022-04-11", [1]),
+    ]
+    d = score(tmp_path, rows, gold).default
+    assert d.matched_by == {"V1": ["E000000000002"]} and d.required_matched_dated == 1
+    assert d.n_counted == 2 and d.precision == pytest.approx(0.5) and d.recall == 1.0
+    assert d.n_duplicates == 1
+    [w] = d.wrong_rows
+    assert w["event_id"] == "E000000000001" and w["reason"] == "duplicate: V1 went to E000000000002"
+
+
+def test_required_gold_is_preferred_to_optional_gold(tmp_path):
+    gold = """
+events:
+  - {id: R, type: visit, actor: IRN, target: AFG, window: [2022-04-01, 2022-04-30], mentions: [000_a.txt]}
+  - {id: O, type: visit, actor: IRN, target: AFG, window: [2022-04-10, 2022-05-30], mentions: [000_a.txt],
+     required: false}
+"""
+    # Only the required event: credited. Both fit the first row; the second fits only O.
+    rows = [
+        event("E000000000001", "visit", "IRN", "AFG", "2022-04-11", "2022-04-11", [0]),
+        event("E000000000002", "visit", "IRN", "AFG", "2022-05-11", "2022-05-11", [0]),
+    ]
+    d = score(tmp_path, rows, gold).default
+    assert d.matched_by == {"R": ["E000000000001"]}
+    assert (d.n_counted, d.n_optional_only, d.precision, d.recall) == (1, 1, 1.0, 1.0)
+    # A row that can match only optional gold that another row holds is still left out, not wrong.
+    rows.append(event("E000000000003", "visit", "IRN", "AFG", "2022-05-12", "2022-05-12", [0]))
+    d = score(tmp_path, rows, gold).default
+    assert (d.n_counted, d.n_optional_only, d.precision) == (1, 2, 1.0) and not d.wrong_rows
+
+
+def test_assignment_tiers_are_strictly_ordered():
+    from pipeline.evaluate.measures import assign_one_to_one
+
+    # Row 0 on gold b (first tier) beats rows 0 -> a and 1 -> b (two edges of the second tier).
+    assert assign_one_to_one({0: {"a": (0, 1), "b": (1, 0)}, 1: {"b": (0, 1)}}) == {0: "b"}
+    # Without a first-tier edge, the larger matching wins.
+    assert assign_one_to_one({0: {"a": (0, 1), "b": (0, 1)}, 1: {"b": (0, 1)}}) == {0: "a", 1: "b"}
+    # Separate components are solved apart.
+    assert assign_one_to_one({0: {"a": (1,)}, 1: {"c": (1,)}, 2: {}}) == {0: "a", 1: "c"}
+    with pytest.raises(ValueError, match="no tier"):
+        assign_one_to_one({0: {"a": (0, 0)}})
+
+
+# --------------------------------------------------------------------------------------------
+# Mention-level scores and confidence AUC
+# --------------------------------------------------------------------------------------------
+
+MENTION_GOLD = """
+events:
+  - {id: M1, type: meet, actor: IRN, target: IRQ, window: [2022-11-29, 2022-11-30],
+     mentions: [000_a.txt, 001_b.txt]}
+  - {id: M2, type: visit, actor: IRQ, target: IRN, window: [2022-11-29, 2022-11-30], mentions: [001_b.txt]}
+  - {id: O1, type: appeal, actor: IRN, target: IRQ, window: [2022-11-01, 2022-12-31], mentions: [000_a.txt],
+     required: false}
+"""
+
+
+def confident(rows: list[dict], values: list[float]) -> list[dict]:
+    return [{**r, "confidence": c} for r, c in zip(rows, values)]
+
+
+def mention_frame_with_confidence(rows: list[dict]) -> pl.DataFrame:
+    frame = mentions_frame(rows)
+    return frame.with_columns(pl.Series("confidence", [r["confidence"] for r in rows], dtype=pl.Float64))
+
+
+def test_mention_precision_and_recall_on_a_hand_made_release(tmp_path):
+    ms = confident(
+        [
+            # Two mentions in article 0 tell M1 (headline and body): both right, one pair.
+            mention(1, None, 0, "meet", "IRQ", "IRN", "2022-11-29", "2022-11-29"),  # symmetric: either order
+            mention(2, None, 0, "meet", "IRN", "IRQ", None, None),
+            # Article 1 tells M2 but not M1; a wrong actor; a mention only O1 fits (left out).
+            mention(3, None, 1, "visit", "IRQ", "IRN", "2022-11-29", "2022-11-30"),
+            mention(4, None, 1, "visit", "IRN", "IRQ", "2022-11-29", "2022-11-30"),
+            mention(5, None, 0, "appeal", "IRN", "IRQ", "2022-11-20", "2022-11-20"),
+            # Hypothetical: not counted by default. M1 told in an article its gold does not list: wrong.
+            mention(6, None, 1, "visit", "IRQ", "IRN", "2022-11-29", "2022-11-30", modality="hypothetical"),
+            mention(7, None, 3, "meet", "IRN", "IRQ", "2022-11-29", "2022-11-29"),
+            # M1's dates are wrong here: no pair.
+            mention(8, None, 1, "meet", "IRN", "IRQ", "2021-01-01", "2021-01-01"),
+        ],
+        [0.9, 0.6, 0.8, 0.7, 0.5, 0.4, 0.6, 0.3],
+    )
+    gold = load_gold(write_gold(tmp_path, MENTION_GOLD))
+    report = score_tables(events_frame([]), mention_frame_with_confidence(ms), articles_frame(FILES), gold)
+    m = report.mentions
+    assert (m.n_mentions, m.n_not_counted_modality, m.n_optional_only) == (8, 1, 1)
+    # m1, m2 and m3 are right; m4, m7 and m8 wrong.
+    assert (m.n_counted, m.n_right) == (6, 3) and m.precision == pytest.approx(0.5)
+    # Pairs: (M1, 000_a), (M1, 001_b), (M2, 001_b); M1 in 001_b is missed.
+    assert (m.required_pairs, m.required_pairs_matched) == (3, 2)
+    assert m.recall == pytest.approx(2 / 3)
+    assert [(p["gold_id"], p["file"]) for p in m.missed_pairs] == [("M1", "001_b.txt")]
+    assert sorted(w["mention_id"] for w in m.wrong_mentions) == [mid(4), mid(7), mid(8)]
+    # Right 0.9, 0.6, 0.8 against wrong 0.7, 0.6, 0.3: 7.5 of 9 pairs ranked right (a tie counts half).
+    assert m.confidence_auc == pytest.approx(7.5 / 9)
+    assert m.per_type["meet"] == {"n_counted": 4, "n_right": 2, "n_required": 2, "n_matched": 1}
+    assert m.per_type["visit"] == {"n_counted": 2, "n_right": 1, "n_required": 1, "n_matched": 1}
+    # Every modality counted: the hypothetical mention is right too.
+    a = report.mentions_all_modalities
+    assert (a.n_counted, a.n_right, a.required_pairs_matched) == (7, 4, 2)
+    markdown = report.to_markdown()
+    assert "(required gold event, article) pair" in markdown.split("## Mentions")[0]
+    assert "| required (event, article) pairs matched | 2/3 |" in markdown
+
+
+def test_mentions_of_articles_outside_the_gold_are_wrong_when_counted(tmp_path):
+    ms = confident(
+        [
+            mention(1, None, 3, "meet", "IRN", "IRQ", "2022-11-29", "2022-11-29"),
+            mention(2, None, 3, "meet", "IRN", "IRQ", "2022-11-29", "2022-11-29", modality="denied"),
+            mention(3, None, 0, "meet", "IRN", "IRQ", "2022-11-29", "2022-11-29"),
+        ],
+        [0.2, 0.9, 0.4],
+    )
+    gold = load_gold(write_gold(tmp_path, MENTION_GOLD))
+    m = score_tables(events_frame([]), mention_frame_with_confidence(ms), articles_frame(FILES), gold).mentions
+    assert (m.n_mentions, m.n_counted, m.n_right, m.n_not_counted_modality) == (3, 2, 1, 1)
+    assert m.confidence_auc == 1.0
+
+
+def test_confidence_auc_on_a_known_ranking():
+    from pipeline.evaluate.measures import confidence_auc
+
+    assert confidence_auc([0.9, 0.8], [0.1, 0.2]) == 1.0
+    assert confidence_auc([0.1, 0.2], [0.9, 0.8]) == 0.0
+    # 0.9 and 0.8 beat both wrong rows (4), 0.5 ties 0.5 (half) and beats 0.1 (1): 5.5 of 6.
+    assert confidence_auc([0.9, 0.8, 0.5], [0.5, 0.1]) == pytest.approx(5.5 / 6)
+    assert confidence_auc([0.5, 0.5], [0.5]) == 0.5
+    assert confidence_auc([], [0.5]) is None and confidence_auc([0.5], []) is None
+
+
+def test_event_confidence_auc_and_per_type_scores(tmp_path):
+    rows = [{**r, "confidence": c} for r, c in zip(perfect_rows(), [0.9, 0.4, 0.8])]
+    rows.append({**event("E000000000009", "meet", "IRN", "IRQ", "2020-01-01", "2020-01-01", [3]), "confidence": 0.5})
+    frame = events_frame(rows).with_columns(pl.Series("confidence", [r["confidence"] for r in rows]))
+    d = score_tables(frame, mentions_frame([]), articles_frame(FILES), load_gold(write_gold(tmp_path, GOLD))).default
+    # Right 0.9, 0.4, 0.8 against wrong 0.5: two of three above.
+    assert d.confidence_auc == pytest.approx(2 / 3)
+    assert d.per_type["meet"] == {"n_counted": 2, "n_correct": 1, "n_required": 1, "n_matched": 1}
+    assert d.per_type["reject"] == {"n_counted": 1, "n_correct": 1, "n_required": 1, "n_matched": 1}
+    # Without confidences (hand-made tables) the AUC is undefined, not computed on a subset.
+    d = score(tmp_path, perfect_rows()).default
+    assert d.confidence_auc is None and d.n_without_confidence == 3
