@@ -8,14 +8,14 @@ import polars as pl
 import pytest
 
 from pipeline.extract.actors import ArticleActors, find_spans, resolve
+from pipeline.extract.coder import mention_id
 from pipeline.extract.extractor import (
     EXTRACTOR_VERSION,
-    dictionaries_fingerprint,
     extract_article,
     extract_articles,
-    mention_id,
+    extractor_fingerprint,
 )
-from pipeline.extract.patterns import anchors_for, trigger_set
+from pipeline.extract.frames import frame_set, verb_forms
 from pipeline.text.lexicon import gazetteer, normalize, role_lower_bounds
 from pipeline.text.sentences import split_sentences
 from schemas.codebook import load_codebook
@@ -265,16 +265,19 @@ def test_extract_mentions_conforms_to_the_model():
     assert out.height == 1 and out["event_type"][0] == "criticize"
 
 
-def test_every_codebook_type_has_triggers_with_anchors():
+def test_every_codebook_type_has_frames_and_gate_words():
     cb = load_codebook()
-    types = {t.event_type for t in trigger_set().triggers}
+    fs = frame_set()
+    types = {f.event_type for table in (fs.verbs, fs.nouns) for frs in table.values() for f in frs}
     assert types == set(cb.event_types)
-    assert anchors_for(r"(?:met|meets|meet|meeting) with") == ("meet with", "meeting with", "meets with", "met with")
+    assert {"met", "meets", "meeting", "meet"} <= set(fs.gate_triggers)
+    assert verb_forms("ban", {}) >= {"bans", "banned", "banning"}
+    assert verb_forms("meet", {"meet": ["met"]}) >= {"meets", "met", "meeting"}
 
 
 def test_fingerprint_changes_with_version_and_is_stable():
-    assert dictionaries_fingerprint() == dictionaries_fingerprint()
-    assert len(dictionaries_fingerprint()) == 64 and EXTRACTOR_VERSION
+    assert extractor_fingerprint() == extractor_fingerprint()
+    assert len(extractor_fingerprint()) == 64 and EXTRACTOR_VERSION
 
 
 def test_normalize_keeps_offsets():

@@ -36,7 +36,7 @@ def test_two_extractions_on_one_cache_take_turns(tmp_path, monkeypatch):
     cache's mentions and done-list stay a pair."""
     calls, inside, overlap = [], [0], [False]
 
-    def slow_extract(articles: pl.DataFrame, workers: int) -> pl.DataFrame:
+    def slow_extract(articles: pl.DataFrame, workers: int, *args, **kwargs) -> pl.DataFrame:
         inside[0] += 1
         overlap[0] |= inside[0] > 1
         calls.append(articles.height)

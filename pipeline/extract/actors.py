@@ -482,7 +482,7 @@ class ArticleActors:
                     last_person = sp
                 owner = sp.owner if sp.kind == "title" else None
                 if sp.kind == "title" and isinstance(owner, Span):
-                    for head in ("ministry", "embassy", "government", "court", "parliament", "mfa"):
+                    for head in ("ministry", "embassy", "government", "court", "parliament", "mfa", "delegation"):
                         if head in sp.text.lower():
                             last_body[head] = owner
                     if owner.resolved.kind in STATE_KINDS and not _preceded_by_place(text, owner):

@@ -1,163 +1,206 @@
-"""Modality (asserted, planned, denied, hypothetical) and tense of a trigger, from cue words.
+"""Modality and tense from the grammar (codebook section 2), and the clause that dates an act.
 
-Cues are data (``schemas/dictionaries/modality.yaml``). They are looked for in the clause before
-the trigger: from the actor (or the last clause break) to the trigger, so that a negation or a
-"may" that belongs to another verb of the sentence does not leak in. A question, "if" or
-"whether" anywhere before the trigger makes it hypothetical. For refusal types (`refusal: true`
-in the codebook) negation is part of the meaning, so the row stays asserted; a negated trigger of
-a type with `negated_as` becomes that type ("does not recognize" -> refuse_recognition), while a
-negated report of a past act ("has not recognized") stays the type, denied.
+Cues are data (``schemas/dictionaries/modality.yaml``). The trigger's own auxiliaries and negation
+come first ("will visit": planned; "may visit": hypothetical; "did not visit": negated), then the
+words that govern it, walking up the parse: a plan, agreement or invitation ("agreed to meet",
+"plans a visit": planned), a hope or condition ("hopes to sign", "if they meet": hypothetical), a
+cancellation or refusal ("cancelled the visit": denied; "refused to recognize": negated), an
+allegation (its content is not an event: dropped); reporting verbs ("said", "announced") pass
+the embedded act's modality through, and a retrospective phrase ("after recent trips to X") keeps
+its own time. A nominal trigger's modifiers count too ("the upcoming visit").
 """
 
 from __future__ import annotations
 
 import functools
-import re
-from dataclasses import dataclass
 
+from pipeline.extract.frames import Frame
+from pipeline.extract.participants import Ctx
 from pipeline.text.lexicon import load_modality
-
-_CLAUSE_BREAK = re.compile(
-    r"[;:«»“”\"]|,\s(?:but|while|although|though|whereas|and|which|who)\b|\b(?:that|said|says|adding|stressing|noting)\s"
-)
-# A nominal trigger followed by a future ("the meeting will be held next week").
-_FUTURE_AFTER = re.compile(
-    r"(?:\s+\w+){0,3}?\s+(?:will|is to|are to|is set to|are set to|is scheduled to|are scheduled to|is "
-    r"expected to|are expected to)\s+(?:be\s+)?(?:held|take place|convene|start|begin|open)\b",
-    re.I,
-)
-IRREGULAR_PAST = {
-    "met",
-    "held",
-    "took",
-    "sent",
-    "gave",
-    "struck",
-    "broke",
-    "fought",
-    "spoke",
-    "came",
-    "led",
-    "rang",
-    "made",
-    "put",
-    "cut",
-    "signed",
-    "seized",
-    "won",
-    "sat",
-    "froze",
-    "overran",
-    "shut",
-    "began",
-}
-
-
-@dataclass(frozen=True)
-class Cues:
-    denied: re.Pattern
-    hypothetical: re.Pattern
-    planned: re.Pattern
-    refusal: re.Pattern
-    infinitive_asserted: re.Pattern
-    future: re.Pattern
-    perfect: re.Pattern
-    past_aux: re.Pattern
-
-
-def _alt(words: list[str], tail: str = "") -> re.Pattern:
-    return re.compile(r"(?<![\w'’])(?:" + "|".join(words) + r")(?![\w])" + tail, re.IGNORECASE)
 
 
 @functools.lru_cache(maxsize=1)
-def cues() -> Cues:
+def cues() -> dict:
     m = load_modality()
-    t = m["tense"]
-    return Cues(
-        _alt(m["denied"]),
-        _alt(m["hypothetical"]),
-        _alt(m["planned"]),
-        _alt(m["refusal"]),
-        _alt(m["infinitive_asserted"]),
-        re.compile(r"(?<![\w'’])(?:" + "|".join(t["future"]) + r")\s+(?:\w+ly\s+|also\s+|not\s+|soon\s+)*$", re.I),
-        re.compile(
-            r"(?<![\w'’])(?:" + "|".join(t["perfect"]) + r")\s+(?:\w+ly\s+|also\s+|not\s+|now\s+|just\s+)*$", re.I
-        ),
-        re.compile(r"(?<![\w'’])(?:" + "|".join(t["past_aux"]) + r")\s+(?:\w+ly\s+|also\s+|not\s+)*$", re.I),
-    )
+    return {
+        "gov": {k: frozenset(v) for k, v in m["governors"].items()},
+        "aux_planned": frozenset(m["aux"]["planned"]),
+        "aux_hyp": frozenset(m["aux"]["hypothetical"]),
+        "neg": frozenset(m["negation"]),
+        "nmod": {k: frozenset(v) for k, v in m["noun_modifiers"].items()},
+        "cond": frozenset(m["conditional_marks"]),
+    }
 
 
-def clause_window(sentence: str, left: int, trigger_start: int) -> str:
-    """The words from ``left`` (end of the actor, or 0) to the trigger, cut at the last clause break."""
-    window = sentence[left:trigger_start]
-    last = None
-    for m in _CLAUSE_BREAK.finditer(window):
-        last = m
-    if last is not None:
-        window = window[last.end() :]
-    return window
-
-
-def modality(
-    sentence: str,
-    window: str,
-    trigger_start: int,
-    *,
-    refusal: bool,
-    negatable: bool,
-    fixed: str | None = None,
-    trigger_end: int | None = None,
-) -> tuple[str, bool]:
-    """(modality, negated_refusal). ``window`` is the clause before the trigger.
-
-    Hedges are also looked for before the actor in the same clause ("We hope the EU will send").
-    """
+def modality(ctx: Ctx, t: int, is_noun: bool, support: int | None, frame: Frame) -> tuple[str | None, bool]:
+    """(modality or None to drop, negated)."""
+    s = ctx.sent
     c = cues()
-    before = sentence[:trigger_start]
-    clause = clause_window(sentence, 0, trigger_start)
-    if fixed:
-        return fixed, False
-    if c.refusal.search(window) and (refusal or negatable):
-        return "asserted", negatable and not refusal
-    if not refusal and c.denied.search(window):
-        return "denied", False
-    if (
-        sentence.rstrip().endswith("?")
-        or re.search(r"\b(?:if|whether|unless)\b", before, re.I)
-        or c.hypothetical.search(window)
-        or c.hypothetical.search(clause)
-    ):
-        return "hypothetical", False
-    if c.planned.search(window) or _FUTURE_AFTER.match(
-        sentence, trigger_end if trigger_end is not None else trigger_start
-    ):
-        return "planned", False
-    inf = re.search(
-        r"\bto\s+(?:\w+ly\s+)?(?:(?:pay|make|hold|conduct|take|give|have)\s+(?:a\s+|an\s+)?(?:\w+\s+)?)?$", window
-    )
-    if (
-        inf
-        and not re.search(r"\bto\s+have\s+$", window)
-        and not c.infinitive_asserted.search(window[max(0, inf.start() - 40) : inf.start()])
-    ):
-        return "planned", False
-    return "asserted", False
+    GOV, NEG, NMOD, COND = c["gov"], c["neg"], c["nmod"], c["cond"]
+    AUX_PLANNED, AUX_HYP = c["aux_planned"], c["aux_hyp"]
+    if frame.modality:
+        return frame.modality, False
+    negated = False
+    mod = "asserted"
+    pred = support if (is_noun and support is not None) else t
+    hyp = planned = denied = False
+
+    def own(v: int) -> None:
+        nonlocal negated, hyp, planned
+        auxes = [s.lower(k) for k in s.kids[v] if s.deps[k] in ("aux", "auxpass")]
+        if any(k in NEG for k in (s.lower(k) for k in s.kids[v] if s.deps[k] == "neg")):
+            negated = True
+        if any(a in AUX_HYP for a in auxes):
+            hyp = True
+        elif any(a in AUX_PLANNED for a in auxes):
+            if "would" in auxes and "have" in auxes:
+                hyp = True
+            else:
+                planned = True
+        for k in s.kids[v]:
+            if s.deps[k] == "mark" and s.lower(k) in COND:
+                hyp = True
+            # "If talks go well, Egypt signs ...": a condition clause makes the main act conditional.
+            if s.deps[k] == "advcl" and any(s.deps[j] == "mark" and s.lower(j) in COND for j in s.kids[k]):
+                hyp = True
+
+    if is_noun:
+        for k in s.kids[t]:
+            w = s.lower(k)
+            if s.deps[k] in ("amod", "compound", "nmod"):
+                if w in NMOD["planned"] or s.lemmas[k] in NMOD["planned"]:
+                    planned = True
+                elif w in NMOD["hypothetical"]:
+                    hyp = True
+                elif w in NMOD["denied"]:
+                    denied = True
+            if s.deps[k] == "neg" or (w == "no" and s.deps[k] == "det"):
+                negated = True
+        h = s.heads[t]
+        if s.deps[t] in ("nsubj", "nsubjpass") and h != t:
+            own(h)  # "the meeting will be held"
+    v = pred
+    own(v)
+    # Walk up through governors.
+    x = v if not is_noun or support is not None else t
+    for _ in range(6):
+        h = s.heads[x]
+        dep = s.deps[x]
+        if h == x:
+            # An infinitive headline ("Kazakhstan to exclude Taliban"): planned.
+            if s.tags[x] == "VB" and any(s.lower(k) == "to" and s.deps[k] == "aux" for k in s.kids[x]):
+                planned = True
+            break
+        lem = s.lemmas[h]
+        if dep in ("xcomp", "ccomp", "acl", "advcl", "dobj", "pobj", "nsubjpass", "relcl", "conj", "prep", "pcomp"):
+            if dep == "conj":
+                x = h
+                continue
+            if dep == "relcl":
+                break
+            if lem in GOV["denied"] and dep in ("xcomp", "ccomp", "dobj", "acl"):
+                if lem in ("refuse", "decline", "reject", "refusal"):
+                    negated = True
+                else:
+                    denied = True
+                break
+            if lem in GOV["drop"] and dep in ("ccomp", "xcomp", "dobj", "acl"):
+                return None, False
+            if (
+                dep in ("xcomp", "acl", "dobj")
+                and lem in GOV["factive_nouns"]
+                and s.pos[h] in ("NOUN", "ADJ", "NUM", "PROPN")
+            ):
+                break
+            if lem in GOV["hypothetical"] and dep in ("xcomp", "ccomp", "acl", "dobj", "advcl"):
+                hyp = True
+                break
+            if lem in GOV["planned"] and dep in ("xcomp", "ccomp", "acl", "dobj", "advcl", "pobj", "prep"):
+                planned = True
+                own(h)
+                break
+            if dep == "advcl" and any(s.lower(k) == "to" and s.deps[k] == "aux" for k in s.kids[x]):
+                planned = True  # purpose: "arrived ... to hold talks"
+                break
+            if lem in GOV["reporting"] and dep in ("ccomp", "xcomp"):
+                # the reporter's own negation or modal does not reach the act
+                x = h
+                continue
+            if dep == "xcomp" and s.tags[x] == "VB":
+                if lem == "be":
+                    planned = True  # "was to visit", "is to sign"
+                own(h)
+                x = h
+                continue
+            if dep == "pobj" and s.lower(h) in ("after", "since", "following", "before", "despite"):
+                break  # "after recent trips to X": its own time, not the governing clause's
+            if dep in ("prep", "pobj"):
+                x = h
+                if s.pos[h] in ("VERB", "AUX"):
+                    own(h)  # "will arrive ... for an official visit", "will discuss during his visit"
+                continue
+            break
+        break
+    if s.text.rstrip().endswith("?"):
+        hyp = True
+    if denied:
+        mod = "denied"
+    elif hyp:
+        mod = "hypothetical"
+    elif planned:
+        mod = "planned"
+    return mod, negated
 
 
-def tense(window: str, trigger_text: str, modality_: str) -> str:
-    """past | present | perfect | future | unknown (for the date module)."""
-    c = cues()
-    first = trigger_text.split()[0].lower() if trigger_text.split() else ""
-    if modality_ == "planned" or c.future.search(window):
+def date_scope(ctx: Ctx, t: int, is_noun: bool, support: int | None) -> str:
+    """The quoted sentence with every word outside the event's clause blanked (same offsets), so
+    that a date belonging to another clause ("since the Taliban took power", "In September, X
+    announced ...") is not read as this event's date. The clause of an act reported or announced
+    ("In September, China announced it would appoint") includes the report's date."""
+    s, g = ctx.sent, ctx.g
+    GOV = cues()["gov"]
+    p = support if support is not None else t
+    if is_noun and support is None:
+        fv = g.frame_verb(t)
+        if fv is not None:
+            p = fv
+    x = p
+    for _ in range(5):
+        h = s.heads[x]
+        if h == x:
+            break
+        dep = s.deps[x]
+        lem = s.lemmas[h]
+        if dep in ("ccomp", "xcomp", "acl", "attr", "dobj", "pobj", "prep", "pcomp", "nsubj", "nsubjpass", "conj") and (
+            lem in GOV["reporting"] or lem == "be" or lem in GOV["planned"] or s.pos[h] in ("NOUN", "PROPN", "ADP")
+        ):
+            x = h
+            continue
+        break
+    keep = set(s.subtree(x))
+    for d in list(keep):
+        if d != x and s.deps[d] in ("advcl", "relcl") and t not in s.subtree(d) and p not in s.subtree(d):
+            keep -= set(s.subtree(d))
+    quote = ctx.text[ctx.q0 : ctx.q1]
+    chars = [" "] * len(quote)
+    off = ctx.s0 - ctx.q0
+    for i in keep:
+        a = s.idx[i] + off
+        for j, ch in enumerate(s.words[i]):
+            if 0 <= a + j < len(chars):
+                chars[a + j] = ch
+    return "".join(chars)
+
+
+def tense_of(ctx: Ctx, v: int, mod: str) -> str:
+    s = ctx.sent
+    if mod == "planned":
         return "future"
-    if c.perfect.search(window):
+    auxes = [s.lower(k) for k in s.kids[v] if s.deps[k] in ("aux", "auxpass")]
+    if any(a in ("has", "have", "had", "'s") for a in auxes):
         return "perfect"
-    if c.past_aux.search(window):
+    if any(a in ("was", "were", "did") for a in auxes) or s.tags[v] == "VBD":
         return "past"
-    if first.endswith("ed") or first in IRREGULAR_PAST:
-        return "past"
-    if first.endswith("s") and not first.endswith("ss"):
+    if s.tags[v] in ("VBZ", "VBP"):
         return "present"
-    if first.endswith("ing") or first.endswith("ion") or first in {"talks", "meeting", "visit"}:
-        return "unknown"
-    return "present" if window.strip() else "unknown"
+    return "unknown"

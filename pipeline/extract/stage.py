@@ -1,7 +1,7 @@
 """The extract stage: articles -> event mentions.
 
 :func:`extract_mentions` is what the Dagster asset and each bucket of the scale-out job call; the
-logic is in extractor.py (triggers, actors, roles, modality, dates) and cache.py (only new or
+logic is in extractor.py (gate, parse, code: see its docstring) and cache.py (only new or
 changed articles are extracted).
 """
 
@@ -13,7 +13,8 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.extract.cache import ARTICLE_FIELDS, ExtractionStats, extract_incremental, extraction_cache
-from pipeline.extract.extractor import dictionaries_fingerprint
+from pipeline.extract.extractor import extractor_fingerprint as _fingerprint
+from pipeline.extract.parse import ParseCache
 from schemas.models import Mention, conform, empty_frame
 
 __all__ = ["ARTICLE_FIELDS", "combine_mentions", "extract_mentions", "extractor_fingerprint"]
@@ -24,7 +25,7 @@ def extract_mentions(
 ) -> tuple[pl.DataFrame, ExtractionStats]:
     """Mentions of ``articles`` (ARTICLE_FIELDS are read), reusing what the cache under
     ``cache_root`` holds; ``part`` names a cache of its own (one bucket of the scale-out job)."""
-    return extract_incremental(articles, extraction_cache(cache_root, part), workers)
+    return extract_incremental(articles, extraction_cache(cache_root, part), workers, ParseCache(cache_root, part))
 
 
 def combine_mentions(parts: Iterable[pl.DataFrame]) -> pl.DataFrame:
@@ -37,4 +38,4 @@ def combine_mentions(parts: Iterable[pl.DataFrame]) -> pl.DataFrame:
 def extractor_fingerprint() -> str:
     """What produced the mentions (extractor code, text layer, codebook and dictionaries): the
     extraction cache's key, and the release manifest's provenance."""
-    return dictionaries_fingerprint()
+    return _fingerprint()
