@@ -879,6 +879,21 @@ def _wrong_mention_dicts(mentions: pl.DataFrame) -> list[dict[str, Any]]:
     ).to_dicts()
 
 
+def mention_label(m: _Row, matcher: _Matcher, all_modalities: bool = False) -> tuple[str, list]:
+    """How one mention scores: 'right' (it matches a required (gold event, article) pair: the
+    pairs are returned), 'wrong', 'optional' (it matches only optional gold: left out) or
+    'not counted' (its modality is one the gold does not code)."""
+    if not matcher.counted(m, all_modalities):
+        return "not counted", []
+    fits = [g for g in matcher.candidates(m) if matcher.matches(m, g, all_modalities)]
+    hit = [(g, name) for g in fits for name in dict.fromkeys(g.mentions) if any(file_matches(f, name) for f in m.files)]
+    if not hit:
+        return "wrong", []
+    if not any(g.required for g, _ in hit):
+        return "optional", hit
+    return "right", hit
+
+
 def _score_mentions(rows: list[_Row], other: pl.DataFrame, matcher: _Matcher, all_modalities: bool) -> MentionScores:
     """Mention-level scores. ``rows`` are the mentions from the gold's articles; ``other`` (a frame)
     the mentions from every other article, which can match no pair: each is wrong when counted."""
@@ -897,17 +912,14 @@ def _score_mentions(rows: list[_Row], other: pl.DataFrame, matcher: _Matcher, al
         wrong.append({**_row_summary(m, "mention_id"), "reason": "matches no gold pair"})
 
     for m in rows:
-        if not matcher.counted(m, all_modalities):
+        label, hit = mention_label(m, matcher, all_modalities)
+        if label == "not counted":
             not_counted += 1
             continue
-        fits = [g for g in matcher.candidates(m) if matcher.matches(m, g, all_modalities)]
-        hit = [
-            (g, name) for g in fits for name in dict.fromkeys(g.mentions) if any(file_matches(f, name) for f in m.files)
-        ]
-        if hit and not any(g.required for g, _ in hit):
+        if label == "optional":
             optional_only += 1
             continue
-        if not hit:
+        if label == "wrong":
             count_wrong(m)
             continue
         counted += 1

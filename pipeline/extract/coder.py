@@ -111,6 +111,8 @@ def code_sentence(ctx: Ctx, si: int, published_at, published_after, is_lead: boo
     rows = []
     for t, frame, is_noun in find_frames(ctx):
         support = g.support_verb(t, fs.grammar.support_verbs) if is_noun else None
+        if frame.needs_support and support is None:
+            continue
         if frame.prep and not g.preps(t, frame.prep):
             continue
         if frame.context and not (g.clause_lemmas(t) & frame.context):
@@ -195,11 +197,16 @@ def code_sentence(ctx: Ctx, si: int, published_at, published_after, is_lead: boo
         pred = support if support is not None else t
         tense_ = tense_of(ctx, pred, mod)
         sentence = ctx.text[ctx.q0 : ctx.q1]
-        scoped = date_scope(ctx, t, is_noun, support)
+        scoped, main_clause = date_scope(ctx, t, is_noun, support)
         off = ctx.s0 - ctx.q0
         try:
             interval = dates_mod.date_for_event(
-                scoped, (a0 + off, b0 + off), published_at, published_after, is_lead=is_lead, tense=tense_
+                scoped,
+                (a0 + off, b0 + off),
+                published_at,
+                published_after,
+                is_lead=is_lead and main_clause,
+                tense=tense_,
             )
         except Exception:  # noqa: BLE001 - one bad date expression must not lose the sentence's events
             interval = dates_mod.DateInterval(None, published_at, "unknown", "none")

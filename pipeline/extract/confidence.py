@@ -29,13 +29,31 @@ def model() -> tuple[float, dict[str, float]]:
     return float(data["intercept"]), {str(k): float(v) for k, v in (data.get("weights") or {}).items()}
 
 
+def slot_class(slot: str | None) -> str:
+    """A slot by how directly it ties the participant to the trigger: core (subject, object,
+    possessor, indirect object), prep (a preposition's object), chained (through another noun or
+    clause: "obj>of", "comp>obj"), frame (the governing clause's subject), none."""
+    if not slot or slot == "stop":
+        return "none"
+    if ">" in slot:
+        return "chained"
+    if slot in ("subj", "obj", "poss", "dative", "self"):
+        return "core"
+    if slot in ("frame_subj", "comp"):
+        return "frame"
+    return "prep"
+
+
 def encode(features: dict) -> dict[str, float]:
-    """The model's inputs: numeric features scaled to about [0, 1], categorical ones as indicators."""
+    """The model's inputs: numeric features scaled to about [0, 1], categorical ones as indicators.
+    Slots enter by class: 300 development rows cannot weigh forty slot names one by one (a model
+    with one weight per slot fitted the tune part at AUC 0.81 and the held-out part at 0.53)."""
     x = {k: float(features.get(k, 0.0)) for k in NUMERIC}
     x["tokens"] = min(x["tokens"], 100.0) / 100.0
     x["pairs"] = min(x["pairs"], 6.0) / 6.0
     for k in CATEGORICAL:
-        x[f"{k}={features.get(k)}"] = 1.0
+        v = features.get(k)
+        x[f"{k}={slot_class(v) if k.endswith('_slot') else v}"] = 1.0
     return x
 
 

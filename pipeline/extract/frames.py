@@ -12,30 +12,12 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from pipeline.text.lexicon import DICT_DIR
 from schemas.codebook import load_codebook, load_yaml
 
 SLOT = re.compile(r"^[a-z_]+(?:>[a-z_]+)*$")
-FRAME_KEYS = {
-    "verbs",
-    "nouns",
-    "actor",
-    "target",
-    "host",
-    "weight",
-    "objects",
-    "not_objects",
-    "context",
-    "prep",
-    "modality",
-    "negated_only",
-    "object_kind",
-    "not_comp_types",
-    "comp_aux",
-    "reciprocal",
-}
 
 
 @dataclass(frozen=True)
@@ -58,10 +40,15 @@ class Frame:
     not_comp_types: bool = False
     comp_aux: frozenset[str] = frozenset()
     reciprocal: bool = False
+    needs_support: bool = False
 
     @property
     def name(self) -> str:
         return f"{self.event_type}#{self.index}"
+
+
+# The keys a frame may have in the codebook: its dataclass fields, with the lemmas as verbs or nouns.
+FRAME_KEYS = {"verbs", "nouns"} | {f.name for f in fields(Frame)} - {"event_type", "index", "pos", "lemmas"}
 
 
 @dataclass(frozen=True)
@@ -152,6 +139,7 @@ def _frame(event_type: str, i: int, f: dict) -> Frame:
         bool(f.get("not_comp_types")),
         _words(f.get("comp_aux")),
         bool(f.get("reciprocal")),
+        bool(f.get("needs_support")),
     )
 
 

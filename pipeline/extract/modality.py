@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 
 from pipeline.extract.frames import Frame
-from pipeline.extract.participants import Ctx
+from pipeline.extract.participants import CALENDAR_WORDS, Ctx
 from pipeline.text.lexicon import load_modality
 
 
@@ -112,8 +112,8 @@ def modality(ctx: Ctx, t: int, is_noun: bool, support: int | None, frame: Frame)
                 and s.pos[h] in ("NOUN", "ADJ", "NUM", "PROPN")
             ):
                 break
-            if lem in GOV["hypothetical"] and dep in ("xcomp", "ccomp", "acl", "dobj", "advcl"):
-                hyp = True
+            if lem in GOV["hypothetical"] and dep in ("xcomp", "ccomp", "acl", "dobj", "advcl", "prep"):
+                hyp = True  # "hopes to meet", "committed to cooperating", "the importance of expanding ties"
                 break
             if lem in GOV["planned"] and dep in ("xcomp", "ccomp", "acl", "dobj", "advcl", "pobj", "prep"):
                 planned = True
@@ -134,7 +134,7 @@ def modality(ctx: Ctx, t: int, is_noun: bool, support: int | None, frame: Frame)
                 continue
             if dep == "pobj" and s.lower(h) in ("after", "since", "following", "before", "despite"):
                 break  # "after recent trips to X": its own time, not the governing clause's
-            if dep in ("prep", "pobj"):
+            if dep in ("prep", "pobj", "pcomp"):
                 x = h
                 if s.pos[h] in ("VERB", "AUX"):
                     own(h)  # "will arrive ... for an official visit", "will discuss during his visit"
@@ -152,11 +152,13 @@ def modality(ctx: Ctx, t: int, is_noun: bool, support: int | None, frame: Frame)
     return mod, negated
 
 
-def date_scope(ctx: Ctx, t: int, is_noun: bool, support: int | None) -> str:
+def date_scope(ctx: Ctx, t: int, is_noun: bool, support: int | None) -> tuple[str, bool]:
     """The quoted sentence with every word outside the event's clause blanked (same offsets), so
     that a date belonging to another clause ("since the Taliban took power", "In September, X
     announced ...") is not read as this event's date. The clause of an act reported or announced
-    ("In September, China announced it would appoint") includes the report's date."""
+    ("In September, China announced it would appoint") includes the report's date. Also says
+    whether that clause is the sentence's main clause (only a main clause's act can be the news of
+    the day a lead sentence reports)."""
     s, g = ctx.sent, ctx.g
     GOV = cues()["gov"]
     p = support if support is not None else t
@@ -181,6 +183,11 @@ def date_scope(ctx: Ctx, t: int, is_noun: bool, support: int | None) -> str:
     for d in list(keep):
         if d != x and s.deps[d] in ("advcl", "relcl") and t not in s.subtree(d) and p not in s.subtree(d):
             keep -= set(s.subtree(d))
+    h = s.heads[x]
+    if s.deps[x] in ("relcl", "advcl") and h != x and (s.pos[h] == "NUM" or s.lower(h) in CALENDAR_WORDS):
+        # "In 2021, when the Taliban seized power": the clause describes that date.
+        keep |= {h, *(k for k in s.kids[h] if s.deps[k] in ("nummod", "compound", "amod"))}
+    main = s.heads[x] == x or (s.deps[x] == "conj" and s.heads[s.heads[x]] == s.heads[x])
     quote = ctx.text[ctx.q0 : ctx.q1]
     chars = [" "] * len(quote)
     off = ctx.s0 - ctx.q0
@@ -189,7 +196,7 @@ def date_scope(ctx: Ctx, t: int, is_noun: bool, support: int | None) -> str:
         for j, ch in enumerate(s.words[i]):
             if 0 <= a + j < len(chars):
                 chars[a + j] = ch
-    return "".join(chars)
+    return "".join(chars), main
 
 
 def tense_of(ctx: Ctx, v: int, mod: str) -> str:

@@ -182,6 +182,11 @@ class Slots:
             return h
         if dep == "conj":
             return self.support_verb(h, support)
+        if dep == "pobj" and s.deps[h] == "prep":
+            # "signed over a $100 million deal" (a misread particle), "agreed on a deal"
+            v = s.heads[h]
+            if v != h and s.pos[v] in ("VERB", "AUX") and s.lemmas[v] in support and s.lower(h) not in self.frame_preps:
+                return v
         return None
 
     def frame_verb(self, n: int) -> int | None:
@@ -270,7 +275,9 @@ class Slots:
                 if fv is not None:
                     places.append(fv)
             if not is_noun:
+                # "signed an agreement with X", "signed over a deal with X": the object's phrases too
                 places += [k for k in s.kids[t] if s.deps[k] in ("dobj",)]
+                places += [o for k in s.kids[t] if s.deps[k] == "prep" and s.lower(k) != first for o in self.pobj(k)]
             for p in places:
                 heads += self.preps(p, first)
             if first == "targeting":
@@ -288,11 +295,11 @@ class Slots:
     def objects(self, t: int, is_noun: bool) -> list[int]:
         if is_noun:
             return self.preps(t, "of")
+        s = self.s
         objs = self.logical_object(t)
         if not objs:
-            # "agreed upon / on / to a pact"
-            for p in ("upon", "on", "to"):
-                objs += self.preps(t, p)
+            # "agreed upon / on / to a pact", "signed over a deal": a preposition's object
+            objs = [o for k in s.kids[t] if s.deps[k] == "prep" for o in self.pobj(k)]
         # "presented copies of his credentials": look one "of" deeper, and through "as".
         deeper = []
         for o in objs:
