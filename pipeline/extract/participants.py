@@ -152,6 +152,8 @@ def head_actors(ctx: Ctx, h: int, depth: int = 0) -> tuple[str, list[Span]]:
     if ana and ana[0].antecedent is not None:
         return OK, [ana[0]]
     pos = s.pos[h]
+    if s.lower(h) in CALENDAR_WORDS:
+        return NONE, []  # "on Tuesday": a date, not a name
     if pos == "PRON" or ana:
         return pronoun_actor(ctx, h, depth)
     if pos in ("ADJ", "NUM", "DET", "ADV", "VERB"):
