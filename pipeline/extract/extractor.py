@@ -140,18 +140,23 @@ def _article_candidates(text: str) -> list[tuple[int, int, int, int]]:
         if sentence in seen:
             continue  # a repeated sentence is one mention
         seen.add(sentence)
-        # Two sides: a name and another name, title or pronoun (a one-sided sentence cannot give a
-        # pair). Requiring two different names instead would parse 0.31 fewer words of the corpus
-        # but lost a quarter of tehran_dev's recall (0.61 -> 0.45): news names one side and refers
-        # to the other ("He met the Iraqi prime minister").
+        # Two sides: two different names, or a name and a word that refers back to one ("he", "the
+        # country", "the minister"). Against "a name and any title or pronoun", this parses 0.27
+        # instead of 0.32 of the corpus's words (3,000 articles) for 0.02 fewer mentions, and
+        # tehran_dev keeps 121 of its 123 matched pairs and all its events.
         lo, hi = bisect.bisect_left(span_starts, q0), bisect.bisect_left(span_starts, q1)
-        named = sum(1 for sp in spans[lo:hi] if sp.kind in ENTITY_KINDS)
-        other = sum(1 for sp in spans[lo:hi] if sp.kind in ("anaphor", "title"))
-        if named < 2 and not (named >= 1 and other >= 1):
+        sides = {_side(sp) for sp in spans[lo:hi] if sp.kind in ENTITY_KINDS}
+        refers = any(sp.kind == "anaphor" for sp in spans[lo:hi])
+        if len(sides) < 2 and not (sides and refers):
             continue
         m = DATELINE.match(text, q0, q1)
         out.append((si, q0, q1, m.end() if m else q0))
     return out
+
+
+def _side(sp) -> str:
+    """Who a name stands for, to tell two sides from two names of one (a state and its capital)."""
+    return sp.entry.country if sp.entry is not None and sp.entry.country not in (None, "IGO") else sp.text
 
 
 def code_articles(articles: pl.DataFrame, candidates: pl.DataFrame, parses: pl.DataFrame) -> pl.DataFrame:
