@@ -45,6 +45,7 @@ MAX_SENTENCE_CHARS = 1500
 # "TEHRAN –", "KABUL, AFGHANISTAN –": a dateline is not part of the sentence's grammar (parsed, it
 # becomes the subject), so the parse starts after it; the quote keeps it.
 DATELINE = re.compile(r"[A-Z][A-Z .,'’()-]{1,40}?\s*[–—-]+\s+(?=[A-Z“\"‘'])")
+SURNAME = re.compile(r"\b[A-Z][a-z]+\b")
 CANDIDATE_SCHEMA = {
     "article_id": pl.String,
     "sentence_index": pl.Int32,
@@ -130,6 +131,8 @@ def _article_candidates(text: str) -> list[tuple[int, int, int, int]]:
     upto = sentences[max(hit)][1]
     spans = find_spans(text[:upto], norm[:upto], low[:upto])
     span_starts = [sp.start for sp in spans]
+    # A person named in full earlier may return by surname alone ("Xi Jinping" ... "Xi"): a side too.
+    surnames = {sp.text.split()[-1]: sp.start for sp in spans if sp.kind == "person" and " " in sp.text}
     out = []
     seen: set[str] = set()
     for si in sorted(hit):
@@ -146,6 +149,7 @@ def _article_candidates(text: str) -> list[tuple[int, int, int, int]]:
         # tehran_dev keeps 121 of its 123 matched pairs and all its events.
         lo, hi = bisect.bisect_left(span_starts, q0), bisect.bisect_left(span_starts, q1)
         sides = {_side(sp) for sp in spans[lo:hi] if sp.kind in ENTITY_KINDS}
+        sides |= {w for w in SURNAME.findall(text, q0, q1) if surnames.get(w, q1) < q0}
         refers = any(sp.kind == "anaphor" for sp in spans[lo:hi])
         if len(sides) < 2 and not (sides and refers):
             continue

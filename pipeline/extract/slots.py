@@ -310,12 +310,13 @@ class Slots:
         """The words of the trigger's clause (up to its nearest verb), for a frame's `context`."""
         s = self.s
         top = t
-        for _ in range(3):
+        for _ in range(4):
             h = s.heads[top]
             if h == top:
                 break
             top = h
-            if s.pos[top] in ("VERB", "AUX"):
+            # a participle modifying a noun is not the clause ("planes containing aid have landed")
+            if s.pos[top] in ("VERB", "AUX") and s.deps[top] not in ("acl", "amod"):
                 break
         # The trigger itself does not count: "aided" is not the aid noun that makes it aid.
         words = [i for i in s.subtree(top) if i != t]
