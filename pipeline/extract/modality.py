@@ -126,10 +126,10 @@ def modality(ctx: Ctx, t: int, is_noun: bool, support: int | None, frame: Frame)
                 # the reporter's own negation or modal does not reach the act
                 x = h
                 continue
-            if dep == "xcomp" and s.tags[x] == "VB":
-                if lem == "be":
+            if dep == "xcomp":
+                if lem == "be" and s.tags[x] == "VB":
                     planned = True  # "was to visit", "is to sign"
-                own(h)
+                own(h)  # "should keep collaborating", "will continue to cooperate"
                 x = h
                 continue
             if dep == "pobj" and s.lower(h) in ("after", "since", "following", "before", "despite"):
