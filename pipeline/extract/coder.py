@@ -162,7 +162,7 @@ def code_sentence(ctx: Ctx, si: int, published_at, published_after, is_lead: boo
         pairs: list[tuple] = []  # (actor span or 'host', target span or 'self')
         if tslot == "self":
             pairs = [(a, "self") for a in actors]
-        elif symmetric and not actors and len(targets) >= 2:
+        elif symmetric and not actors and len(targets) >= 2 and tslot == "between":
             # "a meeting between X and Y"
             first = span_country(targets[0])
             other = next((t2 for t2 in targets[1:] if span_country(t2) != first), targets[1])

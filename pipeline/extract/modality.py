@@ -92,7 +92,20 @@ def modality(ctx: Ctx, t: int, is_noun: bool, support: int | None, frame: Frame)
                 planned = True
             break
         lem = s.lemmas[h]
-        if dep in ("xcomp", "ccomp", "acl", "advcl", "dobj", "pobj", "nsubjpass", "relcl", "conj", "prep", "pcomp"):
+        if dep in (
+            "xcomp",
+            "ccomp",
+            "acl",
+            "advcl",
+            "dobj",
+            "pobj",
+            "nsubjpass",
+            "relcl",
+            "conj",
+            "prep",
+            "pcomp",
+            "agent",
+        ):
             if dep == "conj":
                 x = h
                 continue
@@ -122,6 +135,14 @@ def modality(ctx: Ctx, t: int, is_noun: bool, support: int | None, frame: Frame)
             if dep == "advcl" and any(s.lower(k) == "to" and s.deps[k] == "aux" for k in s.kids[x]):
                 planned = True  # purpose: "arrived ... to hold talks"
                 break
+            if (
+                dep == "acl"
+                and s.pos[h] in ("NOUN", "PROPN")
+                and any(s.lower(k) == "to" and s.deps[k] == "aux" for k in s.kids[x])
+            ):
+                # what a deal or a document is for: "a deal to restore ties", "documents to expand cooperation"
+                hyp = True
+                break
             if lem in GOV["reporting"] and dep in ("ccomp", "xcomp"):
                 # the reporter's own negation or modal does not reach the act
                 x = h
@@ -134,7 +155,7 @@ def modality(ctx: Ctx, t: int, is_noun: bool, support: int | None, frame: Frame)
                 continue
             if dep == "pobj" and s.lower(h) in ("after", "since", "following", "before", "despite"):
                 break  # "after recent trips to X": its own time, not the governing clause's
-            if dep in ("prep", "pobj", "pcomp"):
+            if dep in ("prep", "pobj", "pcomp", "agent"):
                 x = h
                 if s.pos[h] in ("VERB", "AUX"):
                     own(h)  # "will arrive ... for an official visit", "will discuss during his visit"

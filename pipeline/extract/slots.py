@@ -15,6 +15,10 @@ from pipeline.extract.frames import grammar_words
 from pipeline.extract.parse import Sent
 
 PASSIVE_DEPS = ("auxpass", "nsubjpass")
+# Words that make a preposition part of a longer one ("with regard to", "according to", "due to").
+COMPOUND_PREP_HEADS = frozenset(
+    "regard regards respect according due prior addition contrary thanks owing close next relation reference".split()
+)
 
 
 class Slots:
@@ -58,6 +62,8 @@ class Slots:
         for k in s.kids[h]:
             lem = s.lower(k)
             if s.deps[k] in ("prep", "agent", "dative") and lem == name:
+                if k > 0 and s.lower(k - 1) in COMPOUND_PREP_HEADS:
+                    continue  # "in regard to X", "according to X", "due to X": not the verb's "to"
                 out.extend(self.pobj(k))
             elif s.deps[k] == "prt" and lem == name:
                 # "called on Iran": the particle's object is the verb's dobj
