@@ -29,6 +29,7 @@ def cues() -> dict:
         "neg": frozenset(m["negation"]),
         "nmod": {k: frozenset(v) for k, v in m["noun_modifiers"].items()},
         "cond": frozenset(m["conditional_marks"]),
+        "purpose_motion": frozenset(m["purpose_motion_verbs"]),
     }
 
 
@@ -155,6 +156,9 @@ def modality(ctx: Ctx, t: int, is_noun: bool, support: int | None, frame: Frame)
                 continue
             if dep == "pobj" and s.lower(h) in ("after", "since", "following", "before", "despite"):
                 break  # "after recent trips to X": its own time, not the governing clause's
+            if dep == "pobj" and s.lower(h) == "for" and s.lemmas[s.heads[h]] in c["purpose_motion"]:
+                planned = True  # "left Tehran for talks with Chinese officials"
+                break
             if dep in ("prep", "pobj", "pcomp", "agent"):
                 x = h
                 if s.pos[h] in ("VERB", "AUX"):

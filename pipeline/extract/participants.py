@@ -141,7 +141,8 @@ def head_actors(ctx: Ctx, h: int, depth: int = 0) -> tuple[str, list[Span]]:
         pair = recent_pair(ctx, a)  # "the two countries", "both sides"
         return (OK, pair) if pair else (STOP, [])
     if any(sp.kind in ("collective", "people") for sp in sps):
-        return STOP, []
+        # a crowd as a participant stops the slot; as a modifier it is no one ("a press conference")
+        return (NONE, []) if s.deps[h] in ("compound", "amod", "nmod") else (STOP, [])
     ent = [sp for sp in sps if sp.kind in ENTITY_KINDS]
     if ent:
         sp = ent[0]
@@ -202,11 +203,12 @@ def head_actors(ctx: Ctx, h: int, depth: int = 0) -> tuple[str, list[Span]]:
         if owners:
             return OK, owners
         # An organisation's officer named by the organisation ("the United Nations Emergency Relief
-        # Coordinator"): the organisation.
+        # Coordinator"): the organisation; a place named by its city ("Beijing International
+        # Airport"): the city.
         for k in s.kids[h]:
             if s.deps[k] in ("compound", "nmod"):
                 st, got = head_actors(ctx, k, depth + 1)
-                if st == OK and all(sp.kind in ("org", "group") for sp in got):
+                if st == OK and all(sp.kind in ("org", "group", "capital") for sp in got):
                     return st, got
         return STOP, []
     if (
