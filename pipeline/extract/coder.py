@@ -84,6 +84,22 @@ def check_objects(ctx: Ctx, t: int, frame: Frame, is_noun: bool) -> bool:
     return True
 
 
+def _embedded_act(ctx: Ctx, comps: list[int], frame: Frame) -> bool:
+    """Does the complement of "agreed to X" / "refused to X" carry an act a frame of another type
+    codes ("agreed to sign a deal", "agreed to hold a meeting", "refused to recognize")? A frame
+    whose context words are absent from the complement does not count ("allow the IAEA to ...")."""
+    fs = frame_set()
+    s, g = ctx.sent, ctx.g
+    for c in comps:
+        heads = [c] + [k for k in s.kids[c] if s.deps[k] == "dobj"]
+        for h in heads:
+            table = fs.verbs if s.pos[h] in ("VERB", "AUX") else fs.nouns
+            for fr in table.get(s.lemmas[h], ()):
+                if fr.event_type != frame.event_type and (not fr.context or g.clause_lemmas(h) & fr.context):
+                    return True
+    return False
+
+
 def find_frames(ctx: Ctx):
     """(token, frame, is_noun) for every token whose lemma a frame lists."""
     s = ctx.sent
@@ -126,11 +142,7 @@ def code_sentence(ctx: Ctx, si: int, published_at, published_after, is_lead: boo
             if s.deps[k] in ("aux", "auxpass")
         ):
             continue  # "said that X must stop" is a demand; "said that X stopped" is not
-        if frame.not_comp_types and any(
-            fr.event_type != frame.event_type
-            for c in g.slot(t, "comp", is_noun=is_noun, support=support)
-            for fr in fs.verbs.get(s.lemmas[c], ())
-        ):
+        if frame.not_comp_types and _embedded_act(ctx, g.slot(t, "comp", is_noun=is_noun, support=support), frame):
             continue  # the embedded act is coded by its own frame ("agreed to sign", "refused to recognize")
         mod, negated = modality(ctx, t, is_noun, support, frame)
         if mod is None:

@@ -108,7 +108,11 @@ def owners_of(ctx: Ctx, h: int, depth: int) -> list[Span]:
     """Who a title or bearer noun belongs to: its possessor, national modifier, "of"/"at" object or
     apposition ("Kazakhstan's envoy", "the Iranian minister", "the ministers of A, B and C")."""
     g = ctx.g
-    cands = g.modifier_actors(h) + g.conj_expand(g.preps(h, "of")) + g.preps(h, "at") + g.preps(h, "for")
+    of = g.conj_expand(g.preps(h, "of"))
+    # "the ministers of Iranian and Saudi Arabia": a national modifier of the "of" object names
+    # another owner (head_actors keeps it only when it resolves to an entity).
+    of_mods = [m for o in of for m in g.modifier_actors(o) if ctx.sent.deps[m] in ("amod", "compound")]
+    cands = g.modifier_actors(h) + of + of_mods + g.preps(h, "at") + g.preps(h, "for")
     own = is_title(ctx, h)
     found: list[Span] = []
     for o in cands:
