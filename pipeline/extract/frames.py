@@ -143,12 +143,23 @@ def _frame(event_type: str, i: int, f: dict) -> Frame:
     )
 
 
+def _with_singulars(words: frozenset[str]) -> frozenset[str]:
+    """Plural list entries also as the lemma the parser gives ("officials" -> "official")."""
+    out = set(words)
+    for w in words:
+        if w.endswith("ies"):
+            out.add(w[:-3] + "y")
+        elif w.endswith("s") and not w.endswith("ss"):
+            out.add(w[:-1])
+    return frozenset(out)
+
+
 @functools.lru_cache(maxsize=1)
 def grammar_words() -> Grammar:
     data = load_yaml((DICT_DIR / "grammar.yaml").read_text(encoding="utf-8"))
     return Grammar(
         _words(data["support_verbs"]),
-        _words(data["bearer_nouns"]),
+        _with_singulars(_words(data["bearer_nouns"])),
         {k: list(v) for k, v in (data.get("irregular_forms") or {}).items()},
         _words(data["object_control_verbs"]),
         _words(data["frame_prepositions"]),
