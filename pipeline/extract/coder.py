@@ -45,9 +45,21 @@ def types_info() -> dict:
 
 
 def mention_id(
-    article_id: str, char_start: int, char_end: int, event_type: str, actor_name: str, target_name: str | None
+    article_id: str,
+    char_start: int,
+    char_end: int,
+    event_type: str,
+    actor_name: str,
+    target_name: str | None,
+    date_start=None,
+    date_end=None,
 ) -> str:
+    """One mention per event per sentence: the same act found through two frames (the verb "signed"
+    and its noun "deal") is one mention; two acts of one pair on different dates in one sentence
+    ("an agreement signed in 1998 and a deal signed in 2001") are two."""
     key = f"{article_id}|{char_start}|{char_end}|{event_type}|{actor_name}|{target_name}"
+    if date_start is not None or date_end is not None:
+        key += f"|{date_start}|{date_end}"
     return "m" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
@@ -253,7 +265,9 @@ def code_sentence(ctx: Ctx, si: int, published_at, published_after, is_lead: boo
             }
             rows.append(
                 {
-                    "mention_id": mention_id(article_id, s0, s1, event_type, actor.name, target.name),
+                    "mention_id": mention_id(
+                        article_id, s0, s1, event_type, actor.name, target.name, interval.start, interval.end
+                    ),
                     "event_id": None,
                     "article_id": article_id,
                     "sentence_index": si,

@@ -206,7 +206,7 @@ def date_scope(ctx: Ctx, t: int, is_noun: bool, support: int | None) -> tuple[st
         break
     keep = set(s.subtree(x))
     for d in list(keep):
-        if d != x and s.deps[d] in ("advcl", "relcl") and t not in s.subtree(d) and p not in s.subtree(d):
+        if d != x and s.deps[d] in ("advcl", "relcl", "acl") and t not in s.subtree(d) and p not in s.subtree(d):
             keep -= set(s.subtree(d))
     h = s.heads[x]
     if s.deps[x] in ("relcl", "advcl") and h != x and (s.pos[h] == "NUM" or s.lower(h) in CALENDAR_WORDS):

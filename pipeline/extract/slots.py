@@ -238,9 +238,24 @@ class Slots:
         elif first == "frame_subj":
             v = self.frame_verb(t) if is_noun else None
             heads = self.logical_subject(v) if v is not None else []
+            if v is not None and s.lemmas[v] == "be" and all(s.pos[h] in ("PRON", "DET") for h in heads):
+                # "This will be the prime minister's third visit after trips to X": the copula's
+                # predicate noun names whose trips they are.
+                heads = [m for a in s.kids[v] if s.deps[a] == "attr" for m in self.modifier_actors(a)]
             if not heads and is_noun:
                 m = self.frame_noun(t)
                 heads = self.modifier_actors(m) if m is not None else []
+        elif first == "clause_subj":
+            # A participle's noun in a clause whose subject is a pair ("the two countries agreed to
+            # activate an agreement signed in 1998"): the clause's subject.
+            x = t
+            for _ in range(6):
+                if s.heads[x] == x:
+                    break
+                x = s.heads[x]
+                if s.pos[x] in ("VERB", "AUX") and s.deps[x] not in ("acl", "amod", "xcomp"):
+                    break
+            heads = self.logical_subject(x) if s.pos[x] in ("VERB", "AUX") and x != t else []
         elif first == "obj":
             if not is_noun:
                 heads = self.logical_object(t)
