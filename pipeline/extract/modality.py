@@ -18,6 +18,10 @@ from pipeline.extract.frames import Frame
 from pipeline.extract.participants import CALENDAR_WORDS, Ctx
 from pipeline.text.lexicon import load_modality
 
+# A plan's object in a prepositional phrase: "agreed on / to talks", "plans for a visit"; a phrase of
+# place or time is not its object ("agreed in a telephone call").
+PLAN_PREPS = frozenset({"to", "on", "upon", "for"})
+
 
 @functools.lru_cache(maxsize=1)
 def cues() -> dict:
@@ -82,6 +86,16 @@ def modality(ctx: Ctx, t: int, is_noun: bool, support: int | None, frame: Frame)
             own(h)  # "the meeting will be held"
     v = pred
     own(v)
+    if is_noun and support is not None:
+        # The support verb itself may plan, cancel or hope for the act ("cancelled its visit",
+        # "plans a visit", "seeks talks").
+        lem = s.lemmas[support]
+        if lem in GOV["denied"]:
+            denied = True
+        elif lem in GOV["hypothetical"]:
+            hyp = True
+        elif lem in GOV["planned"]:
+            planned = True
     # Walk up through governors.
     x = v if not is_noun or support is not None else t
     for _ in range(6):
@@ -129,7 +143,9 @@ def modality(ctx: Ctx, t: int, is_noun: bool, support: int | None, frame: Frame)
             if lem in GOV["hypothetical"] and dep in ("xcomp", "ccomp", "acl", "dobj", "advcl", "prep"):
                 hyp = True  # "hopes to meet", "committed to cooperating", "the importance of expanding ties"
                 break
-            if lem in GOV["planned"] and dep in ("xcomp", "ccomp", "acl", "dobj", "advcl", "pobj", "prep"):
+            if lem in GOV["planned"] and (
+                dep in ("xcomp", "ccomp", "acl", "dobj", "advcl") or (dep == "prep" and s.lower(x) in PLAN_PREPS)
+            ):
                 planned = True
                 own(h)
                 break
@@ -206,7 +222,13 @@ def date_scope(ctx: Ctx, t: int, is_noun: bool, support: int | None) -> tuple[st
         break
     keep = set(s.subtree(x))
     for d in list(keep):
-        if d != x and s.deps[d] in ("advcl", "relcl", "acl") and t not in s.subtree(d) and p not in s.subtree(d):
+        if (
+            d != x
+            and s.deps[d] in ("advcl", "relcl", "acl")
+            and s.heads[d] != t  # the trigger noun's own clause dates it ("an agreement signed in 1998")
+            and t not in s.subtree(d)
+            and p not in s.subtree(d)
+        ):
             keep -= set(s.subtree(d))
     h = s.heads[x]
     if s.deps[x] in ("relcl", "advcl") and h != x and (s.pos[h] == "NUM" or s.lower(h) in CALENDAR_WORDS):

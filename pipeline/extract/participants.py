@@ -203,7 +203,13 @@ def head_actors(ctx: Ctx, h: int, depth: int = 0) -> tuple[str, list[Span]]:
         known = ctx.people.get(s.words[h].lower()) or surname_person(ctx, h)
         if known is not None:
             return OK, [known]
-        owners = owners_of(ctx, h, depth)  # "the Council of Foreign Ministers of the European Union"
+        # "the Council of Foreign Ministers of the European Union", "Uzbekistan's Samarkand": an "of"
+        # or possessive owner (not a word of the name itself: "Chile Jorge Ramos" is a misparse).
+        owners = []
+        for o in [k for k in s.kids[h] if s.deps[k] == "poss"] + g.conj_expand(g.preps(h, "of")):
+            st, got = head_actors(ctx, o, depth + 1)
+            if st == OK:
+                owners += got
         if owners:
             return OK, owners
         # An organisation's officer named by the organisation ("the United Nations Emergency Relief
@@ -224,13 +230,13 @@ def head_actors(ctx: Ctx, h: int, depth: int = 0) -> tuple[str, list[Span]]:
         return (OK, pair) if pair else (STOP, [])
     if title is not None or s.lemmas[h] in fs.bearer_nouns:
         owners = owners_of(ctx, h, depth)
+        if owners:
+            return OK, [with_title(o, title) if title is not None else o for o in owners]
         for k in s.kids[h]:
             if s.deps[k] == "appos":
                 st, got = head_actors(ctx, k, depth + 1)
                 if st == OK:
                     return st, got
-        if owners:
-            return OK, [with_title(o, title) if title is not None else o for o in owners]
         if title is not None and isinstance(title.owner, Span):
             return OK, [title]
         return (STOP, []) if title is not None else (NONE, [])

@@ -295,6 +295,10 @@ class Slots:
                 fv = self.frame_verb(t)
                 if fv is not None:
                     places.append(fv)
+            if is_noun and first != "of":
+                # "the visit of the Chilean president to Peru": the parser often hangs "to Peru" on
+                # the "of" object
+                places += self.preps(t, "of")
             if not is_noun:
                 # "signed an agreement with X", "signed over a deal with X": the object's phrases too
                 places += [k for k in s.kids[t] if s.deps[k] in ("dobj",)]

@@ -1,0 +1,226 @@
+"""The parse-based coder: the model check, the parse arrays and cache, the gate, frames as data,
+participants from the grammar, modality from governors, dates from the event's clause.
+
+Sentences are our own, written from the codebook (never development-set text)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from pipeline.extract import parse as parse_mod
+from pipeline.extract.cache import extract_parallel
+from pipeline.extract.extractor import ARTICLE_FIELDS, extract_article, find_candidates
+from pipeline.extract.frames import _frame, frame_set
+from pipeline.extract.parse import PARSE_SCHEMA, ModelMismatch, ParseCache, annotator, parse_texts, sents_from_rows
+
+PUB = dt.date(2024, 3, 6)
+
+
+def rows(text: str, published_at: dt.date | None = PUB) -> list[dict]:
+    return extract_article("a" + "2" * 16, text, None, published_at, None)
+
+
+def coded(text: str, **kw) -> set[tuple]:
+    return {(r["event_type"], r["modality"], r["actor_country"], r["target_country"]) for r in rows(text, **kw)}
+
+
+# -- the model -------------------------------------------------------------------------------------
+
+
+def test_the_model_is_checked_when_it_loads(monkeypatch):
+    parse_mod.nlp()  # the pinned model loads
+    parse_mod.nlp.cache_clear()
+    monkeypatch.setattr(parse_mod, "MODEL_VERSION", "9.9.9")
+    with pytest.raises(ModelMismatch, match="9.9.9"):
+        parse_mod.nlp()
+    monkeypatch.undo()
+    parse_mod.nlp.cache_clear()
+    assert parse_mod.nlp().meta["version"] == "3.8.0"
+
+
+def test_lemmas_and_coarse_tags_come_from_the_model_tables():
+    ann = annotator()
+    assert ann.annotate("ministers", "NNS") == ("NOUN", "minister")
+    assert ann.annotate("met", "VBD") == ("VERB", "meet")
+    assert ann.annotate("countries", "NNS") == ("NOUN", "country")
+    assert ann.annotate("held", "VBN")[1] == "hold"
+    assert ann.annotate("are", "VBP") == ("AUX", "be")
+
+
+def test_parse_rows_round_trip_and_the_cache_keeps_them(tmp_path):
+    text = "Chile recalled its ambassador from Peru."
+    parsed = parse_texts([text])
+    assert parsed.schema == pl.Schema(PARSE_SCHEMA)
+    sent = sents_from_rows(parsed, {parsed["key"][0]: text})[parsed["key"][0]]
+    assert sent.words[1] == "recalled" and sent.lemmas[1] == "recall" and sent.heads[0] == 1
+    cache = ParseCache(tmp_path)
+    assert cache.load().is_empty()
+    cache.save(parsed)
+    assert cache.load().equals(parsed)
+    (cache.cache.file(ParseCache.FILE)).write_bytes(b"not parquet")
+    assert cache.load().is_empty()  # a damaged cache is rebuilt, never fatal
+
+
+def test_a_build_reuses_parses_and_codes_the_same(tmp_path, monkeypatch):
+    articles = pl.DataFrame(
+        {
+            "article_id": ["a" + "3" * 16, "a" + "4" * 16],
+            "text": ["Chile recalled its ambassador from Peru.", "Ghana and Togo signed a trade agreement."],
+            "title": [None, None],
+            "published_at": [PUB, PUB],
+            "published_after": [None, None],
+        },
+        schema_overrides={"published_at": pl.Date, "published_after": pl.Date, "title": pl.String},
+    ).select(ARTICLE_FIELDS)
+    cache = ParseCache(tmp_path)
+    first = extract_parallel(articles, 1, cache)
+    assert cache.load().height == 2
+    calls = []
+    monkeypatch.setattr(
+        parse_mod, "parse_texts", lambda texts: calls.append(texts) or pl.DataFrame(schema=PARSE_SCHEMA)
+    )
+    again = extract_parallel(articles, 1, cache)
+    assert not calls or calls == [[]]
+    assert first.equals(again) and first.height == 2
+
+
+# -- the gate ----------------------------------------------------------------------------------------
+
+
+def test_the_gate_needs_a_trigger_its_condition_and_two_sides():
+    frame = pl.DataFrame(
+        {
+            "article_id": ["a" + "5" * 16],
+            "text": [
+                "The weather in Chile was mild. "  # no trigger
+                "Chile accepted the offer of Peru. "  # accept needs 'credentials': not parsed
+                "Chile accepted the credentials of the Peruvian ambassador. "  # parsed
+                "Chile said nothing. "
+                "Chile accepted the credentials of the Peruvian ambassador."  # a repeat: one mention
+            ],
+        }
+    )
+    got = find_candidates(frame)
+    assert got["sentence_index"].to_list() == [2]
+
+
+# -- frames as data ---------------------------------------------------------------------------------
+
+
+def test_every_frame_slot_is_known_and_bad_frames_fail_loudly():
+    assert frame_set().verbs["meet"]
+    with pytest.raises(ValueError, match="unknown keys"):
+        _frame("meet", 0, {"verbs": ["meet"], "actor": ["subj"], "target": ["obj"], "triggers": ["x"]})
+    with pytest.raises(ValueError, match="bad target slot"):
+        _frame("meet", 0, {"verbs": ["meet"], "actor": ["subj"], "target": [True]})  # YAML's bare `on`
+
+
+# -- participants -------------------------------------------------------------------------------------
+
+
+def test_a_venue_or_topic_is_never_a_participant_and_the_venue_is_the_location():
+    r = [
+        x
+        for x in rows("The Chilean and Peruvian ministers held talks on Bolivia in Geneva.")
+        if x["event_type"] == "meet"
+    ]
+    assert {(x["actor_country"], x["target_country"]) for x in r} == {("CHL", "PER")}
+    assert r[0]["location_name"] == "Geneva"
+    assert not [x for x in rows("A conference on Syria was held in Geneva.") if x["event_type"] == "meet"]
+
+
+def test_coordinated_participants_give_one_row_each():
+    got = coded("Chile, Peru and Bolivia closed their embassies in Venezuela.")
+    assert {(a, t) for e, m, a, t in got if e == "reduce_relations"} == {("CHL", "VEN"), ("PER", "VEN"), ("BOL", "VEN")}
+
+
+def test_a_multilateral_meeting_pairs_the_host_with_each_participant():
+    got = coded("The foreign ministers of Chile, Peru and Bolivia attended the Quito meeting.")
+    pairs = {frozenset((a, t)) for e, m, a, t in got if e == "meet"}
+    assert pairs == {frozenset(("ECU", c)) for c in ("CHL", "PER", "BOL")}
+
+
+def test_people_named_with_a_title_and_nationality():
+    got = coded("The Chilean foreign minister met his Peruvian counterpart.")
+    assert {(e, frozenset((a, t))) for e, m, a, t in got} == {("meet", frozenset(("CHL", "PER")))}
+    got = coded("Peruvian Ambassador to Chile Jorge Ramos Villa met the Chilean president.")
+    assert any(e == "meet" and {a, t} == {"PER", "CHL"} for e, m, a, t in got)
+
+
+def test_a_report_s_pronoun_is_its_speaker():
+    assert ("express_support", "planned", "HUN", "POL") in coded("Hungary has said it will support Poland.")
+
+
+def test_hosting_a_visitor_is_a_visit_and_a_meeting_not_praise():
+    got = coded("Chile's president welcomed the visiting Peruvian prime minister at the airport.")
+    types = {e for e, *_ in got}
+    assert "express_support" not in types and "meet" in types
+    assert ("visit", "asserted", "PER", "CHL") in got
+
+
+# -- modality -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sentence", "event_type", "modality"),
+    [
+        ("Chile will sign a trade agreement with Peru.", "sign_agreement", "planned"),
+        ("Chile agreed to sign a trade agreement with Peru.", "sign_agreement", "planned"),
+        ("Chile cancelled its visit to Peru.", "visit", "denied"),
+        ("Chile hopes to sign a trade agreement with Peru.", "sign_agreement", "hypothetical"),
+        ("If talks go well, Chile signs a trade agreement with Peru.", "sign_agreement", "hypothetical"),
+        ("The upcoming visit of the Chilean president to Peru was announced.", "visit", "planned"),
+        ("The Chilean president left Santiago for talks with Peruvian officials.", "meet", "planned"),
+        ("Chile signed a deal with Peru to expand trade.", "sign_agreement", "asserted"),
+    ],
+)
+def test_modality_from_auxiliaries_and_governors(sentence, event_type, modality):
+    got = {m for e, m, a, t in coded(sentence) if e == event_type}
+    assert got == {modality}, coded(sentence)
+
+
+def test_the_content_of_an_allegation_is_not_an_event():
+    assert not [
+        r for r in rows("Chile alleged that Peru had attacked its border posts.") if r["event_type"] == "armed_clash"
+    ]
+
+
+def test_a_deal_s_purpose_is_not_an_act():
+    got = coded("Chile signed a deal with Peru to restore their diplomatic ties.")
+    assert not {m for e, m, *_ in got if e == "cooperate"} - {"hypothetical"}
+
+
+# -- dates ----------------------------------------------------------------------------------------------
+
+
+def test_a_date_of_another_clause_does_not_date_the_act():
+    r = [
+        x
+        for x in rows("In 2019, Chile announced it would appoint an envoy to Peru, since Bolivia had recalled its own.")
+        if x["event_type"] == "reduce_relations"
+    ]
+    assert not r or r[0]["date_precision"] == "unknown"
+    a = [
+        x
+        for x in rows("In 2019, Chile announced it would appoint an envoy to Peru.")
+        if x["event_type"] == "appoint_envoy"
+    ]
+    assert a and a[0]["date_start"].year == 2019
+
+
+def test_two_acts_of_one_pair_in_one_sentence_are_two_mentions():
+    got = [
+        r
+        for r in rows("Chile and Peru activated an agreement signed in 1998 and a deal signed in 2001.")
+        if r["event_type"] == "sign_agreement"
+    ]
+    assert sorted(r["date_start"].year for r in got) == [1998, 2001]
+
+
+def test_a_repeated_sentence_is_one_mention():
+    once = rows("Chile recalled its ambassador from Peru.")
+    twice = rows("Chile recalled its ambassador from Peru. Chile recalled its ambassador from Peru.")
+    assert len(once) == len(twice) == 1
