@@ -21,5 +21,18 @@ def default_gold_file() -> str:
     return os.environ.get("CREDENCE_GOLD_FILE", str(PROJECT_ROOT / "examples" / "gold" / "seed_events.yaml"))
 
 
+DEFAULT_OUTPUTS = PROJECT_ROOT / "outputs"
+
+
+def dagster_home_for(outputs: str | Path) -> Path:
+    """The Dagster instance that belongs to an outputs folder: ``.dagster/`` in the project for the
+    default ``outputs/``, ``<outputs>/.dagster/`` for any other. One instance per outputs folder, so a
+    build of another corpus (``make run RAW=... OUT=...``) never adds runs or materializations to
+    the instance the UI shows for the default corpus (issue 17)."""
+    outputs = Path(outputs).resolve()
+    return PROJECT_ROOT / ".dagster" if outputs == DEFAULT_OUTPUTS.resolve() else outputs / ".dagster"
+
+
 def default_dagster_home() -> str:
-    return os.environ.get("DAGSTER_HOME") or str(PROJECT_ROOT / ".dagster")
+    """DAGSTER_HOME when set, else the instance of the outputs folder (``dagster_home_for``)."""
+    return os.environ.get("DAGSTER_HOME") or str(dagster_home_for(default_outputs_dir()))
