@@ -17,7 +17,8 @@ def default_outputs_dir() -> str:
 
 
 def default_gold_file() -> str:
-    """Gold file for the WARN-level quality check; empty string disables it."""
+    """Gold file(s) for the WARN-level quality check, several joined by os.pathsep (':'); the check
+    scores only the articles they cover. An empty string disables it."""
     return os.environ.get("CREDENCE_GOLD_FILE", str(PROJECT_ROOT / "examples" / "gold" / "seed_events.yaml"))
 
 
