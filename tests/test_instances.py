@@ -46,7 +46,7 @@ def test_an_instance_refuses_a_build_into_another_outputs_folder(tmp_path: Path)
     claim_outputs(home, tmp_path / "outputs")
     claim_outputs(home, tmp_path / "outputs")  # the same folder again: fine
     assert (home / OUTPUTS_MARK).read_text(encoding="utf-8").strip() == str((tmp_path / "outputs").resolve())
-    with pytest.raises(InstanceOutputsMismatch, match="belongs to the outputs folder .*outputs, not .*tehran"):
+    with pytest.raises(InstanceOutputsMismatch, match=r"belongs to the outputs folder .*outputs, not .*tehran"):
         claim_outputs(home, tmp_path / "tehran")
 
 

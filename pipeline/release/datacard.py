@@ -212,7 +212,7 @@ keywords:
 """
 
 
-TIMELINE_TITLE = "Events by date and country"
+TIMELINE_TITLE = "Dated events by actor country"
 
 
 def _timeline(events: pl.DataFrame) -> bytes:
