@@ -54,7 +54,7 @@ def event_row(key: str, start: str | None, actor: str = "USA", target: str | Non
         "article_ids": ["a" + "0" * 16],
         "mention_ids": ["m" + hashlib.sha256(key.encode()).hexdigest()[:16]],
         "first_published_at": d,
-        "cameo_code": "036",
+        "cameo_code": "040",
         "plover_type": "CONSULT",
         "quad_class": 1,
         "confidence": 0.8,

@@ -3,79 +3,14 @@ Frictionless datapackage.json. Column documentation comes from the pandera model
 
 from __future__ import annotations
 
-import json
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
 
 import polars as pl
 
-from pipeline.storage import sha256_file
+from pipeline.release.package import TABLE_DESCRIPTIONS, TITLE, datapackage_json
 from schemas.codebook import load_codebook
-from schemas.dictionary import frictionless_schema, markdown_table
+from schemas.dictionary import markdown_table
 from schemas.models import RELEASE_TABLES, conform
-
-TITLE = "Credence diplomatic events"
-LICENSE = {
-    "name": "CC-BY-4.0",
-    "path": "https://creativecommons.org/licenses/by/4.0/",
-    "title": "Creative Commons Attribution 4.0",
-}
-TABLE_DESCRIPTIONS = {
-    "events": "One row per real-world event: the deduplicated cluster of its mentions across articles and outlets.",
-    "mentions": "One row per extraction: one event told by one sentence of one article, with the "
-    "verbatim quote and offsets.",
-    "articles": "One row per distinct input text, with where it came from and when it was published.",
-    "quarantine": "Every input that did not become an article and every row that failed validation, with the reason.",
-    "changes": "What changed since the previous release: events added, updated (which fields), removed, "
-    "merged or split.",
-}
-
-
-def datapackage(ctx: dict) -> str:
-    folder: Path = ctx["folder"]
-    manifest = ctx["manifest"]
-    digests: dict[str, dict] = ctx.get("digests") or {}
-
-    def size_and_sha(path: Path) -> tuple[int, str]:
-        # The writer passes the files' digests, made as it wrote them; otherwise read the file.
-        d = digests.get(path.name)
-        return (d["bytes"], d["sha256"]) if d else (path.stat().st_size, sha256_file(path))
-
-    resources = []
-    for name, model in RELEASE_TABLES.items():
-        csv = folder / f"{name}.csv"
-        parquet = folder / f"{name}.parquet"
-        csv_size, csv_sha = size_and_sha(csv)
-        parquet_size, parquet_sha = size_and_sha(parquet)
-        resources.append(
-            {
-                "name": name,
-                "profile": "tabular-data-resource",
-                "path": csv.name,
-                "format": "csv",
-                "mediatype": "text/csv",
-                "encoding": "utf-8",
-                "description": TABLE_DESCRIPTIONS[name],
-                "bytes": csv_size,
-                "hash": "sha256:" + csv_sha,
-                "schema": frictionless_schema(model),
-                # The same table with native types and lists; Frictionless tools need a plugin to read it,
-                # so it is described here rather than as a second resource.
-                "credence:parquet": {"path": parquet.name, "bytes": parquet_size, "sha256": parquet_sha},
-            }
-        )
-    package = {
-        "profile": "tabular-data-package",
-        "name": "credence-diplomatic-events",
-        "title": TITLE,
-        "version": manifest["version"],
-        "description": "Who did what to whom, when, with the words that say so: diplomatic events coded "
-        "from news articles, deduplicated across sources.",
-        "licenses": [LICENSE],
-        "created": ctx["today"].isoformat() + "T00:00:00Z",
-        "resources": resources,
-    }
-    return json.dumps(package, indent=2) + "\n"
 
 
 def _coverage(events: pl.DataFrame) -> list[str]:
@@ -243,7 +178,7 @@ def render_extras(ctx: dict, timeline: Future | None = None) -> dict[str, str | 
         "README.md": data_card(ctx),
         "CHANGELOG.md": changelog(ctx),
         "CITATION.cff": citation(ctx),
-        "datapackage.json": datapackage(ctx),
+        "datapackage.json": datapackage_json(ctx),
         # The chart shown on the download page, published (and checksummed) with the data it draws.
         "timeline.png": timeline.result() if timeline is not None else _timeline(ctx["frames"]["events"]),
     }
