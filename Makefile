@@ -24,6 +24,7 @@ endif
 UI_PORT ?= 3000
 SERVE_PORT ?= 8000
 EXPLORE_PORT ?= 8001
+export CREDENCE_EXPLORE_PORT := $(EXPLORE_PORT)
 
 .PHONY: setup run test lint format ui serve evaluate quality quality-record bench audit clean
 

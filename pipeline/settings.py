@@ -37,3 +37,19 @@ def dagster_home_for(outputs: str | Path) -> Path:
 def default_dagster_home() -> str:
     """DAGSTER_HOME when set, else the instance of the outputs folder (``dagster_home_for``)."""
     return os.environ.get("DAGSTER_HOME") or str(dagster_home_for(default_outputs_dir()))
+
+
+def quality_record_path() -> Path:
+    """The committed quality record the data card reads (``make quality-record`` writes it);
+    CREDENCE_QUALITY_RECORD overrides it."""
+    return Path(os.environ.get("CREDENCE_QUALITY_RECORD") or PROJECT_ROOT / "examples" / "gold" / "quality.json")
+
+
+DEFAULT_EXPLORE_PORT = 8001
+
+
+def explorer_port() -> int:
+    """The port `make explore` serves the explorer on (CREDENCE_EXPLORE_PORT, default 8001); the
+    download page links it."""
+    value = os.environ.get("CREDENCE_EXPLORE_PORT", "").strip()
+    return int(value) if value.isdigit() else DEFAULT_EXPLORE_PORT

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import math
 import textwrap
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,12 +43,13 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from pipeline.release.dating import core_years, known_dates
+
 TOP_COUNTRIES = 8
 OTHER = "other"
 UNKNOWN = "unknown"
 MAX_BARS = 40
 PLACED_SHARE = 0.9
-CORE_SHARE = 0.95
 # (polars truncate unit, months per period, axis label)
 PERIODS = (("1mo", 1, "month"), ("3mo", 3, "quarter"), ("1y", 12, "year"))
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision
@@ -84,26 +84,6 @@ class TimelineStats:
 
 def _months(first: dt.date, last: dt.date) -> int:
     return (last.year - first.year) * 12 + last.month - first.month + 1
-
-
-def known_dates(events: pl.DataFrame) -> pl.Expr:
-    """Events with a known date: a precision and both ends of the interval."""
-    if not {"date_start", "date_end"} <= set(events.columns):
-        return pl.lit(False)
-    known = pl.col("date_start").is_not_null() & pl.col("date_end").is_not_null()
-    if "date_precision" in events.columns:
-        known = known & (pl.col("date_precision") != "unknown")
-    return known
-
-
-def core_years(years: pl.Series, share: float = CORE_SHARE) -> tuple[int, int]:
-    """The shortest run of years holding at least ``share`` of ``years`` (rounded up, so a small
-    release keeps every event); the earliest such run when several tie."""
-    ordered = np.sort(years.to_numpy())
-    k = max(1, math.ceil(share * len(ordered)))
-    widths = ordered[k - 1 :] - ordered[: len(ordered) - k + 1]
-    i = int(np.argmin(widths))
-    return int(ordered[i]), int(ordered[i + k - 1])
 
 
 def placed_events(events: pl.DataFrame) -> tuple[pl.DataFrame, TimelineStats, str]:

@@ -26,6 +26,7 @@ A problem stops the release before it is published, with frictionless's own mess
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,9 +101,10 @@ def article_sources(articles: pl.DataFrame) -> list[dict]:
     return out
 
 
-def build_package(ctx: dict) -> frictionless.Package:
-    """The release's package from the render context (``folder``, ``frames``, ``manifest``,
-    ``digests``, ``today``)."""
+def build_descriptor(ctx: dict) -> dict:
+    """The release's package descriptor from the render context (``folder``, ``frames``,
+    ``manifest``, ``digests``, ``today``). A plain dict: frictionless reads it once to validate it
+    (each round trip through its objects costs tenths of a second)."""
     folder: Path = ctx["folder"]
     manifest = ctx["manifest"]
     digests: dict[str, dict] = ctx.get("digests") or {}
@@ -123,58 +125,51 @@ def build_package(ctx: dict) -> frictionless.Package:
         if name in FOREIGN_KEYS:
             schema["foreignKeys"] = FOREIGN_KEYS[name]
         resources.append(
-            frictionless.Resource.from_descriptor(
-                {
-                    "name": name,
-                    "type": "table",
-                    "path": f"{name}.csv",
-                    "scheme": "file",
-                    "format": "csv",
-                    "mediatype": "text/csv",
-                    "encoding": "utf-8",
-                    "description": TABLE_DESCRIPTIONS[name],
-                    "bytes": csv.bytes,
-                    "hash": "sha256:" + csv.sha256,
-                    "schema": schema,
-                }
-            )
+            {
+                "name": name,
+                "type": "table",
+                "path": f"{name}.csv",
+                "scheme": "file",
+                "format": "csv",
+                "mediatype": "text/csv",
+                "encoding": "utf-8",
+                "description": TABLE_DESCRIPTIONS[name],
+                "bytes": csv.bytes,
+                "hash": "sha256:" + csv.sha256,
+                "schema": schema,
+            }
         )
         # A file resource: frictionless checks its bytes and sha256 but does not parse it (its
         # Parquet reader goes through pandas and rejects native lists); check_parquet_columns
         # holds its columns to the schema.
         resources.append(
-            frictionless.Resource.from_descriptor(
-                {
-                    "name": f"{name}-parquet",
-                    "type": "file",
-                    "path": f"{name}.parquet",
-                    "scheme": "file",
-                    "format": "parquet",
-                    "mediatype": PARQUET_MEDIATYPE,
-                    "description": f"{TABLE_DESCRIPTIONS[name]} The same table as {name}.csv in Parquet "
-                    "(zstd): exact values, native types and lists; its schema is given here with lists as arrays.",
-                    "bytes": parquet.bytes,
-                    "hash": "sha256:" + parquet.sha256,
-                    "schema": frictionless_schema(model, lists="array"),
-                }
-            )
+            {
+                "name": f"{name}-parquet",
+                "type": "file",
+                "path": f"{name}.parquet",
+                "scheme": "file",
+                "format": "parquet",
+                "mediatype": PARQUET_MEDIATYPE,
+                "description": f"{TABLE_DESCRIPTIONS[name]} The same table as {name}.csv in Parquet "
+                "(zstd): exact values, native types and lists; its schema is given here with lists as arrays.",
+                "bytes": parquet.bytes,
+                "hash": "sha256:" + parquet.sha256,
+                "schema": frictionless_schema(model, lists="array"),
+            }
         )
-    return frictionless.Package.from_descriptor(
-        {
-            "name": NAME,
-            "title": TITLE,
-            "version": manifest["version"],
-            "description": "Who did what to whom, when, with the words that say so: diplomatic events coded "
-            "from news articles, deduplicated across sources. README.md is the data card (coverage, "
-            "measured quality, limitations); codebook.md defines the coding.",
-            "licenses": [LICENSE],
-            "sources": article_sources(ctx["frames"]["articles"]) + VOCABULARY_SOURCES,
-            "created": ctx["today"].isoformat() + "T00:00:00Z",
-            "keywords": ["event data", "diplomacy", "CAMEO", "PLOVER", "GDELT"],
-            "resources": [r.to_descriptor() for r in resources],
-        },
-        basepath=str(folder),
-    )
+    return {
+        "name": NAME,
+        "title": TITLE,
+        "version": manifest["version"],
+        "description": "Who did what to whom, when, with the words that say so: diplomatic events coded "
+        "from news articles, deduplicated across sources. README.md is the data card (coverage, "
+        "measured quality, limitations); codebook.md defines the coding.",
+        "licenses": [LICENSE],
+        "sources": article_sources(ctx["frames"]["articles"]) + VOCABULARY_SOURCES,
+        "created": ctx["today"].isoformat() + "T00:00:00Z",
+        "keywords": ["event data", "diplomacy", "CAMEO", "PLOVER", "GDELT"],
+        "resources": resources,
+    }
 
 
 def check_parquet_columns(folder: Path) -> list[str]:
@@ -192,37 +187,36 @@ def check_parquet_columns(folder: Path) -> list[str]:
     return problems
 
 
-def validate_package(package: frictionless.Package, frames: dict[str, pl.DataFrame]) -> list[str]:
+def validate_package(descriptor: dict, folder: Path, frames: dict[str, pl.DataFrame]) -> list[str]:
     """Frictionless's problems with the package (empty when valid); see the module docstring for
     what is validated when."""
-    descriptor = frictionless.Package.validate_descriptor(package.to_descriptor(), basepath=package.basepath)
-    problems = [f"datapackage.json: {e.message}" for task in descriptor.tasks for e in task.errors]
-    problems += [f"datapackage.json: {e.message}" for e in descriptor.errors]
-    if problems:
-        return problems
+    try:
+        package = frictionless.Package.from_descriptor(descriptor, basepath=str(folder))
+    except frictionless.FrictionlessException as err:
+        return [f"datapackage.json: {e.message}" for e in (err.reasons or [err.error])]
     rows = sum(frames[name].height for name in RELEASE_TABLES)
-    checked = frictionless.Package.from_descriptor(package.to_descriptor(), basepath=package.basepath)
     if rows <= FULL_VALIDATION_ROWS:
-        report = checked.validate()
+        report = package.validate()
     else:
         # Foreign keys need whole tables (the blocking check events_provenance_complete holds them
         # for every build); the sample checks types and constraints.
-        for resource in checked.resources:
+        for resource in package.resources:
             if isinstance(resource, frictionless.resources.TableResource):
                 resource.schema.foreign_keys = []
-        report = checked.validate(limit_rows=SAMPLE_ROWS)
+        report = package.validate(limit_rows=SAMPLE_ROWS)
+    problems = [f"datapackage.json: {e.message}" for e in report.errors]
     for task in report.tasks:
         for error in task.errors[:5]:
             problems.append(f"{task.name}: {error.message}")
         if len(task.errors) > 5:
             problems.append(f"{task.name}: {len(task.errors) - 5} more errors")
-    return problems + check_parquet_columns(Path(package.basepath or "."))
+    return problems + check_parquet_columns(folder)
 
 
 def datapackage_json(ctx: dict) -> str:
     """datapackage.json, built and validated; raises ValueError with frictionless's messages."""
-    package = build_package(ctx)
-    problems = validate_package(package, ctx["frames"])
+    descriptor = build_descriptor(ctx)
+    problems = validate_package(descriptor, ctx["folder"], ctx["frames"])
     if problems:
         raise ValueError("the release's datapackage.json does not validate:\n  " + "\n  ".join(problems[:20]))
-    return package.to_json() + "\n"
+    return json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n"
