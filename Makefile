@@ -26,7 +26,7 @@ SERVE_PORT ?= 8000
 EXPLORE_PORT ?= 8001
 export CREDENCE_EXPLORE_PORT := $(EXPLORE_PORT)
 
-.PHONY: setup run test lint format ui serve evaluate quality quality-record bench audit clean
+.PHONY: setup run test lint format ui serve explore evaluate quality quality-record bench audit clean
 
 # The environment is rebuilt when the lock changes; uv is bootstrapped with pip.
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -59,6 +59,10 @@ ui: setup
 
 serve: setup
 	$(BIN)/python -m http.server $(SERVE_PORT) --bind 127.0.0.1 --directory "$(CREDENCE_OUTPUTS_DIR)"
+
+# The release's explorer: Datasette over releases/LATEST/credence.sqlite (RELEASE=version for another).
+explore: setup
+	$(BIN)/python -m pipeline.release.explore --outputs "$(CREDENCE_OUTPUTS_DIR)" --port $(EXPLORE_PORT) $(if $(RELEASE),--release $(RELEASE),)
 
 evaluate: setup
 	$(BIN)/python -m pipeline.evaluate --gold "$(GOLD)" --outputs "$(CREDENCE_OUTPUTS_DIR)" $(if $(RELEASE),--release $(RELEASE),)

@@ -8,6 +8,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import polars as pl
 
 from pipeline.release.dating import core_years, known_dates
+from pipeline.release.explorer import write_explorer
 from pipeline.release.package import TABLE_DESCRIPTIONS, TITLE, datapackage_json
 from pipeline.release.quality_record import QualityRecord, load_quality_record
 from pipeline.release.render import render
@@ -153,6 +154,7 @@ def render_extras(ctx: dict, timeline: Future | None = None) -> dict[str, str | 
     """The release's files besides the tables; ``timeline`` is the chart started by start_timeline
     (drawn here when not given)."""
     quality = load_quality_record(quality_record_path())
+    explorer = write_explorer(ctx["folder"], ctx["frames"], ctx["version"])
     return {
         "README.md": data_card(ctx, quality),
         "CHANGELOG.md": changelog(ctx),
@@ -160,6 +162,8 @@ def render_extras(ctx: dict, timeline: Future | None = None) -> dict[str, str | 
         "datapackage.json": datapackage_json(ctx),
         # The coding rules the card and the column descriptions cite.
         "codebook.md": CODEBOOK_MD.read_bytes(),
+        # credence.sqlite is written into the folder by write_explorer; its Datasette metadata:
+        **explorer,
         **({"quality.json": quality.path.read_bytes()} if quality.usable else {}),
         # The chart shown on the download page, published (and checksummed) with the data it draws.
         "timeline.png": timeline.result() if timeline is not None else _timeline(ctx["frames"]["events"]),

@@ -60,6 +60,7 @@ FILE_NOTES = {
     SQLITE: "every table in one SQLite database (make explore)",
     "codebook.md": "codebook: what the codes mean",
     "quality.json": "measured quality (make quality)",
+    "datasette.json": "the explorer's metadata (make explore)",
 }
 
 
