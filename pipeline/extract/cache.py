@@ -17,6 +17,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipeline import progress
 from pipeline.cache import StageCache
 from pipeline.storage import write_parquet_atomic
 from schemas.models import Mention, conform, empty_frame
@@ -63,8 +64,12 @@ def extract_parallel(articles: pl.DataFrame, workers: int) -> pl.DataFrame:
     order = articles.with_columns(pl.col("text").str.len_bytes().alias("_n")).sort("_n", descending=True).drop("_n")
     n_batches = workers * 8
     batches = [order.gather_every(n_batches, offset=i) for i in range(n_batches)]
+    progress.phase("extracting", total=articles.height, unit="articles")
+    parts = []
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_warm_worker) as pool:
-        parts = list(pool.map(_extract_batch, batches))
+        for batch, part in zip(batches, pool.map(_extract_batch, batches)):
+            parts.append(part)
+            progress.advance(batch.height)
     return conform(pl.concat([p for p in parts if p.height] or [empty_frame(Mention)]), Mention)
 
 
