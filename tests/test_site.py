@@ -167,10 +167,14 @@ def test_page_escapes_data_and_shows_newest_events_and_timeline(two_releases: Pa
     assert "<h1>Credence diplomatic events, release 2026.01.02</h1>" in page
 
 
-def test_all_links_are_relative_and_inside_outputs(two_releases: Path):
+def test_all_links_are_relative_and_inside_outputs_but_the_local_explorer(two_releases: Path, monkeypatch):
+    monkeypatch.setenv("CREDENCE_EXPLORE_PORT", "8123")
     build_site(two_releases)
-    for link in page_links((two_releases / INDEX).read_text(encoding="utf-8")):
-        assert not link.startswith(("/", "http:", "https:", "file:")), link
+    links = page_links((two_releases / INDEX).read_text(encoding="utf-8"))
+    absolute = [link for link in links if link.startswith(("/", "http:", "https:", "file:"))]
+    # The only absolute link: the explorer (make explore) on 127.0.0.1, on the configured port.
+    assert absolute == ["http://127.0.0.1:8123/credence"]
+    assert "releases/2026.01.02/credence.sqlite" in links
 
 
 def test_page_without_releases_says_so(tmp_path: Path):
