@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from urllib.parse import quote
 
 import polars as pl
 import sqlite_utils
@@ -222,6 +223,12 @@ def datasette_metadata(version: str) -> dict:
         "license": LICENSE["title"],
         "license_url": LICENSE["path"],
         "source": "Credence (the release's datapackage.json lists the outlets)",
+        # Datasette lists every column's description above the rows; in a scrolling box of a few
+        # lines the rows stay on the first screen (the descriptions are also in each column's menu).
+        "extra_css_urls": [
+            "data:text/css,"
+            + quote("dl.column-descriptions{max-height:9em;overflow:auto;border:1px solid #ddd;padding:.3em .6em}")
+        ],
         "databases": {
             DATABASE: {
                 "tables": tables,
