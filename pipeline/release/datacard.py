@@ -45,11 +45,11 @@ def _coverage(frames: dict[str, pl.DataFrame]) -> dict:
         else n,
     }
     published = articles["published_at"].drop_nulls()
-    c.update(
-        published=published.len(),
-        published_first=published.min(),
-        published_last=published.max(),
-    )
+    c.update(published=published.len(), published_first=published.min(), published_last=published.max())
+    if published.len():
+        # Inferred publication dates have outliers too (the Tehran Times bundle: 1917 and 2057
+        # among 176): the 95% range first, as for the events.
+        c["published_core"] = core_years(published.dt.year())
     if dated.height:
         c["core_first"], c["core_last"] = core_years(dated["date_start"].dt.year())
         c["first"], c["last"] = dated["date_start"].min(), dated["date_end"].max()
