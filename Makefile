@@ -10,11 +10,23 @@ RAW ?= raw
 OUT ?= outputs
 GOLD ?= examples/gold/seed_events.yaml
 RELEASE ?=
-export DAGSTER_HOME ?= $(CURDIR)/.dagster
 export CREDENCE_RAW_DIR := $(abspath $(RAW))
 export CREDENCE_OUTPUTS_DIR := $(abspath $(OUT))
+# One Dagster instance per outputs folder (pipeline/settings.py: dagster_home_for): .dagster/ for the
+# default outputs/, <OUT>/.dagster/ for any other, so building another corpus never changes what
+# `make ui` shows for the default one. A DAGSTER_HOME set in the environment wins.
+ifeq ($(abspath $(OUT)),$(CURDIR)/outputs)
+export DAGSTER_HOME ?= $(CURDIR)/.dagster
+else
+export DAGSTER_HOME ?= $(abspath $(OUT))/.dagster
+endif
+# Ports of the local servers (all listen on 127.0.0.1 only): make ui UI_PORT=3001, and so on.
+UI_PORT ?= 3000
+SERVE_PORT ?= 8000
+EXPLORE_PORT ?= 8001
+export CREDENCE_EXPLORE_PORT := $(EXPLORE_PORT)
 
-.PHONY: setup run test lint format ui serve evaluate quality quality-record bench audit clean
+.PHONY: setup run test lint format ui serve explore evaluate quality quality-record bench audit clean
 
 # The environment is rebuilt when the lock changes; uv is bootstrapped with pip.
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -43,10 +55,14 @@ format: setup
 	$(BIN)/ruff check --fix .
 
 ui: setup
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(UI_PORT)
 
 serve: setup
-	$(BIN)/python -m http.server 8000 --bind 127.0.0.1 --directory "$(CREDENCE_OUTPUTS_DIR)"
+	$(BIN)/python -m http.server $(SERVE_PORT) --bind 127.0.0.1 --directory "$(CREDENCE_OUTPUTS_DIR)"
+
+# The release's explorer: Datasette over releases/LATEST/credence.sqlite (RELEASE=version for another).
+explore: setup
+	$(BIN)/python -m pipeline.release.explore --outputs "$(CREDENCE_OUTPUTS_DIR)" --port $(EXPLORE_PORT) $(if $(RELEASE),--release $(RELEASE),)
 
 evaluate: setup
 	$(BIN)/python -m pipeline.evaluate --gold "$(GOLD)" --outputs "$(CREDENCE_OUTPUTS_DIR)" $(if $(RELEASE),--release $(RELEASE),)

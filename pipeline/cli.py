@@ -1,5 +1,7 @@
 """Command line: `python -m pipeline.cli build` runs the build_release job in the persistent
-Dagster instance (DAGSTER_HOME), so command-line runs show up in the UI like any other run."""
+Dagster instance of the outputs folder (DAGSTER_HOME, else ``pipeline.settings.dagster_home_for``),
+so command-line runs show up in the UI like any other run, and a build into another outputs folder
+never shows up in the default folder's UI."""
 
 from __future__ import annotations
 
@@ -10,11 +12,16 @@ import os
 import sys
 from pathlib import Path
 
-from pipeline.instance_home import ensure_home
+from pipeline.instance_home import InstanceOutputsMismatch, ensure_home
+from pipeline.settings import default_outputs_dir
 
 
 def build() -> int:
-    os.environ["DAGSTER_HOME"] = str(ensure_home())
+    try:
+        os.environ["DAGSTER_HOME"] = str(ensure_home(outputs=default_outputs_dir()))
+    except InstanceOutputsMismatch as err:
+        print(f"build refused: {err}", file=sys.stderr)
+        return 2
     import dagster as dg
 
     from pipeline.definitions import defs
@@ -29,7 +36,6 @@ def build() -> int:
             print("build failed; see the run in the Dagster UI (make ui) for the step that failed", file=sys.stderr)
             return 1
         from pipeline.releases import read_latest, releases_dir
-        from pipeline.settings import default_outputs_dir
 
         outputs = Path(default_outputs_dir()).resolve()
         version = read_latest(outputs)

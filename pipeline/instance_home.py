@@ -47,7 +47,36 @@ def validate_home(home: Path) -> dict:
     return dict(config)
 
 
-def ensure_home(home: str | Path | None = None) -> Path:
+OUTPUTS_MARK = "credence-outputs.txt"
+
+
+class InstanceOutputsMismatch(ValueError):
+    """A build would write runs for one outputs folder into the instance of another."""
+
+
+def claim_outputs(home: Path, outputs: str | Path) -> None:
+    """Record which outputs folder the instance in ``home`` belongs to (first build), or refuse a
+    build into another one: its runs and materializations would replace, in the UI, what the
+    instance shows for its own folder (issue 17: after `make run OUT=other` the UI showed the
+    other corpus)."""
+    outputs = str(Path(outputs).resolve())
+    mark = home / OUTPUTS_MARK
+    if not mark.is_file():
+        mark.write_text(outputs + "\n", encoding="utf-8")
+        return
+    owner = mark.read_text(encoding="utf-8").strip()
+    if owner != outputs:
+        raise InstanceOutputsMismatch(
+            f"the Dagster instance {home} belongs to the outputs folder {owner}, not {outputs}: a build "
+            f"there would change what the UI shows for {owner}. Leave DAGSTER_HOME unset (each outputs "
+            f"folder then gets its own instance, <outputs>/.dagster) or point it at another folder; "
+            f"delete {mark} to hand the instance over on purpose."
+        )
+
+
+def ensure_home(home: str | Path | None = None, *, outputs: str | Path | None = None) -> Path:
+    """Create (once) and return the instance folder; with ``outputs``, also check that the
+    instance belongs to that outputs folder (``claim_outputs``)."""
     path = Path(home or default_dagster_home()).resolve()
     path.mkdir(parents=True, exist_ok=True)
     cfg = path / "dagster.yaml"
@@ -61,6 +90,8 @@ def ensure_home(home: str | Path | None = None) -> Path:
 
         with FileLock(str(path / ".instance-init.lock"), timeout=600), dg.DagsterInstance.from_config(str(path)):
             pass
+    if outputs is not None:
+        claim_outputs(path, outputs)
     return path
 
 

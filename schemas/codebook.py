@@ -67,3 +67,13 @@ class Codebook:
 def load_codebook(path: str | Path = CODEBOOK_PATH) -> Codebook:
     data = Path(path).read_bytes()
     return Codebook(raw=load_yaml(data), sha256=hashlib.sha256(data).hexdigest())
+
+
+GOLDSTEIN_PATH = SCHEMAS_DIR / "goldstein.yaml"
+
+
+@functools.cache
+def load_goldstein() -> dict[str, float]:
+    """CAMEO code -> Goldstein scale value (``schemas/goldstein.yaml``)."""
+    data = load_yaml(GOLDSTEIN_PATH.read_bytes())
+    return {str(code): float(value) for code, value in data.items()}

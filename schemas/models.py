@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from typing import Optional
 
 import pandera.polars as pa
 import polars as pl
@@ -246,6 +247,14 @@ class Event(pa.DataFrameModel):
         isin=[1, 2, 3, 4],
         description="1 verbal cooperation, 2 material cooperation, 3 verbal conflict, 4 material conflict.",
     )
+    # goldstein and source_urls are added when a release is published (pipeline/release/enrich.py):
+    # optional here, so the dedup stage's events table (checked against this model) need not carry them.
+    goldstein: Optional[float] = pa.Field(  # noqa: UP045 (pandera reads Optional as "column not required")
+        ge=-10.0,
+        le=10.0,
+        description="Goldstein scale of the CAMEO code, -10 (most conflictual) to +10 (most cooperative): "
+        "GDELT's GoldsteinScale, so rows compare with GDELT and ICEWS (schemas/goldstein.yaml).",
+    )
     confidence: float = pa.Field(
         ge=0.0,
         le=1.0,
@@ -261,6 +270,10 @@ class Event(pa.DataFrameModel):
         str_length={"min_value": 1}, description="Best supporting quote (highest-confidence mention)."
     )
     outlets: StrList = pa.Field(description="Distinct outlets of its articles (known ones only).")
+    source_urls: Optional[StrList] = pa.Field(  # noqa: UP045 (see goldstein)
+        description="URLs of its articles as metadata states them (GDELT's SOURCEURL), in the order of "
+        "article_ids; articles without a known URL are left out, so the list may be shorter or empty."
+    )
     conflict_fields: StrList = pa.Field(description="Fields on which its mentions disagree (empty when none).")
 
     class Config:
@@ -350,13 +363,22 @@ def _polars_schema(model: type[pa.DataFrameModel]) -> dict[str, pl.DataType]:
     return {name: col.dtype.type for name, col in model.to_schema().columns.items()}
 
 
+@functools.cache
+def optional_columns(model: type[pa.DataFrameModel]) -> frozenset[str]:
+    """Columns the model declares ``Optional``: a table may leave them out (Event's goldstein and
+    source_urls, added only when a release is published)."""
+    return frozenset(name for name, col in model.to_schema().columns.items() if not col.required)
+
+
 def conform(df: pl.DataFrame, model: type[pa.DataFrameModel]) -> pl.DataFrame:
-    """Select and cast the model's columns in its order (missing nullable columns become null)."""
+    """Select and cast the model's columns in its order (missing nullable columns become null;
+    missing optional columns stay missing)."""
     schema = polars_schema(model)
+    optional = optional_columns(model)
     exprs = []
     for name, dtype in schema.items():
         if name in df.columns:
             exprs.append(pl.col(name).cast(dtype))
-        else:
+        elif name not in optional:
             exprs.append(pl.lit(None, dtype=dtype).alias(name))
     return df.select(exprs)

@@ -2,7 +2,10 @@
 
 1. The download page, served over HTTP from a temporary outputs folder: it opens, every link and
    image resolves, and a file downloaded by clicking its link has the sha256 SHA256SUMS lists.
-2. `dagster dev` on a free local port with its own DAGSTER_HOME, raw and outputs folders: the UI
+2. The explorer (Datasette over a seed build's credence.sqlite, as `make explore` runs it): events
+   are filtered by a facet, found by a word of their quote, one is followed to its quotes and
+   articles, and a filtered CSV is downloaded.
+3. `dagster dev` on a free local port with its own DAGSTER_HOME, raw and outputs folders: the UI
    opens, "Materialize all" is clicked, the run succeeds and a release and its download page appear.
 
 Screenshots go to test-artifacts/ (gitignored) for a human to look at.
@@ -108,7 +111,10 @@ def check_download_page(page, base_url: str, outputs: Path, shot: str) -> dict:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / shot), full_page=True)
 
-    hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))")
+    # Every link is relative, except the explorer's: a local Datasette (make explore), tested below.
+    explorer = page.eval_on_selector_all("a.explorer", "els => els.map(e => e.getAttribute('href'))")
+    assert all(link.startswith("http://127.0.0.1:") for link in explorer)
+    hrefs = page.eval_on_selector_all("a[href]:not(.explorer)", "els => els.map(e => e.getAttribute('href'))")
     srcs = page.eval_on_selector_all("img[src]", "els => els.map(e => e.getAttribute('src'))")
     assert hrefs and srcs
     for link in hrefs + srcs:
@@ -152,6 +158,122 @@ def test_download_page_links_resolve_and_downloads_match_sha256sums(browser, tmp
     assert facts["latest"] == "2026.01.02"
     # Both releases are listed, each with its files.
     assert facts["links"] > 2 * 17
+
+
+# ---------------------------------------------------------------------------------------------
+# the explorer (make explore)
+
+
+@contextlib.contextmanager
+def datasette(folder: Path, tmp_path: Path):
+    """Datasette over a release folder as `make explore` starts it, on a free port; stopped with
+    SIGTERM to its process group."""
+    from pipeline.release.explore import datasette_command
+
+    port = free_port()
+    log = (tmp_path / "datasette.log").open("wb")
+    proc = subprocess.Popen(
+        datasette_command(folder, port), stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=PROJECT
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise AssertionError(f"datasette exited: {(tmp_path / 'datasette.log').read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(base + "/-/versions.json", timeout=5):
+                    break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+        yield base
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def seed_release(tmp_path_factory) -> Path:
+    """A release built from the seed articles through the whole pipeline."""
+    import shutil
+
+    from tests.conftest import SEEDS
+    from tests.test_pipeline_e2e import build
+
+    root = tmp_path_factory.mktemp("explorer")
+    raw = root / "raw"
+    raw.mkdir()
+    for p in SEEDS.glob("*.txt"):
+        shutil.copy2(p, raw / p.name)
+    assert build(raw, root / "outputs").success
+    return releases_dir(root / "outputs") / read_latest(root / "outputs")
+
+
+def test_explorer_filters_searches_follows_an_event_to_its_quotes_and_downloads_a_filtered_csv(
+    browser, seed_release: Path, tmp_path: Path
+):
+    import polars as pl
+
+    events = pl.read_parquet(seed_release / "events.parquet")
+    mentions = pl.read_parquet(seed_release / "mentions.parquet")
+    articles = pl.read_parquet(seed_release / "articles.parquet")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with datasette(seed_release, tmp_path) as base:
+        page = browser.new_page(accept_downloads=True, viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(30_000)
+        page.goto(f"{base}/credence/events")
+        assert "One row per real-world event" in page.content()  # the description from the metadata
+        for facet in ("event_type", "countries", "modality", "date_precision", "year"):
+            assert page.locator(f"#facet-{facet}").count() == 1, f"no {facet} facet"
+        page.screenshot(path=str(ARTIFACTS / "explorer_events.png"), full_page=True)
+
+        # Filter by a facet: click the most frequent event type.
+        top_type, n_top = (
+            events.group_by("event_type").len().sort(["len", "event_type"], descending=[True, False]).row(0)
+        )
+        page.locator("#facet-event_type a", has_text=top_type).first.click()
+        page.wait_for_url(f"**event_type={top_type}**")
+        shown = page.locator("table.rows-and-columns tbody tr").count()
+        assert shown == n_top, (shown, n_top)
+        page.screenshot(path=str(ARTIFACTS / "explorer_filtered.png"), full_page=True)
+
+        # Download the filtered table as CSV (Advanced export, "download file").
+        page.locator("#export input[name=_dl]").check()
+        with page.expect_download() as info:
+            page.locator('#export input[type=submit][value="Export CSV"]').click()
+        rows = pl.read_csv(info.value.path(), infer_schema=False)
+        assert rows.height == n_top and set(rows["event_type"]) == {top_type}
+        assert set(rows["event_id"]) == set(events.filter(pl.col("event_type") == top_type)["event_id"])
+
+        # Find an event by a word of its quote (full-text search), then follow it to its quotes.
+        target = events.sort("n_mentions", "event_id", descending=[True, False]).row(0, named=True)
+        word = max((w.strip(".,;:'\"()") for w in target["quote"].split()), key=len)
+        page.goto(f"{base}/credence/events")
+        page.fill("#_search", word)
+        page.press("#_search", "Enter")
+        page.wait_for_url("**_search=**")
+        page.get_by_role("link", name=target["event_id"], exact=True).click()
+        page.wait_for_url(f"**/credence/events/{target['event_id']}")
+        page.screenshot(path=str(ARTIFACTS / "explorer_event.png"), full_page=True)
+        page.locator(f'a[href="/credence/mentions?event_id={target["event_id"]}"]').click()
+        page.wait_for_url("**/credence/mentions?event_id=**")
+        own = mentions.filter(pl.col("event_id") == target["event_id"])
+        assert page.locator("table.rows-and-columns tbody tr").count() == own.height
+        text = page.locator("table.rows-and-columns").inner_text()
+        for quote in own["quote"]:
+            assert quote.split("\n")[0][:60] in text
+        page.screenshot(path=str(ARTIFACTS / "explorer_quotes.png"), full_page=True)
+
+        # The canned query: the event with its mentions, quotes and articles.
+        page.goto(f"{base}/credence/event_sources?event_id={target['event_id']}")
+        table = page.locator("table.rows-and-columns").inner_text()
+        files = articles.filter(pl.col("article_id").is_in(own["article_id"].implode()))["source_file"]
+        assert all(f in table for f in files)
+        page.screenshot(path=str(ARTIFACTS / "explorer_event_sources.png"), full_page=True)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ def test_the_model_is_checked_when_it_loads(monkeypatch):
     parse_mod.nlp()  # the pinned model loads
     parse_mod.nlp.cache_clear()
     monkeypatch.setattr(parse_mod, "MODEL_VERSION", "9.9.9")
-    with pytest.raises(ModelMismatch, match="9.9.9"):
+    with pytest.raises(ModelMismatch, match=r"9\.9\.9"):
         parse_mod.nlp()
     monkeypatch.undo()
     parse_mod.nlp.cache_clear()

@@ -243,7 +243,14 @@ def test_offsets_quotes_and_ids():
         assert text[r["char_start"] : r["char_end"]] == r["quote"]
         assert r["trigger_text"] in r["quote"]
         assert r["mention_id"] == mention_id(
-            "a" + "1" * 16, r["char_start"], r["char_end"], r["event_type"], r["actor_name"], r["target_name"]
+            "a" + "1" * 16,
+            r["char_start"],
+            r["char_end"],
+            r["event_type"],
+            r["actor_name"],
+            r["target_name"],
+            r["date_start"],
+            r["date_end"],
         )
         assert 0.0 <= r["confidence"] <= 1.0
     assert {r["sentence_index"] for r in got} <= {0, 1, 2}

@@ -23,7 +23,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGES = {"ingest", "extract", "validate", "dedup", "release", "evaluate"}
-SHARED = {"text", "storage", "cache", "releases", "settings", "runtime"}
+SHARED = {"text", "storage", "cache", "releases", "settings", "runtime", "progress"}
 GLUE = {"assets", "checks", "scale", "definitions", "cli", "automation", "resources", "metadata", "instance_home"}
 
 

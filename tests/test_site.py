@@ -16,7 +16,12 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from pipeline.release.chart import choose_period, country_month_counts, country_period_counts, timeline_png
+from pipeline.release.chart import (
+    core_years,
+    country_month_counts,
+    country_period_counts,
+    timeline_png,
+)
 from pipeline.release.datacard import render_extras
 from pipeline.release.publish import Provenance, ReleaseTables, write_release
 from pipeline.release.site import INDEX, build_site, newest_events, page_link_problems, page_links
@@ -49,7 +54,7 @@ def event_row(key: str, start: str | None, actor: str = "USA", target: str | Non
         "article_ids": ["a" + "0" * 16],
         "mention_ids": ["m" + hashlib.sha256(key.encode()).hexdigest()[:16]],
         "first_published_at": d,
-        "cameo_code": "036",
+        "cameo_code": "040",
         "plover_type": "CONSULT",
         "quad_class": 1,
         "confidence": 0.8,
@@ -162,10 +167,14 @@ def test_page_escapes_data_and_shows_newest_events_and_timeline(two_releases: Pa
     assert "<h1>Credence diplomatic events, release 2026.01.02</h1>" in page
 
 
-def test_all_links_are_relative_and_inside_outputs(two_releases: Path):
+def test_all_links_are_relative_and_inside_outputs_but_the_local_explorer(two_releases: Path, monkeypatch):
+    monkeypatch.setenv("CREDENCE_EXPLORE_PORT", "8123")
     build_site(two_releases)
-    for link in page_links((two_releases / INDEX).read_text(encoding="utf-8")):
-        assert not link.startswith(("/", "http:", "https:", "file:")), link
+    links = page_links((two_releases / INDEX).read_text(encoding="utf-8"))
+    absolute = [link for link in links if link.startswith(("/", "http:", "https:", "file:"))]
+    # The only absolute link: the explorer (make explore) on 127.0.0.1, on the configured port.
+    assert absolute == ["http://127.0.0.1:8123/credence"]
+    assert "releases/2026.01.02/credence.sqlite" in links
 
 
 def test_page_without_releases_says_so(tmp_path: Path):
@@ -212,7 +221,7 @@ def _png_size(data: bytes) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
-def test_timeline_counts_each_country_once_per_event_and_is_deterministic():
+def test_timeline_counts_each_event_once_by_actor_country_and_is_deterministic():
     df = conform(
         pl.DataFrame(
             [
@@ -224,10 +233,10 @@ def test_timeline_counts_each_country_once_per_event_and_is_deterministic():
         ),
         Event,
     )
-    counts, undated = country_month_counts(df)
-    assert undated == 1
+    counts, not_shown = country_month_counts(df)
+    assert not_shown == 1
     got = {(m.isoformat(), c): n for m, c, n in counts.iter_rows()}
-    assert got == {("2024-01-01", "IRN"): 1, ("2024-01-01", "USA"): 2, ("2024-03-01", "RUS"): 1}
+    assert got == {("2024-01-01", "USA"): 2, ("2024-03-01", "RUS"): 1}
     png = timeline_png(df)
     assert png == timeline_png(df)
     assert _png_size(png) == (1000, 420)
@@ -241,6 +250,48 @@ def test_timeline_pools_countries_beyond_the_top_ones():
     counts, _ = country_month_counts(df, top=3)
     assert set(counts["country"].to_list()) == set(sorted(df["actor_country"].to_list())[:3]) | {"other"}
     assert counts["events"].sum() == 12
+
+
+def test_timeline_leaves_out_open_and_unknown_dates_and_says_so():
+    """Issue 17: events with only a lower bound were drawn at that bound (the seeds' "2021" bar held
+    five events of 2023-2025). Only events with both ends and a precision are placed."""
+    lower_only = event_row("lower", "2021-08-15", date_end=None, date_precision="year")
+    unknown = event_row("unknown", "2021-08-15", date_precision="unknown")
+    dated = [event_row(f"d{i}", f"2024-0{i + 1}-10") for i in range(3)]
+    df = conform(pl.DataFrame([lower_only, unknown, *dated]), Event)
+    counts, stats, label = country_period_counts(df)
+    assert label == "month" and counts["events"].sum() == 3
+    assert (stats.total, stats.shown, stats.undated) == (5, 3, 2)
+    assert counts["period"].min() == dt.date(2024, 1, 1)  # the axis starts at the first dated event
+    assert stats.note(label) == "Shown: 3 of 5 events. Not shown: 2 undated or open-ended."
+
+
+def test_timeline_is_as_precise_as_the_data():
+    def year_event(k: str, year: int) -> dict:
+        return event_row(k, f"{year}-01-01", date_end=dt.date(year, 12, 31), date_precision="year")
+
+    months = [event_row(f"m{i}", f"2024-{i + 1:02d}-03") for i in range(10)]
+    # One year-precision event among ten of a month: a monthly chart, the year one counted apart.
+    _, stats, label = country_period_counts(conform(pl.DataFrame([*months, year_event("y", 2024)]), Event))
+    assert label == "month" and (stats.shown, stats.too_wide) == (10, 1)
+    # Mostly year-precision events: a yearly chart holding them all.
+    years = [year_event(f"y{i}", 2020 + i % 4) for i in range(8)]
+    _counts, stats, label = country_period_counts(conform(pl.DataFrame([*months[:2], *years]), Event))
+    assert label == "year" and stats.shown == 10 and stats.too_wide == 0
+
+
+def test_timeline_clips_to_the_range_of_most_dated_events():
+    rows = [event_row(f"e{i}", f"{2000 + i % 20}-06-0{1 + i % 9}") for i in range(100)]
+    rows += [event_row("old", "1828-02-10"), event_row("plan", "2040-01-01")]
+    df = conform(pl.DataFrame(rows), Event)
+    assert core_years(df["date_start"].dt.year()) == (2000, 2019)
+    counts, stats, label = country_period_counts(df)
+    assert label == "year" and stats.outside == 2 and stats.shown == 100
+    assert (counts["period"].min(), counts["period"].max()) == (dt.date(2000, 1, 1), dt.date(2019, 1, 1))
+    assert "2 dated outside 2000-2019" in stats.note(label)
+    # A small release keeps every event: 95% of 7 rounds up to all of them.
+    few = conform(pl.DataFrame([event_row("a", "2021-01-01"), *rows[:5], rows[-1]]), Event)
+    assert country_period_counts(few)[1].outside == 0
 
 
 def test_download_page_asset_and_link_check_materialize(two_releases: Path, tmp_path: Path):
@@ -278,27 +329,20 @@ def test_extraction_quality_check_is_warn_and_disabled_without_gold(two_releases
     scored = release_extraction_quality(
         CredenceSettings(raw_dir="r", outputs_dir=str(two_releases), gold_file=str(gold))
     )
-    # Four made-up "meet" events match nothing in the seed gold file: a WARN failure with the scores.
+    # The release has none of the seed gold's articles: nothing is scored, and the WARN says so.
     assert not scored.passed and scored.severity == dg.AssetCheckSeverity.WARN
-    assert scored.metadata["recall"].value == 0.0
-    assert scored.metadata["release"].value == "2026.01.02"
+    assert scored.metadata["result"].value == "not measured" and scored.metadata["scored_articles"].value == 0
 
 
 def test_timeline_period_widens_with_the_span_of_dates():
-    d = dt.date
-    assert choose_period(d(2024, 1, 5), d(2024, 12, 1))[2] == "month"
-    assert choose_period(d(2020, 1, 1), d(2024, 12, 1))[2] == "quarter"
-    assert choose_period(d(2005, 1, 1), d(2024, 8, 21))[2] == "year"
     df = conform(
         pl.DataFrame([event_row("old", "2005-03-01", "USA", None), event_row("new", "2024-08-21", "USA", "AFG")]), Event
     )
-    counts, undated, label = country_period_counts(df)
-    assert label == "year" and undated == 0
-    assert {(p.isoformat(), c) for p, c, _ in counts.iter_rows()} == {
-        ("2005-01-01", "USA"),
-        ("2024-01-01", "AFG"),
-        ("2024-01-01", "USA"),
-    }
+    counts, stats, label = country_period_counts(df)
+    assert label == "year" and stats.shown == 2
+    assert {(p.isoformat(), c) for p, c, _ in counts.iter_rows()} == {("2005-01-01", "USA"), ("2024-01-01", "USA")}
+    quarters = conform(pl.DataFrame([event_row("q1", "2020-01-05"), event_row("q2", "2024-12-01")]), Event)
+    assert country_period_counts(quarters)[2] == "quarter"
 
 
 def test_chart_and_preview_follow_latest_when_it_is_not_the_newest_folder(two_releases: Path):

@@ -3,6 +3,7 @@
 import dagster as dg
 import polars as pl
 
+from pipeline import progress
 from pipeline.extract.stage import extract_mentions
 from pipeline.metadata import markdown_preview, table_metadata
 from pipeline.resources import CredenceSettings
@@ -20,7 +21,8 @@ from schemas.models import Mention
 def extracted_mentions(
     context: dg.AssetExecutionContext, settings: CredenceSettings, articles: pl.DataFrame
 ) -> dg.Output[pl.DataFrame]:
-    mentions, stats = extract_mentions(articles, settings.cache_path, workers=settings.extract_workers)
+    with progress.reporting(context.log.info):
+        mentions, stats = extract_mentions(articles, settings.cache_path, workers=settings.extract_workers)
     context.log.info(
         f"extracted {stats.extracted} articles, reused {stats.reused} from the cache -> {mentions.height} mentions"
     )

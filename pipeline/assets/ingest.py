@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from pipeline import progress
 from pipeline.ingest.stage import ingest_articles
 from pipeline.metadata import markdown_preview, quarantine_summary, table_metadata
 from pipeline.resources import CredenceSettings
@@ -26,7 +27,8 @@ from schemas.models import ArticleText, Quarantine
     },
 )
 def ingest(context: dg.AssetExecutionContext, settings: CredenceSettings):
-    result = ingest_articles(settings.raw_path, settings.cache_path, workers=settings.extract_workers)
+    with progress.reporting(context.log.info):
+        result = ingest_articles(settings.raw_path, settings.cache_path, workers=settings.extract_workers)
     arts, quar = result.articles, result.quarantine
     context.log.info(f"ingested {arts.height} articles, quarantined {quar.height} inputs from {settings.raw_path}")
     cache = result.cache

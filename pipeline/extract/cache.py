@@ -17,6 +17,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipeline import progress
 from pipeline.cache import StageCache
 from pipeline.extract.parse import ParseCache
 from pipeline.storage import write_parquet_atomic
@@ -102,14 +103,27 @@ def extract_parallel(
         with ProcessPoolExecutor(
             max_workers=workers, mp_context=get_context("spawn"), initializer=_warm_worker
         ) as pool:
-            found = list(pool.map(_candidates, batches))
+            progress.phase("finding candidate sentences", total=articles.height, unit="articles")
+            found = []
+            for batch, part in zip(batches, pool.map(_candidates, batches), strict=True):
+                found.append(part)
+                progress.advance(batch.height)
             candidates = pl.concat(found)
             todo = _unparsed(candidates, cached)
             chunks = [todo[i : i + PARSE_CHUNK] for i in range(0, len(todo), PARSE_CHUNK)]
-            fresh = list(pool.map(_parse, chunks))
+            progress.phase("parsing", total=len(todo), unit="sentences")
+            fresh = []
+            for chunk, part in zip(chunks, pool.map(_parse, chunks), strict=True):
+                fresh.append(part)
+                progress.advance(len(chunk))
             parses = pl.concat([cached, *fresh])
             jobs = [(b, c, _needed(parses, c)) for b, c in zip(batches, found, strict=True)]
-            mentions = pl.concat([m for m in pool.map(_code, jobs) if m.height] or [empty_frame(Mention)])
+            progress.phase("coding", total=articles.height, unit="articles")
+            parts = []
+            for batch, part in zip(batches, pool.map(_code, jobs), strict=True):
+                parts.append(part)
+                progress.advance(batch.height)
+            mentions = pl.concat([m for m in parts if m.height] or [empty_frame(Mention)])
     if parse_cache is not None:
         keep = _needed(parses, candidates) if whole else parses.unique("key", keep="first")
         if keep.height != cached.height or todo:

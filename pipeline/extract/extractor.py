@@ -45,7 +45,12 @@ MAX_SENTENCE_CHARS = 1500
 # "TEHRAN –", "KABUL, AFGHANISTAN –": a dateline is not part of the sentence's grammar (parsed, it
 # becomes the subject), so the parse starts after it; the quote keeps it.
 DATELINE = re.compile(r"[A-Z][A-Z .,'’()-]{1,40}?\s*[–—-]+\s+(?=[A-Z“\"‘'])")
-SURNAME = re.compile(r"\b[A-Z][a-z]+\b")
+SURNAME = re.compile(r"\b[A-Z][a-z]{2,}\b")
+NAME_REACH = 40  # characters either side of a title where the name it belongs to is written
+_CAPITALISED_NON_NAMES = frozenset(
+    "The This That These Those They There Their Then When While After Before Since During Minister President "
+    "Foreign Deputy Ambassador Prime Secretary Affairs Ministry General Director Special Envoy Spokesman Head".split()
+)
 CANDIDATE_SCHEMA = {
     "article_id": pl.String,
     "sentence_index": pl.Int32,
@@ -131,8 +136,14 @@ def _article_candidates(text: str) -> list[tuple[int, int, int, int]]:
     upto = sentences[max(hit)][1]
     spans = find_spans(text[:upto], norm[:upto], low[:upto])
     span_starts = [sp.start for sp in spans]
-    # A person named in full earlier may return by surname alone ("Xi Jinping" ... "Xi"): a side too.
+    # A person named earlier may return by surname alone ("Xi Jinping" ... "Xi"; "Nodira Qosimova,
+    # the Uzbek Deputy Foreign Minister" ... "Qosimova"): a side too. The names beside a title are
+    # taken by their capitalised words (a gate may keep too much, never too little).
     surnames = {sp.text.split()[-1]: sp.start for sp in spans if sp.kind == "person" and " " in sp.text}
+    for sp in spans:
+        if sp.kind == "title":
+            for m in SURNAME.finditer(text, max(0, sp.start - NAME_REACH), min(len(text), sp.end + NAME_REACH)):
+                surnames.setdefault(m.group(), m.start())
     out = []
     seen: set[str] = set()
     for si in sorted(hit):
@@ -149,7 +160,7 @@ def _article_candidates(text: str) -> list[tuple[int, int, int, int]]:
         # tehran_dev keeps 121 of its 123 matched pairs and all its events.
         lo, hi = bisect.bisect_left(span_starts, q0), bisect.bisect_left(span_starts, q1)
         sides = {_side(sp) for sp in spans[lo:hi] if sp.kind in ENTITY_KINDS}
-        sides |= {w for w in SURNAME.findall(text, q0, q1) if surnames.get(w, q1) < q0}
+        sides |= {w for w in SURNAME.findall(text, q0, q1) if surnames.get(w, q1) < q0} - _CAPITALISED_NON_NAMES
         refers = any(sp.kind == "anaphor" for sp in spans[lo:hi])
         if len(sides) < 2 and not (sides and refers):
             continue
@@ -159,8 +170,12 @@ def _article_candidates(text: str) -> list[tuple[int, int, int, int]]:
 
 
 def _side(sp) -> str:
-    """Who a name stands for, to tell two sides from two names of one (a state and its capital)."""
-    return sp.entry.country if sp.entry is not None and sp.entry.country not in (None, "IGO") else sp.text
+    """Who a name stands for, to tell two sides from two names of one (a state and its capital); a
+    group or organisation is a side of its own (the Taliban and Kabul: a domestic event)."""
+    e = sp.entry
+    if e is not None and e.kind in ("state", "capital", "demonym") and e.country:
+        return e.country
+    return e.name if e is not None else sp.text
 
 
 def code_articles(articles: pl.DataFrame, candidates: pl.DataFrame, parses: pl.DataFrame) -> pl.DataFrame:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import re
 from dataclasses import dataclass, field, replace
 
 from pipeline.extract.actors import ENTITY_KINDS, ArticleActors, ResolvedActor, Span, resolve
@@ -260,6 +261,9 @@ def span_country(sp: Span, depth: int = 0) -> str | None:
     return None
 
 
+_PLACE_BEFORE = re.compile(r"\b(?:in|at|on|to|from|into|near|over|about|regarding)\s+(?:the\s+)?$", re.I)
+
+
 def recent_pair(ctx: Ctx, before: int) -> list[Span]:
     """ "The two countries", "both sides": the last two distinct countries named before, within
     the last few sentences (a deictic pair; coders of news resolve it so)."""
@@ -270,8 +274,10 @@ def recent_pair(ctx: Ctx, before: int) -> list[Span]:
             continue
         if sp.start < lo:
             break
-        if sp.kind not in ("state", "capital", "demonym", "person", "org"):
+        if sp.kind not in ("state", "capital", "demonym", "person", "org", "anaphor", "title"):
             continue
+        if _PLACE_BEFORE.search(ctx.text, max(0, sp.start - 14), sp.start):
+            continue  # "in Syria", "to Moscow": a place, not a side
         c = span_country(sp)
         if c is None or c == "IGO" or c in got:
             continue

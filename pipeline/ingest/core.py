@@ -24,6 +24,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipeline import progress
 from pipeline.ingest.bundle import BundleStop, read_bundle
 from pipeline.ingest.cache import (
     ANALYSES,
@@ -233,7 +234,8 @@ def _ingest_file(run: _Run, entry: Entry, meta: Metadata) -> None:
 
 def _ingest_bundle(run: _Run, entry: Entry) -> None:
     limits = run.limits
-    for item in read_bundle(entry.path, limits.max_line_bytes, limits.max_bundle_bytes):
+    lines = read_bundle(entry.path, limits.max_line_bytes, limits.max_bundle_bytes)
+    for item in progress.track(lines, f"reading {entry.source_file}", unit="lines"):
         if isinstance(item, BundleStop):
             run.reject(entry.source_file, item.line, item.code, item.reason, item.detail)
             continue
@@ -480,7 +482,7 @@ def _finish(
     # Language guess, for texts without a stated language.
     todo = _missing(reached.filter(pl.col("language").is_null()), analyses, pl.col("english").is_null())
     if todo.height:
-        guesses = [guess_english(t) for t in todo["text"].to_list()]
+        guesses = [guess_english(t) for t in progress.track(todo["text"].to_list(), "language", unit="texts")]
         analyses = analyses.update(
             pl.DataFrame(
                 {
@@ -511,7 +513,8 @@ def _finish(
     # Structure (title, dateline, date marker) of the kept texts.
     todo = _missing(kept, analyses, ~pl.col("has_structure"))
     if todo.height:
-        structures = [analyze(t) for t in todo["text"].to_list()]
+        texts = todo["text"].to_list()
+        structures = [analyze(t) for t in progress.track(texts, "titles and datelines", unit="texts")]
         analyses = analyses.update(
             pl.DataFrame(
                 {

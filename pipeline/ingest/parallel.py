@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
+from pipeline import progress
 from pipeline.text.dates import infer_publication_date
 
 PARALLEL_MIN_TEXTS = 4000
@@ -34,18 +35,24 @@ def infer_dates(
     """infer_publication_date for each text (with its year tokens, weekday flag and the hints the
     ``hints`` function gives for it), in order."""
     n = len(texts)
+    progress.phase("dating publication", total=n, unit="texts")
     if workers <= 1 or n < PARALLEL_MIN_TEXTS:
         return _date_all(list(texts), list(years), list(weekdays), hints)
     cut = n - int(n * WORKER_SHARE)
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
         tail = pool.submit(_date_all, list(texts[cut:]), list(years[cut:]), list(weekdays[cut:]), hints)
-        head = _date_all(list(texts[:cut]), list(years[:cut]), list(weekdays[:cut]), hints)
+        # The worker dates the tail alongside: each text dated here stands for n / cut of the whole.
+        head = _date_all(list(texts[:cut]), list(years[:cut]), list(weekdays[:cut]), hints, per_text=n / cut)
         return head + tail.result()
 
 
-def _date_all(texts: list[str], years: list, weekdays: list, hints: Callable[[str], Sequence] | None) -> list[Result]:
+def _date_all(
+    texts: list[str], years: list, weekdays: list, hints: Callable[[str], Sequence] | None, per_text: float = 1.0
+) -> list[Result]:
     out = []
+    reporter = progress.current()
     for text, y, w in zip(texts, years, weekdays):
+        reporter.count += per_text
         pub = infer_publication_date(text, _lazy(hints, text) if hints is not None else (), years=y, has_weekday=w)
         out.append((pub.published_at, pub.basis, pub.published_after))
     return out

@@ -18,7 +18,8 @@ _IGNORED_FIELDS = {"event_id", "summary"}
 
 def _changed_fields(prev: pl.DataFrame, cur: pl.DataFrame) -> pl.DataFrame:
     """(event_id, fields) for every id present in both, fields in Event column order."""
-    compared = [c for c in polars_schema(Event) if c not in _IGNORED_FIELDS]
+    # A column one side lacks (a column added to the releases since) is no change of the event.
+    compared = [c for c in polars_schema(Event) if c not in _IGNORED_FIELDS and c in cur.columns and c in prev.columns]
     both = cur.join(prev, on="event_id", how="inner", suffix="__prev")
     flags = pl.concat_list(
         [pl.when(pl.col(c).ne_missing(pl.col(f"{c}__prev"))).then(pl.lit(c)) for c in compared]

@@ -3,186 +3,99 @@ Frictionless datapackage.json. Column documentation comes from the pandera model
 
 from __future__ import annotations
 
-import json
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
 
 import polars as pl
 
-from pipeline.storage import sha256_file
-from schemas.codebook import load_codebook
-from schemas.dictionary import frictionless_schema, markdown_table
-from schemas.models import RELEASE_TABLES, conform
-
-TITLE = "Credence diplomatic events"
-LICENSE = {
-    "name": "CC-BY-4.0",
-    "path": "https://creativecommons.org/licenses/by/4.0/",
-    "title": "Creative Commons Attribution 4.0",
-}
-TABLE_DESCRIPTIONS = {
-    "events": "One row per real-world event: the deduplicated cluster of its mentions across articles and outlets.",
-    "mentions": "One row per extraction: one event told by one sentence of one article, with the "
-    "verbatim quote and offsets.",
-    "articles": "One row per distinct input text, with where it came from and when it was published.",
-    "quarantine": "Every input that did not become an article and every row that failed validation, with the reason.",
-    "changes": "What changed since the previous release: events added, updated (which fields), removed, "
-    "merged or split.",
-}
+from pipeline.release.dating import core_years, known_dates
+from pipeline.release.explorer import write_explorer
+from pipeline.release.package import TABLE_DESCRIPTIONS, TITLE, datapackage_json
+from pipeline.release.quality_record import QualityRecord, load_quality_record
+from pipeline.release.render import render
+from pipeline.settings import quality_record_path
+from schemas.codebook import SCHEMAS_DIR, load_codebook, load_goldstein
+from schemas.dictionary import markdown_table
+from schemas.models import PRECISIONS, RELEASE_TABLES, conform
 
 
-def datapackage(ctx: dict) -> str:
-    folder: Path = ctx["folder"]
-    manifest = ctx["manifest"]
-    digests: dict[str, dict] = ctx.get("digests") or {}
-
-    def size_and_sha(path: Path) -> tuple[int, str]:
-        # The writer passes the files' digests, made as it wrote them; otherwise read the file.
-        d = digests.get(path.name)
-        return (d["bytes"], d["sha256"]) if d else (path.stat().st_size, sha256_file(path))
-
-    resources = []
-    for name, model in RELEASE_TABLES.items():
-        csv = folder / f"{name}.csv"
-        parquet = folder / f"{name}.parquet"
-        csv_size, csv_sha = size_and_sha(csv)
-        parquet_size, parquet_sha = size_and_sha(parquet)
-        resources.append(
-            {
-                "name": name,
-                "profile": "tabular-data-resource",
-                "path": csv.name,
-                "format": "csv",
-                "mediatype": "text/csv",
-                "encoding": "utf-8",
-                "description": TABLE_DESCRIPTIONS[name],
-                "bytes": csv_size,
-                "hash": "sha256:" + csv_sha,
-                "schema": frictionless_schema(model),
-                # The same table with native types and lists; Frictionless tools need a plugin to read it,
-                # so it is described here rather than as a second resource.
-                "credence:parquet": {"path": parquet.name, "bytes": parquet_size, "sha256": parquet_sha},
-            }
-        )
-    package = {
-        "profile": "tabular-data-package",
-        "name": "credence-diplomatic-events",
-        "title": TITLE,
-        "version": manifest["version"],
-        "description": "Who did what to whom, when, with the words that say so: diplomatic events coded "
-        "from news articles, deduplicated across sources.",
-        "licenses": [LICENSE],
-        "created": ctx["today"].isoformat() + "T00:00:00Z",
-        "resources": resources,
+def _coverage(frames: dict[str, pl.DataFrame]) -> dict:
+    """The figures of the card's coverage and limitations sections (dates from dated events only:
+    issue 17's card read "1828 to 2040" for a corpus of news)."""
+    events, articles, mentions = frames["events"], frames["articles"], frames["mentions"]
+    n = events.height
+    dated = events.filter(known_dates(events)) if n else events
+    counts = dict(events.group_by("date_precision").len().iter_rows()) if n else {}
+    c: dict = {
+        "events": n,
+        "articles": articles.height,
+        "mentions": mentions.height,
+        "dated": dated.height,
+        "precisions": [(p, counts.get(p, 0)) for p in PRECISIONS],
+        "open_ended": events.filter(
+            (pl.col("date_precision") != "unknown") & (pl.col("date_start").is_null() | pl.col("date_end").is_null())
+        ).height
+        if n
+        else 0,
+        "unknown_share": f"{100 * counts.get('unknown', 0) / n:.0f}%" if n else "n/a",
+        "multi_source": events.filter(pl.col("n_sources").fill_null(0) >= 2).height if n else 0,
+        "no_outlet": articles.filter(pl.col("outlet").is_null()).height,
+        "no_url": articles.filter(pl.col("url").is_null()).height,
+        "no_source_urls": events.filter(pl.col("source_urls").list.len() == 0).height
+        if "source_urls" in events.columns
+        else n,
     }
-    return json.dumps(package, indent=2) + "\n"
-
-
-def _coverage(events: pl.DataFrame) -> list[str]:
-    if events.is_empty():
-        return ["- No events in this release."]
-    lines = []
-    dated = events.filter(pl.col("date_precision") != "unknown")
+    published = articles["published_at"].drop_nulls()
+    c.update(published=published.len(), published_first=published.min(), published_last=published.max())
+    if published.len():
+        # Inferred publication dates have outliers too (the Tehran Times bundle: 1917 and 2057
+        # among 176): the 95% range first, as for the events.
+        c["published_core"] = core_years(published.dt.year())
     if dated.height:
-        lines.append(
-            f"- Event dates: {dated['date_start'].min()} to {dated['date_end'].max()} "
-            f"({dated.height} of {events.height} events dated; the rest have precision `unknown`)."
-        )
-    by_type = events.group_by("event_type").len().sort(["len", "event_type"], descending=[True, False])
-    lines.append("- Events by type: " + ", ".join(f"{t} {n}" for t, n in by_type.iter_rows()))
-    countries = pl.concat([events["actor_country"], events["target_country"]]).drop_nulls()
-    top = countries.value_counts().sort(["count", countries.name], descending=[True, False]).head(12)
-    lines.append("- Countries most involved (actor or target): " + ", ".join(f"{c} {n}" for c, n in top.iter_rows()))
-    lines.append(f"- Multi-source events (n_sources >= 2): {events.filter(pl.col('n_sources') >= 2).height}")
-    return lines
+        c["core_first"], c["core_last"] = core_years(dated["date_start"].dt.year())
+        c["first"], c["last"] = dated["date_start"].min(), dated["date_end"].max()
+    if n:
+        by_type = events.group_by("event_type").len().sort(["len", "event_type"], descending=[True, False])
+        c["by_type"] = ", ".join(f"{t} {k:,}" for t, k in by_type.iter_rows())
+        countries = pl.concat([events["actor_country"], events["target_country"]]).drop_nulls()
+        top = countries.value_counts().sort(["count", countries.name], descending=[True, False]).head(12)
+        c["countries"] = ", ".join(f"{code} {k:,}" for code, k in top.iter_rows())
+    return c
 
 
-def data_card(ctx: dict) -> str:
+def data_card(ctx: dict, quality: QualityRecord | None = None) -> str:
+    """The release's README.md (templates/datacard.md.j2)."""
     m = ctx["manifest"]
     frames = ctx["frames"]
+    quality = quality if quality is not None else load_quality_record(quality_record_path())
     cb = load_codebook()
-    counts = "\n".join(f"| {name} | {df.height} |" for name, df in frames.items())
-    types = "\n".join(
-        f"| `{tid}` | {t['definition']} | {t['cameo']} | {t['plover']} | {t['quad_class']} | "
-        f"{'yes' if t.get('symmetric') else 'no'} |"
+    goldstein = load_goldstein()
+    types = [
+        {
+            "id": tid,
+            "definition": t["definition"],
+            "cameo": t["cameo"],
+            "goldstein": goldstein.get(str(t["cameo"]), "n/a"),
+            "plover": t["plover"],
+            "quad_class": t["quad_class"],
+            "symmetric": "yes" if t.get("symmetric") else "no",
+        }
         for tid, t in cb.event_types.items()
-    )
-    columns = "\n\n".join(
-        f"### `{name}`\n\n{TABLE_DESCRIPTIONS[name]}\n\n{markdown_table(model)}"
+    ]
+    tables = [
+        {"name": name, "description": TABLE_DESCRIPTIONS[name], "columns": markdown_table(model)}
         for name, model in RELEASE_TABLES.items()
+    ]
+    return render(
+        "datacard.md.j2",
+        title=TITLE,
+        m=m,
+        quality=quality,
+        quality_matches=quality.usable and quality.matches_code(str(m.get("code_version", ""))),
+        c=_coverage(frames),
+        counts=[(name, df.height) for name, df in frames.items()],
+        types=types,
+        tables=tables,
     )
-    return f"""# {TITLE}, release {m["version"]}
-
-Diplomatic events coded from news articles: who did what to whom, when, with the words that say so.
-Each real-world event is one row in `events`, with every source behind it; `mentions` holds each
-sentence that tells it, with character offsets into the article and the verbatim quote.
-
-- Version: `{m["version"]}` (previous: `{m["previous_version"] or "none"}`), released {m["released_on"]}
-- Changes since the previous release: see `CHANGELOG.md` and the `changes` table.
-
-## Files
-
-Each table comes as Parquet (exact values, native lists) and CSV (UTF-8, header, RFC 4180 quoting,
-lists joined with `;`). `datapackage.json` describes them (Frictionless); `SHA256SUMS` lets you check
-them with `sha256sum -c SHA256SUMS`.
-
-| table | rows |
-|---|---|
-{counts}
-
-CSV safety: text cells that begin with `=`, `+`, `-`, `@`, a tab or a carriage return are prefixed
-with an apostrophe in the CSV files so that spreadsheets do not run them as formulas. The Parquet
-files keep the exact text.
-
-## Coverage
-
-{chr(10).join(_coverage(frames["events"]))}
-
-## How to read it
-
-```python
-import polars as pl
-events = pl.read_parquet("events.parquet")
-```
-```python
-import pandas as pd
-events = pd.read_parquet("events.parquet")
-```
-```sql
--- DuckDB
-SELECT event_type, count(*) FROM 'events.parquet' GROUP BY 1 ORDER BY 2 DESC;
-```
-
-## Codebook
-
-Event types (CAMEO and PLOVER mappings for joining with GDELT, ICEWS, Phoenix and POLECAT):
-
-| event_type | definition | CAMEO | PLOVER | quad class | symmetric |
-|---|---|---|---|---|---|
-{types}
-
-Modality: asserted, planned, denied, hypothetical. Dates are intervals `[date_start, date_end]` with
-a precision (day, week, month, year, unknown) and a basis (explicit, relative, publication, none);
-an article's publication date is never taken from a file or run time.
-
-## Columns
-
-{columns}
-
-## Provenance
-
-- Code version: `{m["code_version"]}`
-- Dictionaries and codebook fingerprint: `{m["dictionaries_fingerprint"]}`
-- Inputs hash (sha256 over the sorted article hashes and quarantined inputs): `{m["inputs_sha256"]}`
-- Data fingerprint: `{m["data_fingerprint"]}`
-- Event ids are stable across releases; `id_registry.parquet` maps every mention id to its event id.
-
-## Licence
-
-The coded data (tables and documentation) is released under CC BY 4.0. Quotes are short excerpts of
-the source articles, which keep their own licences (e.g. Tehran Times / Mehr News Agency content is
-CC BY 4.0); the full article texts are not redistributed.
-"""
 
 
 def changelog(ctx: dict) -> str:
@@ -212,7 +125,8 @@ keywords:
 """
 
 
-TIMELINE_TITLE = "Events by date and country"
+TIMELINE_TITLE = "Dated events by actor country"
+CODEBOOK_MD = SCHEMAS_DIR / "codebook.md"
 
 
 def _timeline(events: pl.DataFrame) -> bytes:
@@ -239,11 +153,18 @@ def start_timeline(events: pl.DataFrame) -> Future:
 def render_extras(ctx: dict, timeline: Future | None = None) -> dict[str, str | bytes]:
     """The release's files besides the tables; ``timeline`` is the chart started by start_timeline
     (drawn here when not given)."""
+    quality = load_quality_record(quality_record_path())
+    explorer = write_explorer(ctx["folder"], ctx["frames"], ctx["version"])
     return {
-        "README.md": data_card(ctx),
+        "README.md": data_card(ctx, quality),
         "CHANGELOG.md": changelog(ctx),
         "CITATION.cff": citation(ctx),
-        "datapackage.json": datapackage(ctx),
+        "datapackage.json": datapackage_json(ctx),
+        # The coding rules the card and the column descriptions cite.
+        "codebook.md": CODEBOOK_MD.read_bytes(),
+        # credence.sqlite is written into the folder by write_explorer; its Datasette metadata:
+        **explorer,
+        **({"quality.json": quality.path.read_bytes()} if quality.usable else {}),
         # The chart shown on the download page, published (and checksummed) with the data it draws.
         "timeline.png": timeline.result() if timeline is not None else _timeline(ctx["frames"]["events"]),
     }

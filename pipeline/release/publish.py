@@ -19,6 +19,7 @@ import polars as pl
 from filelock import FileLock
 
 from pipeline.release.changelog import build_changes, render_changelog_md
+from pipeline.release.enrich import enrich_events
 from pipeline.release.files import csv_bytes, frame_fingerprint, parquet_bytes, write_bytes, write_table
 from pipeline.releases import (
     MANIFEST_FILE,
@@ -122,7 +123,8 @@ def write_release(
     with FileLock(str(outputs / ".release.lock"), timeout=LOCK_TIMEOUT_S), gc_paused():
         recover(outputs)
         frames = {
-            "events": conform(tables.events, RELEASE_TABLES["events"]),
+            # goldstein and source_urls are added here, so every path that publishes has them.
+            "events": conform(enrich_events(tables.events, tables.articles), RELEASE_TABLES["events"]),
             "mentions": conform(tables.mentions, RELEASE_TABLES["mentions"]),
             "articles": conform(tables.articles, RELEASE_TABLES["articles"]),
             "quarantine": conform(tables.quarantine, RELEASE_TABLES["quarantine"]),

@@ -1,9 +1,11 @@
 """The static download page, outputs/index.html, generated from the release folders' manifests.
 
-Every link is relative to outputs/ (``releases/<version>/events.csv``), so the page works from
+Rendered from ``templates/index.html.j2`` (Jinja2, autoescaped: everything taken from the data,
+quotes and names included, is escaped; the data card's Markdown is rendered with raw HTML disabled).
+Every file link is relative to outputs/ (``releases/<version>/events.csv``), so the page works from
 ``make serve`` (http.server on outputs/), from any static host and straight from disk (file://).
-No JavaScript, no external resources. Everything taken from the data (quotes, names, the data card)
-is escaped; the data card's Markdown is rendered with raw HTML disabled.
+The one absolute link is the explorer's (``make explore``: Datasette on 127.0.0.1). No JavaScript,
+no external resources.
 
 The page is written to a temporary file beside it and renamed over the old one, so a reader (or a
 crash) never sees half a page; the fallback timeline image is written the same way.
@@ -12,7 +14,6 @@ crash) never sees half a page; the fallback timeline image is written the same w
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,11 +21,15 @@ from urllib.parse import quote, unquote, urlsplit
 
 import polars as pl
 from markdown_it import MarkdownIt
+from markupsafe import Markup
 
+from pipeline.release.render import render
 from pipeline.releases import MANIFEST_FILE, list_versions, read_latest, releases_dir
+from pipeline.settings import explorer_port
 from pipeline.storage import SHA256SUMS, read_sha256sums, sha256_file, write_bytes_atomic
 
 INDEX = "index.html"
+SQLITE = "credence.sqlite"
 TIMELINE = "timeline.png"
 SITE_ASSETS = "site"  # outputs/site/: charts rendered for releases published before timeline.png existed
 CHANGE_ORDER = ("added", "updated", "removed", "merged", "split")
@@ -52,6 +57,10 @@ FILE_NOTES = {
     MANIFEST_FILE: "release manifest",
     "id_registry.parquet": "mention id to event id map",
     TIMELINE: "timeline chart",
+    SQLITE: "every table in one SQLite database (make explore)",
+    "codebook.md": "codebook: what the codes mean",
+    "quality.json": "measured quality (make quality)",
+    "datasette.json": "the explorer's metadata (make explore)",
 }
 
 
@@ -134,19 +143,14 @@ def newest_events(events: pl.DataFrame, n: int = PREVIEW_ROWS) -> pl.DataFrame:
 
 
 def _cell(value) -> str:
+    """A preview cell as text (the template escapes it)."""
     if value is None:
         return ""
     if isinstance(value, float):
         return f"{value:.2f}"
     if isinstance(value, list):
-        return html.escape("; ".join(map(str, value)))
-    return html.escape(str(value))
-
-
-def _table(df: pl.DataFrame) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in df.columns)
-    body = "\n".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>" for row in df.iter_rows())
-    return f'<table class="preview"><thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody></table>'
+        return "; ".join(map(str, value))
+    return str(value)
 
 
 def _change_summary(manifest: dict) -> str:
@@ -154,35 +158,34 @@ def _change_summary(manifest: dict) -> str:
     prev = manifest.get("previous_version")
     parts = [f"{counts[k]} {k}" for k in CHANGE_ORDER if counts.get(k)]
     parts += [f"{v} {k}" for k, v in sorted(counts.items()) if k not in CHANGE_ORDER and v]
-    since = f"since {html.escape(prev)}" if prev else "first release"
-    return f"{since}: " + (html.escape(", ".join(parts)) if parts else "no event changes")
+    since = f"since {prev}" if prev else "first release"
+    return f"{since}: " + (", ".join(parts) if parts else "no event changes")
 
 
-def _files_table(entry: ReleaseEntry) -> str:
-    rows = []
-    for f in entry.files:
-        note = FILE_NOTES.get(f["name"], "")
-        # Tables download on click under their own name, as SHA256SUMS lists them (a browser would
-        # otherwise display a CSV); the documents open in the browser.
-        download = " download" if f["name"].endswith((".csv", ".parquet")) else ""
-        rows.append(
-            f'<tr><td><a href="{html.escape(f["href"])}"{download}>{html.escape(f["name"])}</a>'
-            + (f' <span class="note">{html.escape(note)}</span>' if note else "")
-            + f'</td><td class="num" title="{f["bytes"]} bytes">{html.escape(human_size(f["bytes"]))}</td>'
-            f'<td class="num">{"" if f["rows"] is None else f["rows"]}</td>'
-            f'<td><code class="sha">{html.escape(f["sha256"])}</code></td></tr>'
-        )
-    return (
-        '<table class="files"><thead><tr><th>file</th><th>size</th><th>rows</th><th>sha256</th></tr></thead>\n'
-        "<tbody>\n" + "\n".join(rows) + "\n</tbody></table>"
-    )
+def _file_rows(entry: ReleaseEntry) -> list[dict]:
+    return [
+        {
+            **f,
+            "note": FILE_NOTES.get(f["name"], ""),
+            "size": human_size(f["bytes"]),
+            # Tables download on click under their own name, as SHA256SUMS lists them (a browser
+            # would otherwise display a CSV); the documents open in the browser.
+            "download": f["name"].endswith((".csv", ".parquet", ".sqlite")),
+        }
+        for f in entry.files
+    ]
 
 
-def _links(entry: ReleaseEntry, wanted: list[tuple[str, str]], before: str, after: str) -> str:
-    """Links to those of the wanted files the release has (an older release may lack one)."""
-    have = {f["name"]: f["href"] for f in entry.files}
-    links = [f'<a href="{html.escape(have[name])}">{html.escape(text)}</a>' for name, text in wanted if name in have]
-    return before + ", ".join(links) + after if links else ""
+def _quality_note(folder: Path) -> str:
+    """A few words on the measured quality the card reports (from the shipped quality.json)."""
+    path = folder / "quality.json"
+    if not path.is_file():
+        return "quality not measured"
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        return f"quality measured {str(record['date'])[:10]} on code {record['commit']}"
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        return f"quality record unreadable ({type(err).__name__})"
 
 
 def _render_markdown(text: str) -> str:
@@ -231,73 +234,63 @@ def render_index(outputs: Path, *, now: dt.datetime | None = None) -> tuple[str,
     entries, problems = load_releases(outputs)
     latest = read_latest(outputs)
     now = now or dt.datetime.now(dt.UTC)
-    parts = [
-        "<!doctype html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        "<title>Credence diplomatic events: downloads</title>",
-        f"<style>{CSS}</style></head><body>",
-        "<h1>Credence diplomatic events</h1>",
-        '<p class="sub">Diplomatic events coded from news articles, deduplicated across sources. '
-        "Every release is kept; check a download with <code>sha256sum -c SHA256SUMS</code> in its folder.</p>",
-        f'<p class="sub">Page generated {html.escape(now.strftime("%Y-%m-%d %H:%M UTC"))} from the release manifests. '
-        f'Latest release: <strong id="latest">{html.escape(latest or "none")}</strong>.</p>',
-    ]
-    if problems:
-        parts.append('<ul class="problems">' + "".join(f"<li>{html.escape(p)}</li>" for p in problems) + "</ul>")
     timeline_href, preview = None, None
     # The chart, the preview and the rendered data card are those of the release LATEST names (the
     # newest folder unless a recovery moved LATEST), so the page agrees with read_latest().
     featured = latest if latest in {e.version for e in entries} else (entries[0].version if entries else None)
-    if not entries:
-        parts.append("<p>No release has been published yet. Run <code>make run</code> to build one.</p>")
+    releases = []
     for entry in entries:
-        m = entry.manifest
-        v = entry.version
+        m, v = entry.manifest, entry.version
         counts = m.get("counts") or {}
-        is_latest = v == latest
-        parts.append(f'<section class="release" id="release-{html.escape(v)}">')
-        parts.append(
-            f"<h2>Release {html.escape(v)}" + (' <span class="badge">latest</span>' if is_latest else "") + "</h2>"
-        )
-        parts.append(
-            f"<p>Released {html.escape(str(m.get('released_on', '?')))}; "
-            + html.escape(
-                ", ".join(f"{counts[k]} {k}" for k in ("events", "mentions", "articles", "quarantine") if k in counts)
-            )
-            + f'.<br>Changes <span class="changes">{_change_summary(m)}</span>'
-            + _links(entry, [("CHANGELOG.md", "change log"), ("changes.csv", "changes.csv")], " (", ")")
-            + ". "
-            + _links(entry, [("README.md", "README.md")], "Data card: ", ".")
-            + "</p>"
-        )
-        parts.append(_files_table(entry))
+        have = {f["name"]: f["href"] for f in entry.files}
+        folder = releases_dir(outputs) / v
+        r = {
+            "version": v,
+            "is_latest": v == latest,
+            "released_on": str(m.get("released_on", "?")),
+            "counts": ", ".join(
+                f"{counts[k]} {k}" for k in ("events", "mentions", "articles", "quarantine") if k in counts
+            ),
+            "changes": _change_summary(m),
+            "change_links": [
+                (have[n], t) for n, t in (("CHANGELOG.md", "change log"), ("changes.csv", "changes.csv")) if n in have
+            ],
+            "card_href": have.get("README.md"),
+            "quality": _quality_note(folder) if "README.md" in have else "",
+            "sqlite_href": have.get(SQLITE),
+            "files": _file_rows(entry),
+            "featured": v == featured,
+        }
         if v == featured:
             timeline_href = _ensure_timeline(outputs, entry)
-            if timeline_href:
-                parts.append(
-                    f'<h3>Timeline</h3><img class="timeline" src="{html.escape(timeline_href)}" '
-                    f'alt="Bar chart of the events of release {html.escape(v)} by date and country">'
-                )
-            events_path = releases_dir(outputs) / v / "events.parquet"
+            r["timeline_href"] = timeline_href
+            events_path = folder / "events.parquet"
+            r["preview"] = None
             if events_path.is_file():
                 preview = newest_events(pl.read_parquet(events_path))
-                parts.append(
-                    f'<h3>Newest events</h3><p class="note">The {preview.height} most recent events by date '
-                    f'(all {counts.get("events", "?")} in <a href="{_href(v, "events.csv")}">events.csv</a>).</p>'
+                r.update(
+                    preview=preview,
+                    preview_columns=preview.columns,
+                    preview_rows=[[_cell(v) for v in row] for row in preview.iter_rows()],
+                    n_events=counts.get("events", "?"),
+                    events_csv=_href(v, "events.csv"),
                 )
-                parts.append(_table(preview))
-            card = releases_dir(outputs) / v / "README.md"
-            if card.is_file():
-                parts.append(
-                    '<details class="datacard"><summary>Data card (README.md)</summary><div class="card">'
-                    + _render_markdown(card.read_text(encoding="utf-8"))
-                    + "</div></details>"
-                )
-        parts.append("</section>")
-    parts.append("</body></html>\n")
+            card = folder / "README.md"
+            r["card_html"] = Markup(_render_markdown(card.read_text(encoding="utf-8"))) if card.is_file() else ""
+        releases.append(r)
+    port = explorer_port()
+    page = render(
+        INDEX + ".j2",
+        css=Markup(CSS),
+        generated=now.strftime("%Y-%m-%d %H:%M UTC"),
+        latest=latest,
+        problems=problems,
+        releases=releases,
+        explorer_port=port,
+        explorer_url=f"http://127.0.0.1:{port}/credence",
+    )
     result = SiteResult(outputs / INDEX, [e.version for e in entries], latest, problems, timeline_href, preview)
-    return "\n".join(parts), result
+    return page, result
 
 
 def build_site(outputs: Path) -> SiteResult:

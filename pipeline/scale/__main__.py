@@ -7,7 +7,7 @@ import argparse
 import os
 import sys
 
-from pipeline.instance_home import ensure_home
+from pipeline.instance_home import InstanceOutputsMismatch, ensure_home
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -15,10 +15,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--buckets", type=int, default=None, help="number of content-hash buckets (default 8)")
     parser.add_argument("--max-concurrent", type=int, default=0, help="steps at once (default: CPU count)")
     args = parser.parse_args(argv)
-    os.environ["DAGSTER_HOME"] = str(ensure_home())
-    import dagster as dg
-
     from pipeline.settings import default_outputs_dir, default_raw_dir
+
+    try:
+        os.environ["DAGSTER_HOME"] = str(ensure_home(outputs=default_outputs_dir()))
+    except InstanceOutputsMismatch as err:
+        print(f"build refused: {err}", file=sys.stderr)
+        return 2
+    import dagster as dg
 
     job = dg.build_reconstructable_job(
         "pipeline.scale.jobs",
