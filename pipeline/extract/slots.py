@@ -245,6 +245,16 @@ class Slots:
             if not heads and is_noun:
                 m = self.frame_noun(t)
                 heads = self.modifier_actors(m) if m is not None else []
+        elif first == "cond_subj":
+            # "threatened to stop the talks if the United States goes ahead": who the condition
+            # names is whom the threat is aimed at.
+            verbs = [t] + [k for k in s.kids[t] if s.deps[k] in ("xcomp", "ccomp")]
+            for v in verbs:
+                for k in s.kids[v]:
+                    if s.deps[k] == "advcl" and any(
+                        s.deps[j] == "mark" and s.lower(j) in ("if", "unless") for j in s.kids[k]
+                    ):
+                        heads += self.logical_subject(k)
         elif first == "clause_subj":
             # A participle's noun in a clause whose subject is a pair ("the two countries agreed to
             # activate an agreement signed in 1998"): the clause's subject.
