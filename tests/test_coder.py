@@ -224,3 +224,16 @@ def test_a_repeated_sentence_is_one_mention():
     once = rows("Chile recalled its ambassador from Peru.")
     twice = rows("Chile recalled its ambassador from Peru. Chile recalled its ambassador from Peru.")
     assert len(once) == len(twice) == 1
+
+
+def test_a_refusal_is_its_own_type():
+    got = coded("Chile refused to meet the Peruvian president.")
+    assert ("reject", "asserted", "CHL", "PER") in got and not [g for g in got if g[0] == "meet"]
+    assert ("refuse_recognition", "asserted", "CHL", "AFG") in coded("Chile refused to recognize the Taliban.")
+    assert ("meet", "denied") in {(e, m) for e, m, *_ in coded("Chile did not meet the Peruvian president.")}
+
+
+def test_a_threat_is_aimed_at_whom_its_condition_names():
+    got = coded("Chile threatened to close its embassy unless Peru released the prisoners.")
+    assert ("threaten", "asserted", "CHL", "PER") in got
+    assert not [g for g in got if g[0] == "reduce_relations" and g[1] in ("asserted", "planned")]

@@ -165,6 +165,13 @@ def code_sentence(ctx: Ctx, si: int, published_at, published_after, is_lead: boo
             if not negated:
                 continue
             mod = "asserted"
+        elif negated == "refused":
+            # A refusal is its own type (codebook section 2): "refused to recognize" is the type's
+            # refusal (refuse_recognition), "refused to meet X" a rejection of X.
+            event_type, mod = (
+                spec.get("negated_as") or ("reject" if not spec.get("refusal") else event_type),
+                "asserted",
+            )
         elif negated:
             pred_v = support if support is not None else t
             past = tense_of(ctx, pred_v, mod) in ("past", "perfect")

@@ -37,15 +37,17 @@ def cues() -> dict:
     }
 
 
-def modality(ctx: Ctx, t: int, is_noun: bool, support: int | None, frame: Frame) -> tuple[str | None, bool]:
-    """(modality or None to drop, negated)."""
+def modality(ctx: Ctx, t: int, is_noun: bool, support: int | None, frame: Frame) -> tuple[str | None, str | None]:
+    """(modality, or None when the act is not an event at all; negation: None, "not" (the act is
+    negated: "did not meet", "does not recognize") or "refused" ("refused to meet"))."""
     s = ctx.sent
     c = cues()
     GOV, NEG, NMOD, COND = c["gov"], c["neg"], c["nmod"], c["cond"]
     AUX_PLANNED, AUX_HYP = c["aux_planned"], c["aux_hyp"]
     if frame.modality:
-        return frame.modality, False
+        return frame.modality, None
     negated = False
+    refused = False
     mod = "asserted"
     pred = support if (is_noun and support is not None) else t
     hyp = planned = denied = False
@@ -126,14 +128,14 @@ def modality(ctx: Ctx, t: int, is_noun: bool, support: int | None, frame: Frame)
                 continue
             if dep == "relcl":
                 break
+            if lem in GOV["refusal"] and dep in ("xcomp", "ccomp", "dobj", "acl"):
+                refused = True  # "refused to meet": a refusal (reject), not a report that it did not happen
+                break
             if lem in GOV["denied"] and dep in ("xcomp", "ccomp", "dobj", "acl"):
-                if lem in ("refuse", "decline", "reject", "refusal"):
-                    negated = True
-                else:
-                    denied = True
+                denied = True
                 break
             if lem in GOV["drop"] and dep in ("ccomp", "xcomp", "dobj", "acl"):
-                return None, False
+                return None, None
             if (
                 dep in ("xcomp", "acl", "dobj")
                 and lem in GOV["factive_nouns"]
@@ -190,7 +192,7 @@ def modality(ctx: Ctx, t: int, is_noun: bool, support: int | None, frame: Frame)
         mod = "hypothetical"
     elif planned:
         mod = "planned"
-    return mod, negated
+    return mod, "refused" if refused else "not" if negated else None
 
 
 def date_scope(ctx: Ctx, t: int, is_noun: bool, support: int | None) -> tuple[str, bool]:
