@@ -167,6 +167,7 @@ _GAP_STOP = {
     "as",
     "but",
 }
+_ETHNIC = re.compile(r"\b(?:ethnic|fellow|expatriate|diaspora)\s+$", re.I)
 _LEFT_GAP = re.compile(r"^(?:['’]s)?((?:[\s-]+[A-Za-z][\w-]*){0,3})[\s-]+$")
 
 
@@ -256,6 +257,9 @@ def find_spans(text: str, norm: str | None = None, norm_lower: str | None = None
 def _attach_titles(text: str, spans: list[Span]) -> None:
     """Give each title its owner entity and each entity its title (see module docstring)."""
     for i, sp in enumerate(spans):
+        if sp.kind == "demonym" and _ETHNIC.search(text, max(0, sp.start - 12), sp.start):
+            sp.kind = "collective"  # "ethnic Albanians in south Serbia": a people, not Albania
+            continue
         if sp.kind == "people" and i > 0:
             prev = spans[i - 1]
             if prev.kind in STATE_KINDS and _LEFT_GAP.match(text[prev.end : sp.start]) and sp.start - prev.end < 25:

@@ -175,7 +175,59 @@ def _gazetteer() -> dict[str, Entry]:
             add(d, Entry("demonym", name, iso3, "GOV"))
         for cap in c.get("capitals", []):
             add(cap, Entry("capital", name, iso3, "GOV"))
+    # Then every state's demonym (and its plural: "the Iranians warned"), capital and other
+    # spellings from a maintained source (countryinfo), where actors.yaml says nothing of its own.
+    # A demonym two states share ("Congolese") or a capital that is also a word or a given name
+    # (`not_metonyms` in actors.yaml: "Victoria", "Kingston") is left out.
+    skip = set(data.get("not_metonyms", []))
+    for iso3, info in _country_info().items():
+        c = data["countries"].get(iso3)
+        if c is None:
+            continue  # not a state the gazetteer codes
+        name = c.get("name") or pycountry.countries.get(alpha_3=iso3).name
+        demonym = info.get("demonym")
+        if demonym and demonym not in skip and _demonym_owners().get(demonym) == 1:
+            for d in (demonym, _plural(demonym)):
+                if d:
+                    add(d, Entry("demonym", name, iso3, "GOV"))
+        capital = info.get("capital")
+        if capital and capital not in skip:
+            add(capital, Entry("capital", name, iso3, "GOV"))
+        for alt in info.get("altSpellings") or []:
+            if len(alt) > 3 and "," not in alt and alt not in skip and not alt.isupper():
+                add(alt, Entry("state", name, iso3, "GOV"))
     return out
+
+
+@functools.lru_cache(maxsize=1)
+def _country_info() -> dict[str, dict]:
+    """countryinfo's record of each state, by ISO 3166-1 alpha-3."""
+    from countryinfo import all_countries
+
+    out: dict[str, dict] = {}
+    for country in all_countries():
+        info = country.info()
+        iso = (info.get("ISO") or {}).get("alpha3")
+        if iso:
+            out[iso] = dict(info)
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _demonym_owners() -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for info in _country_info().values():
+        d = info.get("demonym")
+        if d:
+            counts[d] = counts.get(d, 0) + 1
+    return counts
+
+
+def _plural(demonym: str) -> str | None:
+    """ "Iranian" -> "Iranians", "Pakistani" -> "Pakistanis"; "Chinese", "Swiss", "French" have none."""
+    if demonym.endswith(("ese", "ss", "sh", "ch", "s")) or " " in demonym:
+        return None
+    return demonym + "s"
 
 
 @functools.lru_cache(maxsize=1)
