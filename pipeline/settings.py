@@ -23,3 +23,8 @@ def default_gold_file() -> str:
 
 def default_dagster_home() -> str:
     return os.environ.get("DAGSTER_HOME") or str(PROJECT_ROOT / ".dagster")
+
+
+def default_allow_shrink() -> bool:
+    """CREDENCE_ALLOW_SHRINK=1: publish even a release that drops most of the previous one's articles."""
+    return os.environ.get("CREDENCE_ALLOW_SHRINK", "").strip().lower() in ("1", "true", "yes")
