@@ -6,20 +6,26 @@ Articles are keyed by content (article_id is a hash of the text), and the cache 
 fresh cache, so everything is re-extracted. One mentions file per fingerprint, rather than
 Dagster dynamic partitions, because at 30k+ articles a partition per article would be a row in the
 instance and the UI each, and a run would carry tens of thousands of steps.
+
+Each article is extracted under the budget of pipeline/extract/budget.py; one over it is listed in
+``skipped.parquet`` with its reason (and in the done-list), so a rebuild does not try it again. A
+cache file that cannot be read (truncated, zeroed, foreign) is a cache miss, with a warning: the
+articles are extracted again and the files rewritten (pipeline.cache.read_cache_frame).
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
 import polars as pl
 
-from pipeline.cache import StageCache
+from pipeline.cache import StageCache, read_cache_frame
+from pipeline.extract.budget import SKIPPED
 from pipeline.storage import write_parquet_atomic
-from schemas.models import Mention, conform, empty_frame
+from schemas.models import Mention, conform, empty_frame, polars_schema
 
 ARTICLE_FIELDS = ["article_id", "text", "title", "published_at", "published_after"]
 # Below this many articles a worker pool costs more than it saves.
@@ -27,6 +33,7 @@ PARALLEL_MIN_ARTICLES = 400
 STAGE = "extract"
 MENTIONS_FILE = "mentions.parquet"
 DONE_FILE = "articles.parquet"  # the article ids whose mentions MENTIONS_FILE holds
+SKIPPED_FILE = "skipped.parquet"  # the articles of the done-list that were over budget, with the reason
 
 
 @dataclass
@@ -35,19 +42,22 @@ class ExtractionStats:
     extracted: int
     reused: int
     fingerprint: str
+    # Articles not extracted because they were over budget (SKIPPED columns: article_id, reason, detail).
+    skipped: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SKIPPED))
 
 
-def _extract_batch(batch: pl.DataFrame) -> pl.DataFrame:
-    from pipeline.extract.extractor import extract_articles
+def _extract_batch(batch: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    from pipeline.extract.budget import extract_within_budget
+    from pipeline.extract.extractor import extract_article
 
-    return extract_articles(batch)
+    return extract_within_budget(batch, extract_article)
 
 
 def _warm_worker() -> None:
     import pipeline.extract.extractor  # noqa: F401  (dictionaries compiled once per worker, not per batch)
 
 
-def extract_parallel(articles: pl.DataFrame, workers: int) -> pl.DataFrame:
+def extract_parallel(articles: pl.DataFrame, workers: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Extract with a process pool over batches of articles.
 
     Spawned, not forked: a child forked from a process that has run polars operations inherits
@@ -55,17 +65,19 @@ def extract_parallel(articles: pl.DataFrame, workers: int) -> pl.DataFrame:
     forever (it hung the build of the 33k-article corpus in extract_articles' first select). A
     spawned worker imports the extractor once (initializer) and then takes batches."""
     if articles.is_empty():
-        return empty_frame(Mention)
+        return empty_frame(Mention), pl.DataFrame(schema=SKIPPED)
     articles = articles.select(ARTICLE_FIELDS)
     if workers <= 1 or articles.height < PARALLEL_MIN_ARTICLES:
-        return conform(_extract_batch(articles), Mention)
+        mentions, skipped = _extract_batch(articles)
+        return conform(mentions, Mention), skipped
     # Interleave by size so both workers get a similar amount of text.
     order = articles.with_columns(pl.col("text").str.len_bytes().alias("_n")).sort("_n", descending=True).drop("_n")
     n_batches = workers * 8
     batches = [order.gather_every(n_batches, offset=i) for i in range(n_batches)]
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_warm_worker) as pool:
         parts = list(pool.map(_extract_batch, batches))
-    return conform(pl.concat([p for p in parts if p.height] or [empty_frame(Mention)]), Mention)
+    mentions = conform(pl.concat([m for m, _ in parts if m.height] or [empty_frame(Mention)]), Mention)
+    return mentions, pl.concat([s for _, s in parts]).sort("article_id")
 
 
 def extraction_cache(cache_root: Path, part: str | None = None) -> StageCache:
@@ -91,27 +103,37 @@ def _extract_incremental_locked(
 ) -> tuple[pl.DataFrame, ExtractionStats]:
     cache_file = cache.file(MENTIONS_FILE)
     done_file = cache.file(DONE_FILE)
-    cached = pl.read_parquet(cache_file) if cache_file.is_file() and done_file.is_file() else empty_frame(Mention)
-    done = (
-        pl.read_parquet(done_file)["article_id"]
-        if cache_file.is_file() and done_file.is_file()
-        else pl.Series("article_id", [], pl.String)
-    )
+    skipped_file = cache.file(SKIPPED_FILE)
+    # The files are one record: when any of them is missing or unreadable, none is used.
+    cached = read_cache_frame(cache_file, polars_schema(Mention), "extraction cache")
+    done = read_cache_frame(done_file, {"article_id": pl.String}, "extraction cache")
+    was_skipped = read_cache_frame(skipped_file, SKIPPED, "extraction cache")
+    if cached is None or done is None or was_skipped is None:
+        cached, done = empty_frame(Mention), pl.DataFrame(schema={"article_id": pl.String})
+        was_skipped = pl.DataFrame(schema=SKIPPED)
+    done = done["article_id"]
     current = articles["article_id"]
     todo = articles.filter(~pl.col("article_id").is_in(done.implode()))
-    fresh = extract_parallel(todo, workers)
+    fresh, fresh_skipped = extract_parallel(todo, workers)
     mentions = (
         pl.concat([cached.filter(pl.col("article_id").is_in(current.implode())), fresh])
         .unique("mention_id", keep="first")
         .sort("mention_id")
     )
     mentions = conform(mentions, Mention)
+    skipped = (
+        pl.concat([was_skipped.filter(pl.col("article_id").is_in(current.implode())), fresh_skipped])
+        .unique("article_id", keep="first")
+        .sort("article_id")
+    )
     # Keep the cache to the current articles: deterministic and bounded by the corpus.
     if todo.height or cached.height != mentions.height or done.len() != current.len():
         cache.sweep()  # other extractor versions' caches
-        # Mentions first, then the done-list: a kill between the two leaves a done-list that is
-        # older than the mentions, so the next build re-extracts a few articles (harmless), never
-        # the reverse (articles marked done whose mentions were not written).
+        # Mentions and skipped articles first, then the done-list: a kill between them leaves a
+        # done-list older than the rest, so the next build re-extracts a few articles (harmless),
+        # never the reverse (articles marked done whose mentions were not written).
         write_parquet_atomic(mentions, cache_file)
+        write_parquet_atomic(skipped, skipped_file)
         write_parquet_atomic(pl.DataFrame({"article_id": current.sort()}), done_file)
-    return mentions, ExtractionStats(articles.height, todo.height, articles.height - todo.height, cache.fingerprint)
+    stats = ExtractionStats(articles.height, todo.height, articles.height - todo.height, cache.fingerprint, skipped)
+    return mentions, stats
