@@ -45,8 +45,10 @@ format: setup
 ui: setup
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
+# Only what is published: the download page and the release folders (pipeline/serve.py), never
+# .work/ (full article texts) or .cache/.
 serve: setup
-	$(BIN)/python -m http.server 8000 --bind 127.0.0.1 --directory "$(CREDENCE_OUTPUTS_DIR)"
+	$(BIN)/python -m pipeline.serve "$(CREDENCE_OUTPUTS_DIR)" --host 127.0.0.1 --port 8000
 
 evaluate: setup
 	$(BIN)/python -m pipeline.evaluate --gold "$(GOLD)" --outputs "$(CREDENCE_OUTPUTS_DIR)" $(if $(RELEASE),--release $(RELEASE),)
