@@ -24,6 +24,9 @@ from pipeline.errors import UserError
 from pipeline.instance_home import ensure_home
 
 ALLOW_SHRINK_ENV = "CREDENCE_ALLOW_SHRINK"
+# Dagster's messages that only repeat a failure already reported (each later step "not executed",
+# the run's failure): about 10 lines after one failed step, kept for the log.
+_FOLLOW_ON = re.compile(r" - (?:Dependencies for step \S+ (?:failed|were not executed)|\d+ - RUN_FAILURE - )")
 
 
 class _Terminal(io.TextIOBase):
@@ -40,6 +43,8 @@ class _Terminal(io.TextIOBase):
     def write(self, s: str) -> int:
         if self.log is not None:
             self.log.write(s)
+        if _FOLLOW_ON.search(s):
+            return len(s)  # the consequences of a failure, one line per later step: the log has them
         head, sep, rest = s.partition("\n")
         self.terminal.write(head + sep if rest.strip() else s)
         return len(s)
@@ -115,8 +120,9 @@ def failure_line(result, outputs: Path) -> str:
     if failures:
         step, error = failures[0]
         inner = list(_errors(error))[-1]
+        message = _first_line(inner.message).removeprefix(f"{inner.cls_name}: ")
         return (
-            f"build failed in {step}: {inner.cls_name}: {_first_line(inner.message)} -- an unexpected error "
+            f"build failed in {step}: {inner.cls_name}: {message} -- an unexpected error "
             "(a bug, or input the build does not handle): the traceback is in the log; please report it"
         )
     return "build failed -- the log and the run in the UI (make ui) say where"

@@ -127,10 +127,16 @@ def holds_build_lock(outputs: Path) -> bool:
     return Path(os.path.realpath(outputs)) in _HELD
 
 
-def check_folders(raw_dir: Path | str, outputs: Path | str) -> None:
-    """Refuse an outputs folder that is the raw folder or inside it (it would be read as input)."""
+def check_folders(raw_dir: Path | str, outputs: Path | str, *, need_raw: bool = True) -> None:
+    """Refuse an outputs folder that is the raw folder or inside it (it would be read as input),
+    and with ``need_raw`` a raw folder that is not there (a mistyped RAW=, a share not mounted)."""
     raw = Path(os.path.realpath(raw_dir))
     out = Path(os.path.realpath(outputs))
+    if need_raw and not raw.is_dir():
+        raise UserError(
+            f"the raw folder {raw_dir} does not exist or is not a folder",
+            "build from an existing folder (make run RAW=<folder>, or CREDENCE_RAW_DIR); if it is a share, mount it",
+        )
     if out == raw or out.is_relative_to(raw):
         raise UserError(
             f"the outputs folder {out} is inside the raw folder {raw}: every build would read its own "

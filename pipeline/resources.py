@@ -37,7 +37,8 @@ class CredenceSettings(dg.ConfigurableResource):
         if context.run is None or not self.hold_build_lock:
             yield self
             return
-        check_folders(self.raw_path, self.outputs_path)
+        # A run may not read the raw folder (the download page alone): ingest reports a missing one.
+        check_folders(self.raw_path, self.outputs_path, need_raw=False)
         say = context.log.info if context.log is not None else print
         with build_lock(self.outputs_path, self.raw_path, say=say):
             yield self
