@@ -281,13 +281,15 @@ class _LineProblems:
         self.left_out: dict[str, int] = {}
         self.first_left_out: int | None = None
 
-    def add(self, line: int, code: str, reason: str, detail: str | None) -> None:
+    def add(self, line: int, code: str, reason: str, detail: str | None, last: int | None = None) -> None:
+        """Lines ``line`` to ``last`` (default: the one line) set aside for ``reason``."""
+        last = line if last is None else last
         p = self.pending
         if p is not None and p.code == code and p.reason == reason and line == p.last + 1:
-            p.last = line
+            p.last = last
             return
         self.flush()
-        self.pending = _LineRun(line, line, code, reason, detail)
+        self.pending = _LineRun(line, last, code, reason, detail)
 
     def flush(self) -> None:
         p, self.pending = self.pending, None
@@ -327,7 +329,7 @@ def _ingest_bundle(run: _Run, entry: Entry) -> None:
             continue
         name = f"{entry.source_file}#L{item.line}"
         if item.record is None:
-            problems.add(item.line, item.problem_code, item.problem, item.detail)
+            problems.add(item.line, item.problem_code, item.problem, item.detail, item.last)
             continue
         text = item.record.get("text")
         if not isinstance(text, str):
