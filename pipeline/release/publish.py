@@ -242,8 +242,8 @@ def _refuse_shrinking(previous: Path, articles: pl.DataFrame, raw_dir: str) -> N
     dropped = before.join(articles.select("article_id"), on="article_id", how="anti").height
     if dropped > SHRINK_LIMIT * before.height:
         raise UserError(
-            f"the new release would drop {dropped} of the {before.height} articles of release {previous.name} "
-            f"(the raw folder {raw_dir} gave {articles.height} articles); nothing was published",
+            f"the new release would drop {dropped:,} of the {before.height:,} articles of release {previous.name} "
+            f"(the raw folder {raw_dir} gave {articles.height:,} articles); nothing was published",
             "check that the raw folder is the right one and complete (a share not mounted looks empty); "
             "to publish it anyway, build with --allow-shrink (make run ALLOW_SHRINK=1)",
         )
