@@ -19,6 +19,7 @@ import functools
 import http.server
 import os
 import posixpath
+import signal
 import sys
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -90,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.outputs / "index.html").is_file():
         print(f"no download page in {args.outputs}: build a release first (make run)", file=sys.stderr)
         return 1
+    # Stoppable with SIGTERM even when started by a process that ignores it (children inherit that).
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     server = serve(args.outputs, args.host, args.port)
     print(f"serving the download page and published releases of {args.outputs} on http://{args.host}:{args.port}/")
     with contextlib.suppress(KeyboardInterrupt):

@@ -75,7 +75,11 @@ def test_two_builds_of_different_corpora_into_one_outputs_folder_publish_intact_
         # Each corpus replaces the other one's articles: publishing that needs saying so (item 5).
         f.env.update({"CREDENCE_OUTPUTS_DIR": str(shared_out), "CREDENCE_ALLOW_SHRINK": "1"})
     first, first_log = tehran.start()
-    time.sleep(1.0)  # the first build holds the outputs folder by now (its start-up takes longer)
+    owner = shared_out / ".build.owner"  # written by the build that holds the outputs folder
+    deadline = time.monotonic() + 60
+    while str(tehran.raw) not in (owner.read_text(errors="replace") if owner.exists() else ""):
+        assert time.monotonic() < deadline and first.poll() is None, first_log.read_text(errors="replace")[-3000:]
+        time.sleep(0.05)
     second, second_log = seeds.start()
     texts = []
     for proc, log in ((first, first_log), (second, second_log)):

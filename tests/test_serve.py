@@ -48,7 +48,11 @@ def served(tmp_path_factory):
             time.sleep(0.1)
     yield out, f"http://127.0.0.1:{port}"
     proc.terminate()
-    proc.wait(timeout=10)
+    try:
+        proc.wait(timeout=10)
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def status(url: str) -> int:
