@@ -114,3 +114,20 @@ def test_seeds_ingest_unchanged_by_the_bounds(tmp_path):
     shutil.copytree(SEEDS, raw, ignore=shutil.ignore_patterns("*.csv"))
     result = ingest_raw(raw)
     assert result.articles.height == 5 and result.quarantine.height == 0
+
+
+def test_a_run_of_blank_lines_of_several_kinds_is_one_row(tmp_path):
+    """Bare newlines are skipped in bulk, whitespace-only and CRLF lines one by one: one run all the
+    same, and the article after it keeps its line number."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    article = json.dumps({"text": ENGLISH}).encode()
+    _bundle(
+        raw / "b.jsonl.gz",
+        [article + b"\n", b"\n" * 3, b"  \n", b"\r\n", b"\n\n", article.replace(b"Tuesday", b"Friday")],
+    )
+    result = ingest_raw(raw)
+    rows = _rows(result, "b.jsonl.gz")
+    assert rows.select("line", "reason_code").rows() == [(2, "blank_line")], rows
+    assert "7 lines in a row: lines 2-8" in rows["reason"][0]
+    assert result.articles["source_file"].to_list() == ["b.jsonl.gz#L1", "b.jsonl.gz#L9"]
