@@ -2,6 +2,7 @@
 #   make run    builds a release from raw/ into outputs/ (sets itself up first)
 #   make test   runs the whole test suite (sets itself up first)
 #   make quality builds and scores the development sets (examples/gold/) and prints one table
+#   make lock   regenerates the locks (with hashes) after a dependency changes in pyproject.toml
 SHELL := /bin/bash
 PY ?= python3
 VENV := .venv
@@ -26,39 +27,68 @@ SERVE_PORT ?= 8000
 EXPLORE_PORT ?= 8001
 export CREDENCE_EXPLORE_PORT := $(EXPLORE_PORT)
 
-.PHONY: setup run test lint format ui serve explore evaluate quality quality-record bench audit clean
+ALLOW_SHRINK ?=
+UV := $(VENV)/.uv/bin/uv
 
-# The environment is rebuilt when the lock changes; uv is bootstrapped with pip.
-$(VENV)/.installed: requirements.lock pyproject.toml
+.PHONY: setup setup-dev run test lint format ui serve explore evaluate quality quality-record bench audit lock clean
+
+# Two locks, every package pinned by hash: requirements.lock holds what the pipeline needs (make run
+# installs only that); requirements-dev.lock adds the tests, linters, profilers and the audit (the
+# same versions for the packages both hold). `make lock` regenerates both after pyproject.toml
+# changes. uv is bootstrapped with pip into a folder of its own (.venv/.uv), pinned by hash too
+# (requirements-uv.lock), so syncing the environment never removes the tool that syncs it.
+$(UV): requirements-uv.lock
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	@test -x $(BIN)/uv || $(BIN)/python -m pip install -q uv==0.13.9
-	$(BIN)/uv pip sync -q --compile-bytecode -p $(BIN)/python requirements.lock
-	$(BIN)/uv pip install -q -p $(BIN)/python --no-deps -e .
+	@test -x $(VENV)/.uv/bin/python || $(PY) -m venv $(VENV)/.uv
+	$(VENV)/.uv/bin/python -m pip install -q --require-hashes --no-deps -r requirements-uv.lock
 	@touch $@
 
-setup: $(VENV)/.installed
+define sync
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(UV) pip sync -q --require-hashes --compile-bytecode -p $(BIN)/python $(1)
+	$(UV) pip install -q -p $(BIN)/python --no-deps -e .
+endef
+
+# The environment is rebuilt when its lock changes. The development environment holds the runtime
+# one (a superset at the same versions), so it stands for both until a lock changes.
+$(VENV)/.runtime: requirements.lock pyproject.toml $(UV)
+	$(call sync,requirements.lock)
+	@rm -f $(VENV)/.dev
+	@touch $@
+
+$(VENV)/.dev: requirements-dev.lock requirements.lock pyproject.toml $(UV)
+	$(call sync,requirements-dev.lock)
+	@touch $@ $(VENV)/.runtime
+
+setup: $(VENV)/.runtime
 	@$(BIN)/python -m pipeline.instance_home "$(DAGSTER_HOME)"
 
-run: setup
-	$(BIN)/python -m pipeline.cli build
+setup-dev: $(VENV)/.dev
+	@$(BIN)/python -m pipeline.instance_home "$(DAGSTER_HOME)"
 
-test: setup lint
+# ALLOW_SHRINK=1 publishes even a release that drops most of the previous one's articles.
+run: setup
+	$(BIN)/python -m pipeline.cli build $(if $(ALLOW_SHRINK),--allow-shrink,)
+
+test: setup-dev lint
 	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
 
 # ruff (configured in pyproject.toml): lint, and the formatting that `make format` applies.
-lint: setup
+lint: setup-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: setup
+format: setup-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 ui: setup
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(UI_PORT)
 
+# Only what is published: the download page and the release folders (pipeline/serve.py), never
+# .work/ (full article texts) or .cache/.
 serve: setup
-	$(BIN)/python -m http.server $(SERVE_PORT) --bind 127.0.0.1 --directory "$(CREDENCE_OUTPUTS_DIR)"
+	$(BIN)/python -m pipeline.serve "$(CREDENCE_OUTPUTS_DIR)" --host 127.0.0.1 --port $(SERVE_PORT)
 
 # The release's explorer: Datasette over releases/LATEST/credence.sqlite (RELEASE=version for another).
 explore: setup
@@ -75,11 +105,18 @@ quality: setup
 quality-record:
 	@$(MAKE) --no-print-directory quality RECORD=1
 
-bench: setup
+bench: setup-dev
 	$(BIN)/python bench/run_bench.py
 
-audit: setup
-	$(BIN)/pip-audit -r requirements.lock --disable-pip --no-deps
+audit: setup-dev
+	$(BIN)/pip-audit -r requirements-dev.lock --disable-pip --no-deps
+
+# Regenerates the three locks with hashes from pyproject.toml (and requirements-uv.in); versions
+# already locked are kept unless pyproject.toml asks for others (uv prefers the output file's pins).
+lock: $(UV)
+	$(UV) pip compile -q pyproject.toml -p 3.11 --generate-hashes -o requirements.lock
+	$(UV) pip compile -q pyproject.toml --extra dev -p 3.11 --generate-hashes -c requirements.lock -o requirements-dev.lock
+	$(UV) pip compile -q requirements-uv.in -p 3.11 --generate-hashes -o requirements-uv.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -5,10 +5,11 @@ pipeline/instance_home.py) admits one run at once, whatever launched it (schedul
 "Materialize all"); a second run waits in the queue. `make run` executes in-process, outside the
 queue, and the release writer's file lock serialises it with a queued run.
 
-Retries: a failed step of ``build_release`` is retried once inside the run (op retry policy); the
-job's ``dagster/max_retries: 0`` tag keeps the instance's run retry from retrying it a second time.
-Runs launched from the UI (the implicit asset job, which has no op retry policy) get their one retry
-from the instance's run retry, which re-executes from the failed step.
+No retries of a failed step: the build's failures are deterministic (bad input, a blocking check,
+a full disk, a bug), so a retry fails the same way and doubles the output (a retried step printed
+its traceback twice). The job's ``dagster/max_retries: 0`` tag keeps the instance's run retry off;
+for other runs the instance retries only a run that crashed, never one whose step failed
+(``retry_on_asset_or_op_failure: false``, pipeline/instance_home.py).
 """
 
 from __future__ import annotations
@@ -40,7 +41,6 @@ build_release_job = dg.define_asset_job(
     description="Ingest, extract, validate, deduplicate, publish a release and refresh the download page "
     "(the same build as `make run`).",
     tags={BUILD_TAG: "release", "dagster/max_retries": "0"},
-    op_retry_policy=dg.RetryPolicy(max_retries=1, delay=2),
 )
 
 daily_release_schedule = dg.ScheduleDefinition(

@@ -10,21 +10,30 @@ nothing else is: each stage owns its own folder, so no cache can delete another'
 
 The folder has one lock (``.lock``): two builds on one outputs folder take turns, and under it
 the temporaries of killed writers are removed (pipeline.storage). Files are replaced atomically.
+
+A damaged cache never fails a build: :func:`read_cache_frame` turns a file that cannot be read
+(truncated, zeroed, random bytes, other columns) into a cache miss with a warning, and the stage
+computes and rewrites it. (A damaged extraction cache once failed every later build until someone
+deleted ``.cache``.)
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import polars as pl
 from filelock import FileLock
 
 from pipeline.settings import PROJECT_ROOT
 from pipeline.storage import remove_dead_temporaries
+
+log = logging.getLogger(__name__)
 
 # Two builds sharing an outputs folder take turns on a cache (the second then reuses what the
 # first computed); as long as the release lock's wait, since a build may wait that long anyway.
@@ -88,3 +97,20 @@ class StageCache:
         for other in self.base.iterdir():
             if other.is_dir() and other.name != self.key and _KEY.fullmatch(other.name):
                 shutil.rmtree(other, ignore_errors=True)
+
+
+def read_cache_frame(path: Path, schema: dict, what: str) -> pl.DataFrame | None:
+    """The cache file at ``path`` when it is there, readable and has exactly ``schema``'s columns;
+    None otherwise (missing: silently; damaged: with a warning naming the file). Never raises."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        frame = pl.read_parquet(path)
+    except Exception as exc:  # noqa: BLE001 - any damage (torn, zeroed, foreign bytes) is a cache miss
+        log.warning("%s file %s is unreadable (%s); ignored, this build recomputes it", what, path, exc)
+        return None
+    if dict(frame.schema) != dict(schema):
+        log.warning("%s file %s has other columns than expected; ignored, this build recomputes it", what, path)
+        return None
+    return frame

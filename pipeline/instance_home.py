@@ -1,10 +1,10 @@
 """Prepare DAGSTER_HOME: a persistent instance with telemetry and the first-visit pop-up off, one run
-at a time, and one retry of a failed run.
+at a time, and one retry of a run that crashed (not of one whose step failed: those failures are
+deterministic).
 
 Run limits use the ``concurrency: runs:`` block, the form Dagster 1.13 documents; the older
 ``run_queue:`` block is still read, but an instance may not set tag limits in both, so only one is
-written. ``run_retries`` retries a failed run once from the failed step (the build_release job opts
-out with its ``dagster/max_retries: 0`` tag because it retries its steps itself; see
+written. ``run_retries`` retries a run once when its process died, never a step that failed (see
 pipeline/automation.py).
 """
 
@@ -32,7 +32,7 @@ concurrency:
 run_retries:
   enabled: true
   max_retries: 1
-  retry_on_asset_or_op_failure: true
+  retry_on_asset_or_op_failure: false
 freshness:
   enabled: true
 """

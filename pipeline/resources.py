@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
-from pipeline.settings import default_gold_file, default_outputs_dir, default_raw_dir
+from pipeline.outputs import build_lock, check_folders
+from pipeline.settings import default_allow_shrink, default_gold_file, default_outputs_dir, default_raw_dir
 from pipeline.storage import write_parquet_atomic
 
 
@@ -19,10 +22,35 @@ class CredenceSettings(dg.ConfigurableResource):
     outputs_dir: str
     gold_file: str = ""
     extract_workers: int = 2
+    # Hold the outputs folder's build lock for the whole run (pipeline/outputs.py). The scale-out
+    # job sets it off: its steps run in processes of their own, and it keeps its tables in a
+    # folder of its own run (python -m pipeline.scale takes the lock around the whole job).
+    hold_build_lock: bool = True
+    # Publish even a release that drops most of the previous one's articles (CREDENCE_ALLOW_SHRINK=1,
+    # `make run ALLOW_SHRINK=1`, `python -m pipeline.cli build --allow-shrink`).
+    allow_shrink: bool = False
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[CredenceSettings]:
+        """For a run: refuse folders that cannot work, then hold the build lock until the run ends
+        (a run that waits says so in its log). Sensors and schedules read the settings unlocked."""
+        if context.run is None or not self.hold_build_lock:
+            yield self
+            return
+        # A run may not read the raw folder (the download page alone): ingest reports a missing one.
+        check_folders(self.raw_path, self.outputs_path, need_raw=False)
+        say = context.log.info if context.log is not None else print
+        with build_lock(self.outputs_path, self.raw_path, say=say):
+            yield self
 
     @classmethod
     def from_env(cls) -> CredenceSettings:
-        return cls(raw_dir=default_raw_dir(), outputs_dir=default_outputs_dir(), gold_file=default_gold_file())
+        return cls(
+            raw_dir=default_raw_dir(),
+            outputs_dir=default_outputs_dir(),
+            gold_file=default_gold_file(),
+            allow_shrink=default_allow_shrink(),
+        )
 
     @property
     def raw_path(self) -> Path:

@@ -53,3 +53,8 @@ def explorer_port() -> int:
     download page links it."""
     value = os.environ.get("CREDENCE_EXPLORE_PORT", "").strip()
     return int(value) if value.isdigit() else DEFAULT_EXPLORE_PORT
+
+
+def default_allow_shrink() -> bool:
+    """CREDENCE_ALLOW_SHRINK=1: publish even a release that drops most of the previous one's articles."""
+    return os.environ.get("CREDENCE_ALLOW_SHRINK", "").strip().lower() in ("1", "true", "yes")

@@ -65,17 +65,20 @@ def write_parquet_atomic(df: pl.DataFrame, path: Path, **parquet_options) -> Non
         df.write_parquet(tmp, **(parquet_options or {"compression": "zstd", "compression_level": 1}))
 
 
-def remove_dead_temporaries(folder: Path) -> None:
+def remove_dead_temporaries(folder: Path) -> list[Path]:
     """Remove temporaries left by a writer that was killed (their pid is in the name and no longer
-    runs). Call it under the lock that the folder's writers take, so no live writer's file on this
-    machine is taken for dead."""
+    runs); return them. Call it under the lock that the folder's writers take, so no live writer's
+    file on this machine is taken for dead."""
+    removed = []
     for tmp in Path(folder).glob(".*.tmp"):
         pid = tmp.name.rsplit(".", 2)[-2]
-        if not pid.isdigit() or not _pid_alive(int(pid)):
+        if (not pid.isdigit() or not pid_alive(int(pid))) and tmp.is_file():
             tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -41,8 +41,10 @@ class SensorDriver:
         self.cursor: str | None = None
 
     def tick(self):
-        ctx = dg.build_sensor_context(cursor=self.cursor, resources={"settings": self.settings})
-        data = raw_folder_sensor.evaluate_tick(ctx)
+        # A context manager: the settings resource holds the build lock around a run (set up and
+        # torn down), so Dagster opens it as one; a sensor's evaluation takes no lock.
+        with dg.build_sensor_context(cursor=self.cursor, resources={"settings": self.settings}) as ctx:
+            data = raw_folder_sensor.evaluate_tick(ctx)
         self.cursor = data.cursor
         return data
 
@@ -129,10 +131,10 @@ def test_schedule_requests_a_build_at_its_tick():
     assert len(data.run_requests) == 1
 
 
-def test_build_job_retries_a_failed_step_once_and_carries_the_concurrency_tag():
-    assert build_release_job.op_retry_policy == dg.RetryPolicy(max_retries=1, delay=2)
+def test_build_job_retries_no_failed_step_and_carries_the_concurrency_tag():
+    # A build's failures are deterministic (issue 18): neither the step nor the run is retried.
+    assert build_release_job.op_retry_policy is None
     assert build_release_job.tags[BUILD_TAG] == "release"
-    # The run-level retry would re-run the already retried step: the job opts out of it.
     assert build_release_job.tags["dagster/max_retries"] == "0"
 
 
@@ -142,7 +144,7 @@ def test_definitions_wire_job_schedule_sensor_and_release_freshness():
     assert defs.resolve_schedule_def("daily_release").default_status == dg.DefaultScheduleStatus.RUNNING
     assert defs.resolve_sensor_def("raw_folder_sensor").job_name == "build_release"
     job = defs.resolve_job_def("build_release")
-    assert job.op_retry_policy.max_retries == 1
+    assert job.op_retry_policy is None
     graph = defs.resolve_asset_graph()
     assert graph.get(dg.AssetKey("download_page")).freshness_policy == RELEASE_FRESHNESS
     assert graph.get(dg.AssetKey("release_manifest")).freshness_policy == RELEASE_FRESHNESS
@@ -159,6 +161,8 @@ def test_dagster_yaml_is_valid_for_this_dagster_and_limits_runs_to_one(tmp_path:
         assert queue.max_concurrent_runs == 1
         assert {"key": BUILD_TAG, "value": "release", "limit": 1} in queue.tag_concurrency_limits
         assert instance.run_retries_enabled and instance.run_retries_max_retries == 1
+        # Only a crashed run is retried, never one whose step failed.
+        assert not instance.run_retries_retry_on_asset_or_op_failure
         assert "QUEUED_RUN_COORDINATOR" in instance.get_required_daemon_types()
 
 

@@ -76,13 +76,13 @@ def test_a_build_reuses_parses_and_codes_the_same(tmp_path, monkeypatch):
         schema_overrides={"published_at": pl.Date, "published_after": pl.Date, "title": pl.String},
     ).select(ARTICLE_FIELDS)
     cache = ParseCache(tmp_path)
-    first = extract_parallel(articles, 1, cache)
+    first, _ = extract_parallel(articles, 1, cache)
     assert cache.load().height == 2
     calls = []
     monkeypatch.setattr(
         parse_mod, "parse_texts", lambda texts: calls.append(texts) or pl.DataFrame(schema=PARSE_SCHEMA)
     )
-    again = extract_parallel(articles, 1, cache)
+    again, _ = extract_parallel(articles, 1, cache)
     assert not calls or calls == [[]]
     assert first.equals(again) and first.height == 2
 
@@ -103,7 +103,8 @@ def test_the_gate_needs_a_trigger_its_condition_and_two_sides():
             ],
         }
     )
-    got = find_candidates(frame)
+    got, skipped = find_candidates(frame)
+    assert skipped.is_empty()
     assert got["sentence_index"].to_list() == [2]
 
 

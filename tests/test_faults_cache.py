@@ -3,6 +3,7 @@ two builds take turns on the cache."""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import threading
 import time
 
 import polars as pl
+import pytest
 
 from pipeline import storage
 from pipeline.cache import StageCache
@@ -34,15 +36,17 @@ def test_temporaries_of_dead_writers_are_removed_and_live_ones_kept(tmp_path):
 def test_two_extractions_on_one_cache_take_turns(tmp_path, monkeypatch):
     """The second waits for the first and then reuses its work: nothing is extracted twice, and the
     cache's mentions and done-list stay a pair."""
+    from pipeline.extract.budget import SKIPPED
+
     calls, inside, overlap = [], [0], [False]
 
-    def slow_extract(articles: pl.DataFrame, workers: int, *args, **kwargs) -> pl.DataFrame:
+    def slow_extract(articles: pl.DataFrame, workers: int, *args, **kwargs) -> tuple[pl.DataFrame, pl.DataFrame]:
         inside[0] += 1
         overlap[0] |= inside[0] > 1
         calls.append(articles.height)
         time.sleep(0.3)
         inside[0] -= 1
-        return empty_frame(Mention)
+        return empty_frame(Mention), pl.DataFrame(schema=SKIPPED)
 
     monkeypatch.setattr(cache, "extract_parallel", slow_extract)
     articles = pl.DataFrame(
@@ -86,8 +90,8 @@ def main():
         pl.format("a{}", pl.col("i").cast(pl.String).str.zfill(16)).alias("article_id"),
         (pl.col("text") + pl.lit("\\n\\nNote ") + pl.col("i").cast(pl.String) + pl.lit(".")).alias("text"),
     ).select(ARTICLE_FIELDS).sort("article_id")  # polars work in this process before the pool starts
-    serial = extract_parallel(articles, 1)
-    parallel = extract_parallel(articles, 2)
+    serial, _ = extract_parallel(articles, 1)
+    parallel, _ = extract_parallel(articles, 2)
     assert serial.height > 0
     assert serial.sort("mention_id").equals(parallel.sort("mention_id")), "parallel differs from serial"
     print("ok", serial.height)
@@ -121,3 +125,34 @@ def test_parallel_extraction_after_polars_work_finishes_and_matches_serial(tmp_p
         raise AssertionError("parallel extraction hung (workers forked after polars ran?)") from None
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.startswith("ok")
+
+
+DAMAGE = {
+    "truncated": lambda data: data[: len(data) // 2],
+    "zeroed": lambda data: bytes(len(data)),
+    "random": lambda data: os.urandom(len(data)),
+    "empty": lambda data: b"",
+}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGE))
+@pytest.mark.parametrize("name", ["mentions.parquet", "articles.parquet"])
+def test_a_damaged_extraction_cache_is_rebuilt_with_a_warning(tmp_path, seed_raw, damage, name, caplog):
+    """Item 4. A truncated, zeroed or random extraction cache file made every later build fail until
+    someone deleted .cache. Now the file is a cache miss: a warning names it, the articles are
+    extracted again (the same mentions), and the file is rewritten readable."""
+    from pipeline.extract.stage import extract_mentions
+    from pipeline.ingest.core import ingest_raw
+
+    articles = ingest_raw(seed_raw).articles
+    first, _ = extract_mentions(articles, tmp_path)
+    (target,) = (tmp_path / "extract").glob(f"*/{name}")
+    target.write_bytes(DAMAGE[damage](target.read_bytes()))
+    with caplog.at_level(logging.WARNING):
+        again, stats = extract_mentions(articles, tmp_path)
+    assert again.equals(first)
+    assert stats.extracted == articles.height
+    assert any(str(target) in r.getMessage() for r in caplog.records), [r.getMessage() for r in caplog.records]
+    pl.read_parquet(target)  # rewritten whole
+    _, stats = extract_mentions(articles, tmp_path)
+    assert stats.extracted == 0

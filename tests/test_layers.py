@@ -23,8 +23,19 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGES = {"ingest", "extract", "validate", "dedup", "release", "evaluate"}
-SHARED = {"text", "storage", "cache", "releases", "settings", "runtime", "progress"}
-GLUE = {"assets", "checks", "scale", "definitions", "cli", "automation", "resources", "metadata", "instance_home"}
+SHARED = {"text", "storage", "cache", "releases", "settings", "runtime", "progress", "outputs", "errors"}
+GLUE = {
+    "assets",
+    "checks",
+    "scale",
+    "definitions",
+    "cli",
+    "automation",
+    "resources",
+    "metadata",
+    "instance_home",
+    "serve",
+}
 
 
 def module_name(path: Path) -> str:

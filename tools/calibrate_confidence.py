@@ -47,9 +47,9 @@ def labelled_rows() -> list[tuple[str, str, dict, bool]]:
     for qset in load_config():
         articles = ingest_articles(qset.raw, None).articles
         names = dict(articles.select("article_id", "source_file").iter_rows())
-        candidates = find_candidates(articles)
+        candidates, _too_long = find_candidates(articles)
         parses = parse_texts(candidates.unique("key")["parse_text"].to_list())
-        rows = code_rows(articles, candidates, parses)
+        rows, _over_time = code_rows(articles, candidates, parses)
         if not rows:
             continue
         frame = conform(pl.DataFrame(rows, infer_schema_length=None), Mention)

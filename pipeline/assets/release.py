@@ -39,6 +39,7 @@ def release_manifest(
         lineage=event_lineage,
         raw_dir=settings.raw_path,
         extractor_fingerprint=extractor_fingerprint(),
+        allow_shrink=settings.allow_shrink,
     )
     m = outcome.manifest
     files_md = "| file | bytes | sha256 | rows |\n|---|---|---|---|\n" + "\n".join(

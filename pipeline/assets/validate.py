@@ -20,7 +20,8 @@ from schemas.models import Mention, Quarantine
         ),
         "quarantine": dg.AssetOut(
             io_manager_key="parquet_io",
-            description="Everything set aside, with its reason: ingest rejects plus rows that failed validation.",
+            description="Everything set aside, with its reason: ingest rejects, articles extraction left out and "
+            "rows that failed validation.",
             kinds={"polars", "pandera"},
         ),
     },
@@ -30,8 +31,9 @@ def validate(
     articles: pl.DataFrame,
     ingest_quarantine: pl.DataFrame,
     extracted_mentions: pl.DataFrame,
+    extract_quarantine: pl.DataFrame,
 ):
-    checked = validate_mentions(extracted_mentions, articles, ingest_quarantine)
+    checked = validate_mentions(extracted_mentions, articles, ingest_quarantine, extract_quarantine)
     valid, quarantine = checked.valid, checked.quarantine
     if checked.rejected:
         context.log.warning(f"{checked.rejected} mentions failed validation and were quarantined")

@@ -14,7 +14,7 @@ and schemas/, globbed by pipeline.cache; a change to either starts afresh) and h
 current build used, so they stay the size of the corpus. Like every stage's cache they live in
 ``<outputs>/.cache/dedup/<fingerprint>/`` (never published), under the stage's lock, and are
 replaced atomically (uncompressed: an incremental build rewrites some of them, and zstd cost more
-than the rest of the saving); an unreadable file is ignored (the build recomputes), never fatal. On the
+than the rest of the saving); an unreadable file is ignored with a warning (the build recomputes), never fatal. On the
 33k-article corpus, adding one article leaves all but a few components unchanged, which is what
 makes deduplication of an incremental build cheap.
 """
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.cache import SCHEMAS_DIR, StageCache, source_fingerprint
+from pipeline.cache import SCHEMAS_DIR, StageCache, read_cache_frame, source_fingerprint
 from pipeline.dedup.cluster import COMPONENTS_SCHEMA
 from pipeline.dedup.core import DedupResult, article_texts, build_events
 from pipeline.dedup.keys import WORD_MASK_BITS, ArticleMasks, text_ids
@@ -121,12 +121,4 @@ def deduplicate_with_cache(
 
 
 def _read(path: Path, schema: dict) -> pl.DataFrame | None:
-    if not path.is_file():
-        return None
-    try:
-        frame = pl.read_parquet(path)
-    except Exception:  # noqa: BLE001 - a torn or foreign file is a cache miss, never a failed build
-        return None
-    if dict(frame.schema) != schema:
-        return None
-    return frame
+    return read_cache_frame(path, schema, "dedup cache")

@@ -511,6 +511,9 @@ def build_set(qset: QualitySet, work: Path) -> tuple[Path, float, str]:
         "CREDENCE_OUTPUTS_DIR": str(outputs),
         "DAGSTER_HOME": str(home),
         "CREDENCE_GOLD_FILE": str(qset.gold),
+        # A development set's build is scored, not handed to anyone: a set whose texts were
+        # replaced is built, not refused by the guard against releases that drop most articles.
+        "CREDENCE_ALLOW_SHRINK": "1",
     }
     log = work / f"{qset.name}.log"
     start = time.perf_counter()

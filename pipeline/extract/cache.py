@@ -6,22 +6,28 @@ Articles are keyed by content (article_id is a hash of the text), and the cache 
 fresh cache, so everything is re-extracted. One mentions file per fingerprint, rather than
 Dagster dynamic partitions, because at 30k+ articles a partition per article would be a row in the
 instance and the UI each, and a run would carry tens of thousands of steps.
+
+Each article is coded under the budget of pipeline/extract/budget.py; one over it is listed in
+``skipped.parquet`` with its reason (and in the done-list), so a rebuild does not try it again. A
+cache file that cannot be read (truncated, zeroed, foreign) is a cache miss, with a warning: the
+articles are extracted again and the files rewritten (pipeline.cache.read_cache_frame).
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
 import polars as pl
 
 from pipeline import progress
-from pipeline.cache import StageCache
+from pipeline.cache import StageCache, read_cache_frame
+from pipeline.extract.budget import SKIPPED
 from pipeline.extract.parse import ParseCache
 from pipeline.storage import write_parquet_atomic
-from schemas.models import Mention, conform, empty_frame
+from schemas.models import Mention, conform, empty_frame, polars_schema
 
 ARTICLE_FIELDS = ["article_id", "text", "title", "published_at", "published_after"]
 # Below this many articles a worker pool costs more than it saves.
@@ -31,6 +37,7 @@ PARSE_CHUNK = 2000
 STAGE = "extract"
 MENTIONS_FILE = "mentions.parquet"
 DONE_FILE = "articles.parquet"  # the article ids whose mentions MENTIONS_FILE holds
+SKIPPED_FILE = "skipped.parquet"  # the articles of the done-list that were over budget, with the reason
 
 
 @dataclass
@@ -39,12 +46,14 @@ class ExtractionStats:
     extracted: int
     reused: int
     fingerprint: str
+    # Articles not extracted because they were over budget (SKIPPED columns: article_id, reason, detail).
+    skipped: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SKIPPED))
 
 
-def _candidates(batch: pl.DataFrame) -> pl.DataFrame:
+def _candidates(batch: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     from pipeline.extract.extractor import find_candidates
 
-    return find_candidates(batch)
+    return find_candidates(batch)  # (candidates, articles with a sentence over the cap)
 
 
 def _parse(texts: list[str]) -> pl.DataFrame:
@@ -53,7 +62,7 @@ def _parse(texts: list[str]) -> pl.DataFrame:
     return parse_texts(texts)
 
 
-def _code(job: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]) -> pl.DataFrame:
+def _code(job: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]) -> tuple[pl.DataFrame, pl.DataFrame]:
     from pipeline.extract.extractor import code_articles
 
     return code_articles(*job)
@@ -68,7 +77,7 @@ def _warm_worker() -> None:
 
 def extract_parallel(
     articles: pl.DataFrame, workers: int, parse_cache: ParseCache | None = None, *, whole: bool = True
-) -> pl.DataFrame:
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Extract in three rounds over a process pool: find the candidate sentences of batches of
     articles, parse every distinct candidate sentence the parse cache lacks (once for the whole
     build: 0.20 of the Tehran Times corpus's gated words are repeats), then code the batches.
@@ -79,21 +88,25 @@ def extract_parallel(
     (initializer) and then takes batches.
 
     ``whole``: these are all the build's articles, so the parse cache keeps only their sentences
-    (bounded by the corpus); an incremental build adds its new sentences to what the cache holds."""
+    (bounded by the corpus); an incremental build adds its new sentences to what the cache holds.
+
+    Returns (mentions, skipped): SKIPPED rows for articles with a sentence too long to parse or
+    whose coding ran over budget (pipeline.extract.budget)."""
     from pipeline.extract.extractor import code_articles, find_candidates
     from pipeline.extract.parse import PARSE_SCHEMA, parse_texts
 
     if articles.is_empty():
-        return empty_frame(Mention)
+        return empty_frame(Mention), pl.DataFrame(schema=SKIPPED)
     articles = articles.select(ARTICLE_FIELDS)
     cached = parse_cache.load() if parse_cache is not None else pl.DataFrame(schema=PARSE_SCHEMA)
     parallel = workers > 1 and articles.height >= PARALLEL_MIN_ARTICLES
     if not parallel:
-        candidates = find_candidates(articles)
+        candidates, long = find_candidates(articles)
         todo = _unparsed(candidates, cached)
         fresh = parse_texts(todo) if todo else pl.DataFrame(schema=PARSE_SCHEMA)
         parses = pl.concat([cached, fresh])
-        mentions = code_articles(articles, candidates, _needed(parses, candidates))
+        mentions, over = code_articles(articles, candidates, _needed(parses, candidates))
+        skipped = [long, over]
     else:
         # Interleave by size so the workers get a similar amount of text.
         order = articles.with_columns(pl.col("text").str.len_bytes().alias("_n")).sort("_n", descending=True)
@@ -104,9 +117,10 @@ def extract_parallel(
             max_workers=workers, mp_context=get_context("spawn"), initializer=_warm_worker
         ) as pool:
             progress.phase("finding candidate sentences", total=articles.height, unit="articles")
-            found = []
-            for batch, part in zip(batches, pool.map(_candidates, batches), strict=True):
+            found, skipped = [], []
+            for batch, (part, long) in zip(batches, pool.map(_candidates, batches), strict=True):
                 found.append(part)
+                skipped.append(long)
                 progress.advance(batch.height)
             candidates = pl.concat(found)
             todo = _unparsed(candidates, cached)
@@ -120,15 +134,17 @@ def extract_parallel(
             jobs = [(b, c, _needed(parses, c)) for b, c in zip(batches, found, strict=True)]
             progress.phase("coding", total=articles.height, unit="articles")
             parts = []
-            for batch, part in zip(batches, pool.map(_code, jobs), strict=True):
+            for batch, (part, over) in zip(batches, pool.map(_code, jobs), strict=True):
                 parts.append(part)
+                skipped.append(over)
                 progress.advance(batch.height)
             mentions = pl.concat([m for m in parts if m.height] or [empty_frame(Mention)])
     if parse_cache is not None:
         keep = _needed(parses, candidates) if whole else parses.unique("key", keep="first")
         if keep.height != cached.height or todo:
             parse_cache.save(keep)
-    return conform(mentions, Mention)
+    skipped_rows = pl.concat([pl.DataFrame(schema=SKIPPED), *skipped]).unique("article_id", keep="first")
+    return conform(mentions, Mention), skipped_rows.sort("article_id")
 
 
 def _unparsed(candidates: pl.DataFrame, cached: pl.DataFrame) -> list[str]:
@@ -165,27 +181,37 @@ def _extract_incremental_locked(
 ) -> tuple[pl.DataFrame, ExtractionStats]:
     cache_file = cache.file(MENTIONS_FILE)
     done_file = cache.file(DONE_FILE)
-    cached = pl.read_parquet(cache_file) if cache_file.is_file() and done_file.is_file() else empty_frame(Mention)
-    done = (
-        pl.read_parquet(done_file)["article_id"]
-        if cache_file.is_file() and done_file.is_file()
-        else pl.Series("article_id", [], pl.String)
-    )
+    skipped_file = cache.file(SKIPPED_FILE)
+    # The files are one record: when any of them is missing or unreadable, none is used.
+    cached = read_cache_frame(cache_file, polars_schema(Mention), "extraction cache")
+    done = read_cache_frame(done_file, {"article_id": pl.String}, "extraction cache")
+    was_skipped = read_cache_frame(skipped_file, SKIPPED, "extraction cache")
+    if cached is None or done is None or was_skipped is None:
+        cached, done = empty_frame(Mention), pl.DataFrame(schema={"article_id": pl.String})
+        was_skipped = pl.DataFrame(schema=SKIPPED)
+    done = done["article_id"]
     current = articles["article_id"]
     todo = articles.filter(~pl.col("article_id").is_in(done.implode()))
-    fresh = extract_parallel(todo, workers, parse_cache, whole=todo.height == articles.height)
+    fresh, fresh_skipped = extract_parallel(todo, workers, parse_cache, whole=todo.height == articles.height)
     mentions = (
         pl.concat([cached.filter(pl.col("article_id").is_in(current.implode())), fresh])
         .unique("mention_id", keep="first")
         .sort("mention_id")
     )
     mentions = conform(mentions, Mention)
+    skipped = (
+        pl.concat([was_skipped.filter(pl.col("article_id").is_in(current.implode())), fresh_skipped])
+        .unique("article_id", keep="first")
+        .sort("article_id")
+    )
     # Keep the cache to the current articles: deterministic and bounded by the corpus.
     if todo.height or cached.height != mentions.height or done.len() != current.len():
         cache.sweep()  # other extractor versions' caches
-        # Mentions first, then the done-list: a kill between the two leaves a done-list that is
-        # older than the mentions, so the next build re-extracts a few articles (harmless), never
-        # the reverse (articles marked done whose mentions were not written).
+        # Mentions and skipped articles first, then the done-list: a kill between them leaves a
+        # done-list older than the rest, so the next build re-extracts a few articles (harmless),
+        # never the reverse (articles marked done whose mentions were not written).
         write_parquet_atomic(mentions, cache_file)
+        write_parquet_atomic(skipped, skipped_file)
         write_parquet_atomic(pl.DataFrame({"article_id": current.sort()}), done_file)
-    return mentions, ExtractionStats(articles.height, todo.height, articles.height - todo.height, cache.fingerprint)
+    stats = ExtractionStats(articles.height, todo.height, articles.height - todo.height, cache.fingerprint, skipped)
+    return mentions, stats

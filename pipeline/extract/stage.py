@@ -12,12 +12,13 @@ from pathlib import Path
 
 import polars as pl
 
+from pipeline.extract.budget import REASON_CODE
 from pipeline.extract.cache import ARTICLE_FIELDS, ExtractionStats, extract_incremental, extraction_cache
 from pipeline.extract.extractor import extractor_fingerprint as _fingerprint
 from pipeline.extract.parse import ParseCache
-from schemas.models import Mention, conform, empty_frame
+from schemas.models import Mention, Quarantine, conform, empty_frame
 
-__all__ = ["ARTICLE_FIELDS", "combine_mentions", "extract_mentions", "extractor_fingerprint"]
+__all__ = ["ARTICLE_FIELDS", "combine_mentions", "extract_mentions", "extractor_fingerprint", "skipped_quarantine"]
 
 
 def extract_mentions(
@@ -26,6 +27,26 @@ def extract_mentions(
     """Mentions of ``articles`` (ARTICLE_FIELDS are read), reusing what the cache under
     ``cache_root`` holds; ``part`` names a cache of its own (one bucket of the scale-out job)."""
     return extract_incremental(articles, extraction_cache(cache_root, part), workers, ParseCache(cache_root, part))
+
+
+def skipped_quarantine(skipped: pl.DataFrame, articles: pl.DataFrame) -> pl.DataFrame:
+    """Quarantine rows (stage extract) for the articles extraction left out (``stats.skipped``),
+    each naming its input (``articles``' source_file) and the article."""
+    if "source_file" in articles.columns:
+        named = skipped.join(articles.select("article_id", "source_file"), on="article_id", how="left")
+    else:
+        named = skipped.with_columns(pl.lit(None, pl.String).alias("source_file"))
+    rows = named.select(
+        pl.col("source_file").fill_null("(unknown)"),
+        pl.lit(None, pl.Int64).alias("line"),
+        pl.lit("extract").alias("stage"),
+        pl.lit(REASON_CODE).alias("reason_code"),
+        "reason",
+        pl.col("article_id").alias("record_id"),
+        pl.lit(None, pl.String).alias("duplicate_of"),
+        "detail",
+    )
+    return conform(rows, Quarantine).sort("source_file", "record_id")
 
 
 def combine_mentions(parts: Iterable[pl.DataFrame]) -> pl.DataFrame:

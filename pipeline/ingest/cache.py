@@ -56,7 +56,9 @@ from pipeline.storage import write_parquet_atomic
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = "2"  # bump when the file layout changes (2: candidates and analyses kept as frames, n_chars stored)
+# bump when the file layout changes (2: candidates and analyses kept as frames, n_chars stored;
+# 3: an issue's reason code is stored)
+CACHE_VERSION = "3"
 SUBDIR = "ingest"  # the stage's folder under the cache root
 SMALL_FILE = "files.parquet"  # the entries of all single files
 ANALYSES_FILE = "analyses.parquet"  # sha256 of a text -> what was derived from it
@@ -116,7 +118,7 @@ _SCHEMA = {
 _REQUIRED = {  # record type -> columns that may not be null
     "e": ["key"],
     "q": ["key", "source_file", "code", "reason"],
-    "i": ["key", "source_file", "reason"],
+    "i": ["key", "source_file", "reason", "code"],
     "c": ["key", "order_path", "order_line", "source_file", "text", "n_chars", "code"],
     "a": ["key"],
 }
@@ -275,10 +277,10 @@ class IngestCache:
                     "detail": detail,
                 }
             )
-        for key, source_file, line, reason, detail, applies_to in rows(
-            "i", "key", "source_file", "line", "reason", "detail", "applies_to"
+        for key, source_file, line, reason, detail, applies_to, code in rows(
+            "i", "key", "source_file", "line", "reason", "detail", "applies_to", "code"
         ):
-            loaded[key].issues.append(MetadataIssue(source_file, line, reason, detail, applies_to))
+            loaded[key].issues.append(MetadataIssue(source_file, line, reason, detail, applies_to, code=code))
         # The texts stay columns (a string filter shares the text buffers, it does not copy them).
         candidates = df.filter(pl.col("rec") == "c").select(list(CANDIDATES))
         if not candidates["key"].is_in(list(loaded)).all():
@@ -437,10 +439,13 @@ class IngestCache:
                                 ("reason", "message"),
                                 ("detail", "detail"),
                                 ("applies_to", "applies_to"),
+                                ("code", "code"),
                             )
                         },
                     },
-                    schema={c: _SCHEMA[c] for c in ("key", "source_file", "line", "reason", "detail", "applies_to")},
+                    schema={
+                        c: _SCHEMA[c] for c in ("key", "source_file", "line", "reason", "detail", "applies_to", "code")
+                    },
                 ),
                 "i",
             ),

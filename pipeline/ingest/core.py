@@ -9,9 +9,18 @@ empty_file, binary_file, not_article_type (magic bytes), unsupported_type, no_te
 too_large (files, texts, bundle lines); broken_json, not_an_object, missing_text, blank_line,
 empty_text, bundle_too_large, corrupt_bundle (bundles); only_boilerplate, non_english,
 duplicate_text (texts); bad_metadata (sources.csv rows, bundle fields, HTML meta; the article is
-kept without the bad value). Bundle lines are named "<path>#L<n>" (also in quarantine, with
-``line`` = n); rows about a whole bundle or about sources.csv carry the path and the line where
-it happened. Output order: by path, then line number (so "#L2" sorts before "#L10").
+kept without the bad value); encoding_repaired (a UTF-8 text with lines in a legacy encoding, read
+line by line; the article is kept); too_many_problems (see below).
+
+Bounded rows per input: a run of bundle lines set aside for the same reason is one row that says
+how many lines and which (a 4.9 KB gzip of 5 million blank lines once made 5 million rows, 4.1 GB
+of memory and a 434 MB release); at most MAX_QUARANTINE_ROWS_PER_INPUT rows are listed for one
+input, and one more row counts the rest by reason code. A bundle yields at most
+``max_bundle_records`` records, so memory follows what is read, not how many lines a gzip holds.
+
+Bundle lines are named "<path>#L<n>" (also in quarantine, with ``line`` = n); rows about a whole
+bundle or about sources.csv carry the path and the line where it happened. Output order: by path,
+then line number (so "#L2" sorts before "#L10").
 """
 
 from __future__ import annotations
@@ -55,6 +64,10 @@ from schemas.models import ArticleText, Quarantine, conform, polars_schema
 
 STAGE = "ingest"
 PublicationHints = Callable[[str], list[dt.date]]
+# Rows listed per input before the rest are counted in one row: far more than a person reads, and
+# 1,000 rows of the longest reasons are about 300 KB of release.
+MAX_QUARANTINE_ROWS_PER_INPUT = 1000
+TOO_MANY = "too_many_problems"
 
 
 @dataclass(frozen=True)
@@ -70,6 +83,9 @@ class IngestLimits:
     max_file_bytes: int = 8_000_000  # bytes read from one file: at most this + 1
     max_line_bytes: int = 8_000_000  # bytes of one bundle line
     max_bundle_bytes: int = 512 * 1024 * 1024  # decompressed bytes read from one bundle
+    # Records (non-blank lines) read from one bundle: 7x the 33,692 of the largest corpus. Each is
+    # a text held until the cross-input steps, so this, not the bytes, bounds a bundle's memory.
+    max_bundle_records: int = 250_000
 
 
 @dataclass(frozen=True)
@@ -212,6 +228,20 @@ def _ingest_file(run: _Run, entry: Entry, meta: Metadata) -> None:
     if decoded.text is None:
         run.reject(entry.source_file, None, "binary_file", "file is binary, not text", decoded.problem)
         return
+    if decoded.repaired_lines:
+        lines = decoded.repaired_lines
+        shown = ", ".join(map(str, lines[:20])) + (f" and {len(lines) - 20} more" if len(lines) > 20 else "")
+        run.issues.append(
+            MetadataIssue(
+                entry.source_file,
+                None,
+                f"text is UTF-8 except {'line' if len(lines) == 1 else 'lines'} {shown}, "
+                f"read as {decoded.repaired_with}; the article is kept with those lines repaired",
+                f"{len(lines)} of the text's lines not UTF-8",
+                entry.source_file,
+                code="encoding_repaired",
+            )
+        )
     text = decoded.text
     html_meta = None
     if entry.kind == "html" or looks_like_html(text):
@@ -232,26 +262,97 @@ def _ingest_file(run: _Run, entry: Entry, meta: Metadata) -> None:
     )
 
 
+@dataclass
+class _LineRun:
+    first: int
+    last: int
+    code: str
+    reason: str
+    detail: str | None
+
+
+class _LineProblems:
+    """The quarantine rows of one bundle's lines, bounded: consecutive lines with the same reason
+    become one row, and past MAX_QUARANTINE_ROWS_PER_INPUT rows the lines are only counted."""
+
+    def __init__(self, run: _Run, source_file: str):
+        self.run, self.source_file = run, source_file
+        self.pending: _LineRun | None = None
+        self.rows = 0
+        self.left_out: dict[str, int] = {}
+        self.first_left_out: int | None = None
+
+    def add(self, line: int, code: str, reason: str, detail: str | None, last: int | None = None) -> None:
+        """Lines ``line`` to ``last`` (default: the one line) set aside for ``reason``."""
+        last = line if last is None else last
+        p = self.pending
+        if p is not None and p.code == code and p.reason == reason and line == p.last + 1:
+            p.last = last
+            return
+        self.flush()
+        self.pending = _LineRun(line, last, code, reason, detail)
+
+    def flush(self) -> None:
+        p, self.pending = self.pending, None
+        if p is None:
+            return
+        count = p.last - p.first + 1
+        if self.rows >= MAX_QUARANTINE_ROWS_PER_INPUT:
+            self.left_out[p.code] = self.left_out.get(p.code, 0) + count
+            self.first_left_out = p.first if self.first_left_out is None else self.first_left_out
+            return
+        self.rows += 1
+        reason = p.reason if count == 1 else f"{p.reason} ({count:,} lines in a row: lines {p.first:,}-{p.last:,})"
+        self.run.reject(f"{self.source_file}#L{p.first}", p.first, p.code, reason, p.detail)
+
+    def close(self) -> None:
+        self.flush()
+        if self.left_out:
+            n = sum(self.left_out.values())
+            self.run.reject(
+                f"{self.source_file}#L{self.first_left_out}",
+                self.first_left_out,
+                TOO_MANY,
+                f"{n:,} more lines of this bundle set aside, not listed one by one "
+                f"(at most {MAX_QUARANTINE_ROWS_PER_INPUT:,} rows per input)",
+                "; ".join(f"{code}: {k:,} lines" for code, k in sorted(self.left_out.items())),
+            )
+
+
 def _ingest_bundle(run: _Run, entry: Entry) -> None:
     limits = run.limits
+    problems = _LineProblems(run, entry.source_file)
+    records = 0
     lines = read_bundle(entry.path, limits.max_line_bytes, limits.max_bundle_bytes)
     for item in progress.track(lines, f"reading {entry.source_file}", unit="lines"):
         if isinstance(item, BundleStop):
+            problems.flush()
             run.reject(entry.source_file, item.line, item.code, item.reason, item.detail)
             continue
         name = f"{entry.source_file}#L{item.line}"
         if item.record is None:
-            run.reject(name, item.line, item.problem_code, item.problem, item.detail)
+            problems.add(item.line, item.problem_code, item.problem, item.detail, item.last)
             continue
         text = item.record.get("text")
         if not isinstance(text, str):
             why = "has no 'text' field" if text is None else f"'text' is a {type(text).__name__}, not a string"
-            run.reject(
-                name, item.line, "missing_text", f"bundle line {why}", f"keys={sorted(map(str, item.record))[:20]}"
-            )
+            problems.add(item.line, "missing_text", f"bundle line {why}", f"keys={sorted(map(str, item.record))[:20]}")
             continue
+        records += 1
+        if records > limits.max_bundle_records:
+            problems.flush()
+            run.reject(
+                entry.source_file,
+                item.line,
+                "bundle_too_large",
+                f"bundle holds more than the limit of {limits.max_bundle_records:,} records; reading stopped "
+                f"at line {item.line:,} (this and later lines not read)",
+                f"max_bundle_records={limits.max_bundle_records:,}",
+            )
+            break
         meta = metadata_from_fields(item.record, name, item.line, name, run.issues)
         run.add_text((entry.source_file, item.line), name, item.line, text, meta, empty_code="empty_text")
+    problems.close()
 
 
 def ingest_raw(
@@ -349,6 +450,7 @@ def _quarantine(run: _Run, rejected: pl.DataFrame, articles: pl.DataFrame) -> pl
         {
             "source_file": [i.source_file for i in run.issues],
             "line": [i.line for i in run.issues],
+            "reason_code": [i.code for i in run.issues],
             "reason": [i.message for i in run.issues],
             "detail": [i.detail for i in run.issues],
             "applies_to": [i.applies_to for i in run.issues],
@@ -356,6 +458,7 @@ def _quarantine(run: _Run, rejected: pl.DataFrame, articles: pl.DataFrame) -> pl
         schema={
             "source_file": pl.String,
             "line": pl.Int64,
+            "reason_code": pl.String,
             "reason": pl.String,
             "detail": pl.String,
             "applies_to": pl.String,
@@ -366,7 +469,7 @@ def _quarantine(run: _Run, rejected: pl.DataFrame, articles: pl.DataFrame) -> pl
         "source_file",
         "line",
         pl.lit(STAGE).alias("stage"),
-        pl.lit("bad_metadata").alias("reason_code"),
+        "reason_code",
         "reason",
         "record_id",
         pl.lit(None, pl.String).alias("duplicate_of"),
@@ -375,7 +478,50 @@ def _quarantine(run: _Run, rejected: pl.DataFrame, articles: pl.DataFrame) -> pl
     rows = pl.concat([pl.DataFrame(run.quarantine, schema=schema), rejected.cast(schema), issues.cast(schema)])
     # By path and line, then reason code and detail. Stable: rows equal in all of these keep the
     # order they were found in. (Strings sort by UTF-8 bytes, which is code point order.)
-    return rows.sort(*_source_order(), "reason_code", pl.col("detail").fill_null(""), maintain_order=True)
+    rows = rows.sort(*_source_order(), "reason_code", pl.col("detail").fill_null(""), maintain_order=True)
+    return _capped(rows)
+
+
+def _capped(rows: pl.DataFrame) -> pl.DataFrame:
+    """At most MAX_QUARANTINE_ROWS_PER_INPUT rows per input (a bundle's lines count as its rows);
+    the rest of an input's rows become one too_many_problems row with their count by reason code.
+    (Line problems are already bounded while a bundle is read; this bounds the rest, such as the
+    duplicates and non-English texts of a bundle.)"""
+    base = _source_order()[0].alias("_input")
+    # A too_many_problems row written while a bundle was read counts no row of its own.
+    listed = pl.col("reason_code") != TOO_MANY
+    rows = rows.with_columns(base).with_columns(
+        pl.when(listed).then(listed.cast(pl.Int64).cum_sum().over("_input") - 1).otherwise(-1).alias("_n")
+    )
+    over = rows.filter(pl.col("_n") >= MAX_QUARANTINE_ROWS_PER_INPUT)
+    if over.is_empty():
+        return rows.drop("_input", "_n")
+    summary = (
+        over.group_by("_input", "reason_code", maintain_order=True)
+        .agg(pl.len().alias("k"), pl.col("line").first().alias("first_line"))
+        .group_by("_input", maintain_order=True)
+        .agg(
+            pl.col("k").sum().alias("n"),
+            pl.col("first_line").first(),
+            pl.format("{}: {} rows", "reason_code", "k").str.join("; ").alias("detail"),
+        )
+        .select(
+            pl.col("_input").alias("source_file"),
+            pl.col("first_line").alias("line"),
+            pl.lit(STAGE).alias("stage"),
+            pl.lit(TOO_MANY).alias("reason_code"),
+            pl.format(
+                "{} more rows about this input set aside, not listed one by one (at most {} rows per input)",
+                pl.col("n"),
+                pl.lit(f"{MAX_QUARANTINE_ROWS_PER_INPUT:,}"),
+            ).alias("reason"),
+            pl.lit(None, pl.String).alias("record_id"),
+            pl.lit(None, pl.String).alias("duplicate_of"),
+            "detail",
+        )
+    )
+    kept = rows.filter(pl.col("_n") < MAX_QUARANTINE_ROWS_PER_INPUT).drop("_input", "_n")
+    return pl.concat([kept, summary.cast(kept.schema)]).sort(*_source_order(), maintain_order=True)
 
 
 def _read_sources(run: _Run, entry: Entry, raw_dir: Path, existing: set[str]):

@@ -95,6 +95,9 @@ class Decoded:
     text: str | None  # None when the bytes are not text
     encoding: str | None
     problem: str | None = None  # why it is not text (binary_file)
+    # UTF-8 text with lines in a legacy encoding: those lines (1-based) and the codec that read them.
+    repaired_lines: tuple[int, ...] = ()
+    repaired_with: str | None = None
 
 
 def _utf16_without_bom(sample: bytes) -> str | None:
@@ -157,6 +160,9 @@ def decode_bytes(data: bytes) -> Decoded:
         return Decoded(data.decode("utf-8"), "utf-8")
     except UnicodeDecodeError:
         pass
+    mixed = _utf8_with_legacy_lines(data)
+    if mixed is not None:
+        return mixed
     try:
         text = data.decode("cp1252")
         if _mostly_ascii_letters(text[:_SAMPLE]):
@@ -171,3 +177,39 @@ def decode_bytes(data: bytes) -> Decoded:
             pass
     # latin-1 maps every byte: the last resort keeps the text readable rather than rejecting it.
     return Decoded(data.decode("latin-1"), "latin-1")
+
+
+def _legacy_line(line: bytes) -> tuple[str, str]:
+    """One line that is not UTF-8: cp1252 (the Western legacy encoding English news comes in),
+    else latin-1, which maps every byte."""
+    try:
+        return line.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        return line.decode("latin-1"), "latin-1"
+
+
+def _utf8_with_legacy_lines(data: bytes) -> Decoded | None:
+    """UTF-8 text with a few lines in a legacy encoding (a paragraph pasted from another file),
+    decoded line by line; None when no line holds UTF-8 beyond ASCII (then the text is legacy
+    as a whole, and decoded as such). Decoding it whole with a legacy codec turned every UTF-8
+    character of the other lines into mojibake ("’" -> "â€™"), silently."""
+    lines = data.splitlines(keepends=True)
+    parts: list[str] = []
+    repaired: list[int] = []
+    codecs_used: set[str] = set()
+    utf8_beyond_ascii = 0  # lines that are UTF-8 with characters beyond ASCII: evidence of UTF-8
+    for n, line in enumerate(lines, start=1):
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            text, codec = _legacy_line(line)
+            repaired.append(n)
+            codecs_used.add(codec)
+        else:
+            utf8_beyond_ascii += not line.isascii()
+        parts.append(text)
+    # More legacy lines than lines of UTF-8 beyond ASCII is a legacy text in which a few byte pairs
+    # happen to be valid UTF-8: decoded whole instead.
+    if not repaired or utf8_beyond_ascii < len(repaired):
+        return None
+    return Decoded("".join(parts), "utf-8", repaired_lines=tuple(repaired), repaired_with="/".join(sorted(codecs_used)))

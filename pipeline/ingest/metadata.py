@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import email.utils
 import io
+import posixpath
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ class MetadataIssue:
     message: str
     detail: str | None = None
     applies_to: str | None = None  # source_file of the article concerned, when known
+    code: str = "bad_metadata"  # the quarantine row's reason_code (encoding_repaired for a repaired text)
 
 
 def parse_date(value: str) -> dt.date:
@@ -117,8 +119,9 @@ class SourcesTable:
     issues: list[MetadataIssue] = field(default_factory=list)
 
 
-def _safe_relative(raw_root: Path, value: str) -> str | None:
-    """The path as a raw-relative POSIX string, or None when it leaves the raw folder."""
+def _safe_relative(raw_root: Path, value: str) -> tuple[str, str | None] | None:
+    """(the path as a raw-relative POSIX string, the target when it runs through a symlink inside
+    the raw folder), or None when it leaves the raw folder."""
     v = value.strip().replace("\\", "/")
     p = PurePosixPath(v)
     if p.is_absolute() or re.match(r"\A[A-Za-z]:", v):
@@ -131,46 +134,85 @@ def _safe_relative(raw_root: Path, value: str) -> str | None:
             return None
     resolved = (raw_root / Path(*parts)).resolve() if parts else raw_root
     try:
-        return resolved.relative_to(raw_root).as_posix()
+        target = resolved.relative_to(raw_root).as_posix()
     except ValueError:  # a symlink inside leads out
         return None
+    lexical = PurePosixPath(posixpath.normpath("/".join(parts))).as_posix() if parts else "."
+    linked = any((raw_root / Path(*lexical.split("/")[: i + 1])).is_symlink() for i in range(len(lexical.split("/"))))
+    return (lexical, target) if linked else (target, None)
+
+
+def _header(header: list[str], table: SourcesTable) -> dict[str, int]:
+    """Column name -> index of its first occurrence; a name given twice is reported (the first is used)."""
+    columns: dict[str, list[int]] = {}
+    for i, name in enumerate(header):
+        columns.setdefault(name.strip().lower(), []).append(i)
+    for name, where in columns.items():
+        if len(where) > 1 and name:
+            times = "twice" if len(where) == 2 else f"{len(where)} times"
+            table.issues.append(
+                MetadataIssue(
+                    SOURCES_FILE,
+                    1,
+                    f"column {name!r} appears {times} in the header (columns "
+                    f"{', '.join(str(i + 1) for i in where)}); the first is used, the others ignored",
+                    f"header={header!r}"[:300],
+                )
+            )
+    return {name: where[0] for name, where in columns.items() if name}
 
 
 def read_sources_csv(text: str, raw_root: Path, existing: set[str]) -> SourcesTable:
     """Parse sources.csv (columns file, outlet, url, published_at, language; any may be missing).
 
     ``existing`` holds the source_file of every discovered input, to report rows for missing files.
+    A column named twice is reported and its first occurrence used; a row that names a symlink
+    is reported and ignored (the metadata belongs to the file the link points to: name that).
     """
     table = SourcesTable()
     existing_nfc = {unicodedata.normalize("NFC", s): s for s in existing}
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
-    if "file" not in header:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None) or []
+    except csv.Error as exc:
+        table.issues.append(MetadataIssue(SOURCES_FILE, 1, "sources.csv header is not valid CSV; ignored", str(exc)))
+        return table
+    columns = _header(header, table)
+    if "file" not in columns:
         table.issues.append(
-            MetadataIssue(
-                SOURCES_FILE, None, "sources.csv has no 'file' column; ignored", f"header={reader.fieldnames!r}"[:300]
-            )
+            MetadataIssue(SOURCES_FILE, None, "sources.csv has no 'file' column; ignored", f"header={header!r}"[:300])
         )
         return table
-    reader.fieldnames = header
     try:
-        for row in reader:
+        for cells in reader:
             line = reader.line_num
-            if None in row:  # more cells than header columns
-                row.pop(None)
+            # More cells than header columns: the extra ones are ignored (as before).
+            row = {name: cells[i] for name, i in columns.items() if i < len(cells)}
             name = (row.get("file") or "").strip()
             if not name:
                 if any((v or "").strip() for v in row.values()):
                     table.issues.append(MetadataIssue(SOURCES_FILE, line, "row without a file name; ignored", None))
                 continue
-            rel = _safe_relative(raw_root, name)
-            if rel is None:
+            found = _safe_relative(raw_root, name)
+            if found is None:
                 table.issues.append(
                     MetadataIssue(
                         SOURCES_FILE,
                         line,
                         "path leaves the raw folder; row ignored, file not read",
                         f"file={name!r}"[:300],
+                    )
+                )
+                continue
+            rel, through_link = found
+            if through_link is not None:
+                table.issues.append(
+                    MetadataIssue(
+                        SOURCES_FILE,
+                        line,
+                        "row names a symlink; row ignored (its metadata belongs to the file the link "
+                        "points to: name that file in sources.csv)",
+                        f"file={name!r}; the link points to {through_link!r}"[:300],
                     )
                 )
                 continue

@@ -4,12 +4,21 @@ A release is written into ``releases/.tmp-*``, checksummed, fsynced and renamed 
 is ``releases/LATEST`` replaced (also by rename). A build killed at any moment therefore leaves
 LATEST naming a complete release; the next build removes the leftovers. A file lock serialises
 concurrent builds (the second waits). A rebuild whose tables are unchanged publishes nothing.
+
+Two guards run under the lock, before anything is written; each stops the build with a message
+saying what to do (pipeline.errors.UserError):
+- **Referential integrity** (pipeline.releases.integrity_problems): every event's and mention's
+  article is in ``articles`` and every mention's event in ``events``; a release that fails it is
+  never published, whatever produced the tables.
+- **Shrinking**: a release that drops more than SHRINK_LIMIT of the previous release's articles
+  (an empty raw folder, an unmounted share) is refused unless ``allow_shrink`` (``--allow-shrink``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import uuid
 from dataclasses import dataclass, field
@@ -18,12 +27,14 @@ from pathlib import Path
 import polars as pl
 from filelock import FileLock
 
+from pipeline.errors import UserError
 from pipeline.release.changelog import build_changes, render_changelog_md
 from pipeline.release.enrich import enrich_events
 from pipeline.release.files import csv_bytes, frame_fingerprint, parquet_bytes, write_bytes, write_table
 from pipeline.releases import (
     MANIFEST_FILE,
     REGISTRY_FILE,
+    integrity_problems,
     list_versions,
     read_latest,
     releases_dir,
@@ -36,6 +47,9 @@ from pipeline.storage import SHA256SUMS, format_sha256sums, fsync_dir, fsync_tre
 from schemas.models import RELEASE_TABLES, conform
 
 LOCK_TIMEOUT_S = 3600
+# A new release that drops more than this share of the previous release's articles is refused
+# unless asked for: "most of it" (an empty raw folder removed all 22 events and 5 articles).
+SHRINK_LIMIT = 0.5
 PUBLIC_TABLES = ("events", "mentions", "articles", "quarantine")
 
 
@@ -114,14 +128,24 @@ def write_release(
     *,
     today: dt.date,
     render_extras,
+    allow_shrink: bool = False,
 ) -> ReleaseOutcome:
     """Write a new release unless the data is unchanged. ``render_extras(ctx) -> dict[name, text]``
-    renders the data card, change log and citation (kept apart so they are testable alone)."""
+    renders the data card, change log and citation (kept apart so they are testable alone).
+    Refuses (UserError) tables that are not referentially intact, and a release that drops most
+    of the previous one's articles unless ``allow_shrink``."""
     outputs.mkdir(parents=True, exist_ok=True)
     root = releases_dir(outputs)
     root.mkdir(parents=True, exist_ok=True)
     with FileLock(str(outputs / ".release.lock"), timeout=LOCK_TIMEOUT_S), gc_paused():
         recover(outputs)
+        problems = integrity_problems(tables.events, tables.mentions, tables.articles)
+        if problems:
+            raise UserError(
+                "refusing to publish a release whose tables do not agree: " + "; ".join(problems),
+                "nothing was published; build again (a build's tables came from different builds or "
+                "steps); if it persists, report it with the build's log",
+            )
         frames = {
             # goldstein and source_urls are added here, so every path that publishes has them.
             "events": conform(enrich_events(tables.events, tables.articles), RELEASE_TABLES["events"]),
@@ -142,11 +166,14 @@ def write_release(
             prev_manifest = json.loads((root / previous / MANIFEST_FILE).read_text(encoding="utf-8"))
             if prev_manifest.get("data_fingerprint") == fingerprint:
                 return ReleaseOutcome(previous, root / previous, False, prev_manifest)
+        if previous is not None and not allow_shrink:
+            _refuse_shrinking(root / previous, frames["articles"], provenance.raw_dir)
         version = _next_version(today, list_versions(outputs))
         prev_events = pl.read_parquet(root / previous / "events.parquet") if previous else None
         changes = conform(build_changes(prev_events, frames["events"], tables.lineage), RELEASE_TABLES["changes"])
         frames["changes"] = changes
-        tmp = root / f".tmp-{version}-{uuid.uuid4().hex[:8]}"
+        # The writer's pid ends the name: a build that starts sweeps only dead writers' folders.
+        tmp = root / f".tmp-{version}-{uuid.uuid4().hex[:8]}-{os.getpid()}"
         tmp.mkdir()
         # Size and sha256 of every file written, hashed from memory as it is written.
         digests: dict[str, dict] = {}
@@ -207,3 +234,18 @@ def write_release(
         fsync_dir(root)
         write_latest(outputs, version)
         return ReleaseOutcome(version, final, True, manifest, changes)
+
+
+def _refuse_shrinking(previous: Path, articles: pl.DataFrame, raw_dir: str) -> None:
+    """UserError when ``articles`` lacks more than SHRINK_LIMIT of the previous release's articles."""
+    before = pl.read_parquet(previous / "articles.parquet", columns=["article_id"])
+    if before.height == 0:
+        return
+    dropped = before.join(articles.select("article_id"), on="article_id", how="anti").height
+    if dropped > SHRINK_LIMIT * before.height:
+        raise UserError(
+            f"the new release would drop {dropped:,} of the {before.height:,} articles of release {previous.name} "
+            f"(the raw folder {raw_dir} gave {articles.height:,} articles); nothing was published",
+            "check that the raw folder is the right one and complete (a share not mounted looks empty); "
+            "to publish it anyway, build with --allow-shrink (make run ALLOW_SHRINK=1)",
+        )

@@ -30,9 +30,11 @@ def publish_release(
     raw_dir: Path,
     extractor_fingerprint: str,
     today: dt.date | None = None,
+    allow_shrink: bool = False,
 ) -> ReleaseOutcome:
     """Publish the stage outputs as a new release in ``outputs`` unless the data is unchanged.
-    ``extractor_fingerprint`` (what produced the mentions) goes into the manifest's provenance."""
+    ``extractor_fingerprint`` (what produced the mentions) goes into the manifest's provenance.
+    ``allow_shrink`` publishes even a release that drops most of the previous one's articles."""
     # The timeline chart (~1.4 s of matplotlib, import included) is drawn in a thread from now on,
     # while the tables are conformed, fingerprinted and written.
     timeline = start_timeline(events)
@@ -42,4 +44,5 @@ def publish_release(
         Provenance(code_version(), extractor_fingerprint, inputs_sha256(articles, quarantine), str(raw_dir)),
         today=today or dt.datetime.now(dt.UTC).date(),
         render_extras=functools.partial(render_extras, timeline=timeline),
+        allow_shrink=allow_shrink,
     )

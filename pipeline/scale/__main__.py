@@ -24,21 +24,30 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     import dagster as dg
 
+    raw, outputs = default_raw_dir(), default_outputs_dir()
     job = dg.build_reconstructable_job(
         "pipeline.scale.jobs",
         "partitioned_job",
         reconstructable_kwargs={
-            "raw_dir": default_raw_dir(),
-            "outputs_dir": default_outputs_dir(),
+            "raw_dir": raw,
+            "outputs_dir": outputs,
             "max_concurrent": args.max_concurrent or None,
         },
     )
     run_config = {"ops": {"partition_articles": {"config": {"buckets": args.buckets}}}} if args.buckets else None
-    with dg.DagsterInstance.get() as instance:
-        result = dg.execute_job(job, instance=instance, run_config=run_config)
-        if not result.success:
-            print("partitioned build failed; see the run in the Dagster UI (make ui)", file=sys.stderr)
-            return 1
+    from pipeline.errors import UserError
+    from pipeline.outputs import build_lock, check_folders
+
+    try:
+        check_folders(raw, outputs)
+        with build_lock(outputs, raw), dg.DagsterInstance.get() as instance:
+            result = dg.execute_job(job, instance=instance, run_config=run_config)
+            if not result.success:
+                print("partitioned build failed; see the run in the Dagster UI (make ui)", file=sys.stderr)
+                return 1
+    except UserError as err:
+        print(f"partitioned build failed: {err.what} -- {err.todo}", file=sys.stderr)
+        return 1
     print("partitioned build succeeded")
     return 0
 

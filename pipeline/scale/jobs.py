@@ -34,7 +34,13 @@ import polars as pl
 
 from pipeline.automation import BUILD_TAG
 from pipeline.dedup.stage import deduplicate
-from pipeline.extract.stage import ARTICLE_FIELDS, combine_mentions, extract_mentions, extractor_fingerprint
+from pipeline.extract.stage import (
+    ARTICLE_FIELDS,
+    combine_mentions,
+    extract_mentions,
+    extractor_fingerprint,
+    skipped_quarantine,
+)
 from pipeline.ingest.stage import ingest_articles
 from pipeline.release.site import build_site
 from pipeline.release.stage import publish_release
@@ -160,18 +166,20 @@ def partition_articles(context: dg.OpExecutionContext, config: PartitionConfig, 
 
 
 @dg.op(
-    out=dg.Out(io_manager_key="scale_io"),
-    description="One bucket's articles -> mentions (incremental, per-bucket cache).",
+    out={"mentions": dg.Out(io_manager_key="scale_io"), "skipped": dg.Out(io_manager_key="scale_io")},
+    description="One bucket's articles -> mentions and the articles left out over budget (incremental, "
+    "per-bucket cache).",
 )
-def extract_partition(context: dg.OpExecutionContext, settings: CredenceSettings, part: pl.DataFrame) -> pl.DataFrame:
+def extract_partition(context: dg.OpExecutionContext, settings: CredenceSettings, part: pl.DataFrame):
     key = context.get_mapping_key() or "all"
     # One process per step already: no worker pool inside it.
     mentions, stats = extract_mentions(part, settings.cache_path, workers=1, part=f"buckets/{key}")
     context.log.info(f"bucket {key}: extracted {stats.extracted}, reused {stats.reused} -> {mentions.height} mentions")
     context.add_output_metadata(
-        {"articles_extracted": stats.extracted, "articles_reused": stats.reused, "mentions": mentions.height}
+        {"articles_extracted": stats.extracted, "articles_reused": stats.reused, "mentions": mentions.height},
+        output_name="mentions",
     )
-    return mentions
+    return mentions, stats.skipped
 
 
 @dg.op(
@@ -180,11 +188,16 @@ def extract_partition(context: dg.OpExecutionContext, settings: CredenceSettings
     "blocking checks.",
 )
 def validate_op(
-    context: dg.OpExecutionContext, parts: list[pl.DataFrame], articles: pl.DataFrame, ingest_quarantine: pl.DataFrame
+    context: dg.OpExecutionContext,
+    parts: list[pl.DataFrame],
+    skipped: list[pl.DataFrame],
+    articles: pl.DataFrame,
+    ingest_quarantine: pl.DataFrame,
 ):
     extracted = combine_mentions(parts)
     _fail_on_checks(context, run_checks({"articles": articles}, {"articles"}))
-    checked = validate_mentions(extracted, articles, ingest_quarantine)
+    left_out = skipped_quarantine(pl.concat(skipped).sort("article_id"), articles)
+    checked = validate_mentions(extracted, articles, ingest_quarantine, left_out)
     tables = {"valid_mentions": checked.valid, "quarantine": checked.quarantine, "articles": articles}
     _fail_on_checks(context, run_checks(tables, {"valid_mentions", "quarantine"}))
     context.log.info(f"{extracted.height} mentions, {checked.rejected} quarantined")
@@ -235,6 +248,7 @@ def publish_op(
         lineage=event_lineage,
         raw_dir=settings.raw_path,
         extractor_fingerprint=extractor_fingerprint(),
+        allow_shrink=settings.allow_shrink,
     )
     _fail_on_checks(context, {"release_checksums_verify": release_verifies(settings.outputs_path)})
     context.log.info(("published " if outcome.published else "unchanged, kept ") + outcome.version)
@@ -256,8 +270,8 @@ def publish_op(
 @dg.graph(description="Ingest, extract per content-hash bucket, validate, deduplicate and publish.")
 def partitioned_build():
     articles, ingest_quarantine = ingest_op()
-    parts = partition_articles(articles).map(extract_partition)
-    valid_mentions, quarantine = validate_op(parts.collect(), articles, ingest_quarantine)
+    mentions, skipped = partition_articles(articles).map(extract_partition)
+    valid_mentions, quarantine = validate_op(mentions.collect(), skipped.collect(), articles, ingest_quarantine)
     events, mentions, registry, lineage = dedup_op(valid_mentions, articles)
     publish_op(events, mentions, articles, quarantine, registry, lineage)
 
@@ -277,6 +291,9 @@ def partitioned_job(
         outputs_dir=outputs_dir or env.outputs_dir,
         gold_file=env.gold_file if gold_file is None else gold_file,
         extract_workers=1,
+        # Its steps run in processes of their own: python -m pipeline.scale holds the build lock
+        # around the whole job, and its tables are in a folder of its own run.
+        hold_build_lock=False,
     )
     # forkserver with the stage modules preloaded: each step forks a process that has already
     # imported Dagster, polars and the pipeline, instead of spawning an interpreter that imports

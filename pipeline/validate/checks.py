@@ -67,7 +67,13 @@ def provenance_complete(events: pl.DataFrame, mentions: pl.DataFrame, articles: 
     mismatched = joined.filter(pl.col("m_event").is_not_null() & (pl.col("m_event") != pl.col("event_id"))).height
     orphans = mentions.filter(~pl.col("event_id").is_in(events["event_id"].implode())).height
     no_article = mentions.filter(~pl.col("article_id").is_in(articles["article_id"].implode())).height
-    passed = missing == 0 and mismatched == 0 and orphans == 0 and no_article == 0
+    events_no_article = 0
+    if "article_ids" in events.columns:  # an Event table has it; a hand-made frame may not
+        listed_articles = events.select("event_id", pl.col("article_ids").alias("article_id")).explode("article_id")
+        events_no_article = listed_articles.filter(
+            pl.col("article_id").is_not_null() & ~pl.col("article_id").is_in(articles["article_id"].implode())
+        )["event_id"].n_unique()
+    passed = missing == 0 and mismatched == 0 and orphans == 0 and no_article == 0 and events_no_article == 0
     return CheckOutcome(
         passed,
         {
@@ -75,6 +81,7 @@ def provenance_complete(events: pl.DataFrame, mentions: pl.DataFrame, articles: 
             "mentions_pointing_elsewhere": mismatched,
             "mentions_without_event": orphans,
             "mentions_without_article": no_article,
+            "events_with_missing_articles": events_no_article,
         },
     )
 
@@ -115,7 +122,7 @@ CHECKS: tuple[TableCheck, ...] = (
     TableCheck(
         "events_provenance_complete",
         "events",
-        "Every event's mentions exist and point back to it; every mention's article exists.",
+        "Every event's mentions exist and point back to it; every mention's and event's article exists.",
         provenance_complete,
         needs=("mentions", "articles"),
     ),

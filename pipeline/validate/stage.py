@@ -21,9 +21,15 @@ class Validated:
     rejected: int  # mentions set aside here
 
 
-def validate_mentions(extracted: pl.DataFrame, articles: pl.DataFrame, ingest_quarantine: pl.DataFrame) -> Validated:
+def validate_mentions(
+    extracted: pl.DataFrame,
+    articles: pl.DataFrame,
+    ingest_quarantine: pl.DataFrame,
+    extract_quarantine: pl.DataFrame | None = None,
+) -> Validated:
     """Every mention is checked against its pandera model and its quote against its article at
-    its offsets; failing rows join the ingest quarantine, each with the checks it failed."""
+    its offsets; failing rows join the ingest and extraction quarantine, each with the checks it
+    failed."""
     texts = articles.select("article_id", "text", "source_file")
     valid, rejected = split_valid(
         extracted,
@@ -33,7 +39,8 @@ def validate_mentions(extracted: pl.DataFrame, articles: pl.DataFrame, ingest_qu
         source_files=texts,
         extra_failures=quote_failures(conform(extracted, Mention), texts),
     )
-    quarantine = conform(pl.concat([ingest_quarantine, rejected]), Quarantine).sort(
+    earlier = [ingest_quarantine] if extract_quarantine is None else [ingest_quarantine, extract_quarantine]
+    quarantine = conform(pl.concat([*(conform(q, Quarantine) for q in earlier), rejected]), Quarantine).sort(
         ["stage", "source_file", "line", "record_id"], nulls_last=True
     )
     return Validated(valid, quarantine, rejected.height)
