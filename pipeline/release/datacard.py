@@ -94,6 +94,21 @@ def _coverage(events: pl.DataFrame) -> list[str]:
     top = countries.value_counts().sort(["count", countries.name], descending=[True, False]).head(12)
     lines.append("- Countries most involved (actor or target): " + ", ".join(f"{c} {n}" for c, n in top.iter_rows()))
     lines.append(f"- Multi-source events (n_sources >= 2): {events.filter(pl.col('n_sources') >= 2).height}")
+    # Issue 16: how many articles tell an event, and how many events have no known date.
+    bins = [(1, 1), (2, 2), (3, 4), (5, 9), (10, 20), (21, None)]
+    sizes = events["n_articles"]
+    parts = [
+        f"{lo if hi == lo else f'{lo}-{hi}' if hi else f'{lo}+'}: "
+        f"{int(((sizes >= lo) & (sizes <= hi if hi else True)).sum())}"
+        for lo, hi in bins
+    ]
+    lines.append(f"- Events by number of articles telling them: {', '.join(parts)} (largest: {sizes.max()}).")
+    undated = events.filter(pl.col("date_precision") == "unknown").height
+    lines.append(
+        f"- Undated events (precision `unknown`): {undated} of {events.height} ({undated / events.height:.1%}); "
+        f"{events.filter((pl.col('date_precision') == 'unknown') & (sizes > 20)).height} of them told by more "
+        "than 20 articles."
+    )
     return lines
 
 
