@@ -78,7 +78,8 @@ class ArticleVectors:
             )
             vocab = counts["w"].unique().to_list()
             dims = {w: zlib.crc32(w.encode("utf-8")) % DIMENSIONS for w in vocab}
-            weights = {w: idf(w) for w in vocab}
+            frequencies = _frequencies()
+            weights = {w: -math.log(max(frequencies.get(w, 0.0), MIN_FREQUENCY)) for w in vocab}
             counts = counts.with_columns(
                 pl.col("w").replace_strict(dims, return_dtype=pl.Int64).alias("dim"),
                 (
@@ -94,6 +95,10 @@ class ArticleVectors:
                 norm = float(np.sqrt((x * x).sum()))
                 self._rows[article] = (np.asarray(dim, dtype=np.int64), x / norm if norm else x)
 
+    def precompute(self, article_ids) -> None:
+        """Compute the vectors of many articles in one pass (cheaper than one pass per component)."""
+        self._compute(list(article_ids))
+
     def similarity_matrix(self, article_ids: list[str]) -> np.ndarray:
         """Cosine similarity of every pair of the given articles (row i, column j), in [0, 1]."""
         from scipy import sparse
@@ -103,6 +108,9 @@ class ArticleVectors:
         indptr = np.cumsum([0] + [len(d) for d, _ in rows])
         dims = np.concatenate([d for d, _ in rows]) if rows else np.zeros(0, dtype=np.int64)
         values = np.concatenate([x for _, x in rows]) if rows else np.zeros(0)
-        matrix = sparse.csr_matrix((values, dims, indptr), shape=(len(rows), DIMENSIONS))
+        # Columns renumbered to the words these articles use: a product over 2**24 mostly empty
+        # columns costs a pass over all of them (measured: 55 ms a call, 114 s on the corpus).
+        used, columns = np.unique(dims, return_inverse=True)
+        matrix = sparse.csr_matrix((values, columns.ravel(), indptr), shape=(len(rows), max(len(used), 1)))
         product = (matrix @ matrix.T).toarray()
         return np.clip(product, 0.0, 1.0)
