@@ -29,6 +29,9 @@ Decisions where the codebook is silent (each one is in the code where it applies
   rules out ("this month" in a past sentence ends at publication). Present and unknown tense
   take the occurrence nearest publication for a day and month or a bare month, and the most
   recent one for a weekday ("on Friday").
+- A done or ongoing act is not dated by an expression that an infinitive, a modal or a condition
+  between them puts on something else ("signed a deal to build a plant in 2025": the signing is
+  not dated 2025); the act is then dated as if the sentence had no date.
 - The date of an act is the nearest non-state expression in the trigger's clause (clauses split
   at ; : dashes and ", and/but/while..."; ", which/who ..." opens a nested clause closed by the
   next comma); else an expression fronted at the start of the sentence, unless a strong
@@ -405,6 +408,30 @@ def choose_expression(sentence: str, trigger_span: tuple[int, int]) -> DateExpre
     return first
 
 
+# Between a done act's trigger and a date: an infinitive ("signed a deal to build a plant in
+# 2025", "asking Iran to participate in a meeting in March 2024"), a modal or a condition ("if
+# the deal is revived in 2024"). The date then belongs to what is to be done, not to the act.
+_ELSEWHERE = re.compile(
+    r"\bto\s+(?!(?:the|a|an|his|her|its|their|this|that|these|those|our|my|your)\b)[a-z]{2,}\b"
+    r"|(?i:\b(?:will|would|shall|could|might|can|if|whether|unless)\b)|\bmay\b"
+)
+
+
+def _dates_something_else(sentence: str, trigger_span: tuple[int, int], expression: DateExpression) -> bool:
+    """Whether the words between a done (or ongoing) act's trigger and the chosen date expression
+    put the date on something else (``_ELSEWHERE``). Only the words between them are read: the
+    extractor may blank the rest of the sentence."""
+    lo, hi = (
+        sorted((trigger_span[1], expression.span[0]))
+        if expression.span[0] >= trigger_span[1]
+        else (
+            expression.span[1],
+            trigger_span[0],
+        )
+    )
+    return lo < hi and _ELSEWHERE.search(sentence, lo, hi) is not None
+
+
 def date_for_event(
     sentence: str,
     trigger_span: tuple[int, int],
@@ -439,6 +466,8 @@ def _date_for_event(
     tense: str,
 ) -> DateInterval:
     expression = choose_expression(sentence, trigger_span)
+    if expression is not None and tense != "future" and _dates_something_else(sentence, trigger_span, expression):
+        expression = None
     if expression is not None:
         return resolve_expression(expression, published_at, published_after, tense=tense)
     if is_lead and tense != "future":
