@@ -635,3 +635,10 @@ def test_a_date_an_infinitive_or_a_condition_puts_on_something_else_does_not_dat
     s = "The two sides signed a deal in March 2023 in Tehran."
     r = date_for_event(s, (14, 20), pub, None, is_lead=False, tense="past")
     assert (r.start, r.end, r.precision) == (D(2023, 3, 1), D(2023, 3, 31), "month")
+
+
+def test_a_relative_clause_after_a_preposition_is_nested():
+    s = "The poster shows Palestine in 2040, in which leaders have come together at the mosque."
+    t = s.index("come")
+    r = date_for_event(s, (t, t + 4), None, None, is_lead=False, tense="perfect")
+    assert r.start is None and r.precision == "unknown"
