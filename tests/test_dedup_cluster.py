@@ -400,3 +400,21 @@ def test_a_person_on_the_mirrored_side_of_a_symmetric_pair_is_aligned():
         ),
     ]
     assert g(rows) == {frozenset({"ab", "ba"}), frozenset({"ba_other"})}
+
+
+def test_unresolved_phrases_naming_different_months_or_days_are_different_events():
+    # One article lists two calls: "in January" and "in April", years unknown (no publication date).
+    call = dict(event_type="phone_call", date_precision="unknown", date_basis="explicit")
+    rows = [
+        row("jan", "A", date_text="in January", **call),
+        row("apr", "A", date_text="in April", sentence_index=3, **call),
+        row("plain", "A", sentence_index=5, **call),
+    ]
+    out = g(rows)
+    assert not any({"jan", "apr"} <= c for c in out) and len(out) == 2
+    days = [
+        row("d8", "A", date_text="On May 8", **call),
+        row("d9", "A", date_text="on May 9", sentence_index=2, **call),
+        row("d8b", "A", date_text="on 8 May", sentence_index=4, **call),
+    ]
+    assert g(days) == {frozenset({"d8", "d8b"}), frozenset({"d9"})}

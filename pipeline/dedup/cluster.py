@@ -3,7 +3,8 @@
 Two mentions may share an event when they have the same type, the same actor keys (an unordered
 pair for symmetric types), the same modality (codebook section 6: "the plan and the later event are
 different events"; codebook.yaml lists no compatible pairs), overlapping date intervals, and no two
-differently named people on one side; two day-precision mentions with different dates never do.
+differently named people on one side; two day-precision mentions with different dates never do,
+nor two whose unresolved date phrases name different months or days ("in January" / "in April").
 That is necessary, not sufficient: an unknown date overlaps everything, so a corpus of undated
 mentions would collapse into one row per type and pair. So a mention joins an event only with
 evidence that ties it to that occurrence (``link_evidence``):
@@ -107,10 +108,34 @@ def prepare(mentions: pl.DataFrame, codebook: Codebook | None = None) -> pl.Data
         pl.col("date_precision").is_in(list(_DATED)).alias("__dated"),
         location.str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars().alias("__loc"),
         specific_phrase_expr(pl.col("date_text")).alias("__phrase"),
+        *named_month_exprs(pl.col("date_text"), pl.col("date_precision")),
     ).with_columns((pl.col("__e").cast(pl.Int64) - pl.col("__s").cast(pl.Int64)).alias("__w"))
 
 
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
+
+
+_MONTH_NUMBER = {m: i + 1 for i, m in enumerate(_MONTHS.split("|"))}
+
+
+def named_month_exprs(date_text: pl.Expr, precision: pl.Expr) -> list[pl.Expr]:
+    """__month (1-12) and __mday (month * 100 + day) that an unresolved date phrase names ("in
+    April", "last December", "on May 8"); null when it names none or the date is resolved (then the
+    interval speaks). Two mentions naming different months, or different days, are two
+    occurrences: the rule for conflicting day-precision dates, for dates whose year is unknown."""
+    folded = date_text.str.to_lowercase()
+    month = folded.str.extract(rf"\b({_MONTHS})\b", 1).replace_strict(
+        _MONTH_NUMBER, default=None, return_dtype=pl.Int32
+    )
+    day = pl.coalesce(
+        folded.str.extract(rf"\b({_MONTHS})\s+(\d{{1,2}})(?:st|nd|rd|th)?\b", 2),
+        folded.str.extract(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTHS})\b", 1),
+    ).cast(pl.Int32, strict=False)
+    unresolved = precision == "unknown"
+    return [
+        pl.when(unresolved).then(month).alias("__month"),
+        pl.when(unresolved & day.is_not_null()).then(month * 100 + day).alias("__mday"),
+    ]
 
 
 def specific_phrase_expr(date_text: pl.Expr) -> pl.Expr:
@@ -173,6 +198,8 @@ _SIGNATURE_FIELDS = [
     "__pub",
     "__loc",
     "__phrase",
+    "__month",
+    "__mday",
 ]
 COMPONENTS_SCHEMA = {"component": pl.String, "mention_id": pl.String, "founder": pl.String}
 
@@ -219,6 +246,8 @@ _NARROW = [
     "__pub",
     "__loc",
     "__phrase",
+    "__month",
+    "__mday",
 ]
 
 
@@ -346,6 +375,9 @@ def _whole_components(m: pl.DataFrame, cb: Codebook) -> pl.DataFrame:
             ((pl.col("__p1").drop_nulls().n_unique() <= 1) & (pl.col("__p2").drop_nulls().n_unique() <= 1)).alias(
                 "__one_person"
             ),
+            ((pl.col("__month").drop_nulls().n_unique() <= 1) & (pl.col("__mday").drop_nulls().n_unique() <= 1)).alias(
+                "__one_month"
+            ),
             (
                 (pl.col("article_id").n_unique() == 1)
                 | (pl.col("__dated").all() & (pl.col("modality").n_unique() == 1))
@@ -359,6 +391,7 @@ def _whole_components(m: pl.DataFrame, cb: Codebook) -> pl.DataFrame:
             pl.col("__overlap")
             & pl.col("__one_day")
             & pl.col("__one_person")
+            & pl.col("__one_month")
             & pl.col("__certain")
             & pl.col("__mask").replace_strict(pairwise_ok, return_dtype=pl.Boolean)
         ).alias("__whole"),
@@ -400,6 +433,8 @@ def _greedy(multi: pl.DataFrame, vectors: ArticleVectors, cb: Codebook) -> list[
         multi["__pub"].to_list(),
         multi["__loc"].to_list(),
         multi["__phrase"].to_list(),
+        multi["__month"].to_list(),
+        multi["__mday"].to_list(),
     )
     comp_articles = (
         dict(zip(*multi.group_by("__comp").agg(pl.col("article_id").unique().sort()).to_dict().values()))
@@ -419,9 +454,9 @@ def _greedy(multi: pl.DataFrame, vectors: ArticleVectors, cb: Codebook) -> list[
     # One cluster: [start, end, modality mask, day-precision dates, article ids, cluster number,
     #               people on side 1, people on side 2, article ids in order of joining,
     #               dated (day/week/month) member?, known publication days, venues, date phrases,
-    #               its index in the component]
+    #               its index in the component, months and month-days its unresolved phrases name]
     clusters: list[list] = []
-    for comp, order, s, e, mod, day, art, p1, p2, dated, pub, loc, phrase in zip(*columns):
+    for comp, order, s, e, mod, day, art, p1, p2, dated, pub, loc, phrase, month, mday in zip(*columns):
         if comp != current_comp:
             current_comp, clusters = comp, []
             # Per component: which clusters hold an article, are dated, have people on a side,
@@ -469,6 +504,8 @@ def _greedy(multi: pl.DataFrame, vectors: ArticleVectors, cb: Codebook) -> list[
                 and not (day and c[3] and (len(c[3]) > 1 or s not in c[3]))
                 and people_fit(p1, c[6])
                 and people_fit(p2, c[7])
+                and not (month and c[14] and (len(c[14]) > 1 or month not in c[14]))
+                and not (mday and c[15] and (len(c[15]) > 1 or mday not in c[15]))
             ):
                 continue
             certain = art in c[4] or (dated and c[9])
@@ -488,7 +525,7 @@ def _greedy(multi: pl.DataFrame, vectors: ArticleVectors, cb: Codebook) -> list[
                 best, best_key = c, key
         if best is None:
             k = len(clusters)
-            best = [s, e, 0, set(), set(), order, set(), set(), [], False, [], set(), set(), k]
+            best = [s, e, 0, set(), set(), order, set(), set(), [], False, [], set(), set(), k, set(), set()]
             clusters.append(best)
             sizes.append(0)
             if link_sums is not None and k >= link_sums.shape[1]:
@@ -522,5 +559,9 @@ def _greedy(multi: pl.DataFrame, vectors: ArticleVectors, cb: Codebook) -> list[
         if phrase:
             best[12].add(phrase)
             by_phrase.setdefault(phrase, set()).add(k)
+        if month:
+            best[14].add(month)
+        if mday:
+            best[15].add(mday)
         out.append(best[5])
     return out
