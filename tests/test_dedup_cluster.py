@@ -418,3 +418,21 @@ def test_unresolved_phrases_naming_different_months_or_days_are_different_events
         row("d8b", "A", date_text="on 8 May", sentence_index=4, **call),
     ]
     assert g(days) == {frozenset({"d8", "d8b"}), frozenset({"d9"})}
+
+
+def test_an_undated_act_beside_an_explicitly_dated_one_in_one_article_is_another_event():
+    clash = dict(event_type="armed_clash", actor_country="SAU", actor_name="Saudi Arabia")
+    dated = dict(date_start=day("2015-03-01"), date_end=day("2015-03-31"), date_precision="month")
+    rows = [
+        row("invasion", "A", date_basis="explicit", date_text="in March 2015", **dated, **clash),
+        row("attack", "A", sentence_index=6, **clash),
+    ]
+    assert g(rows) == {frozenset({"invasion"}), frozenset({"attack"})}
+    # Nor does the article's own text: it is alike to itself, and that says nothing.
+    assert g(rows, {"A": {"text": STORY}}) == {frozenset({"invasion"}), frozenset({"attack"})}
+    # A date from the publication (news of the day) is no such retrospective date: one article, one event.
+    rows = [
+        row("lead", "A", date_basis="publication", **{**dated, **clash, "date_precision": "week"}),
+        row("body", "A", sentence_index=6, **clash),
+    ]
+    assert g(rows) == {frozenset({"lead", "body"})}

@@ -7,10 +7,13 @@ differently named people on one side; two day-precision mentions with different 
 nor two whose unresolved date phrases name different months or days ("in January" / "in April").
 That is necessary, not sufficient: an unknown date overlaps everything, so a corpus of undated
 mentions would collapse into one row per type and pair. So a mention joins an event only with
-evidence that ties it to that occurrence (``link_evidence``):
+evidence that ties it to that occurrence (in ``_greedy``):
 
 - *certain*: the same article, or overlapping known dates of day, week or month precision on both
-  sides (a year is not evidence: a dyad can have several sanctions rounds in one year);
+  sides (a year is not evidence: a dyad can have several sanctions rounds in one year). The same
+  article does not tie an undated mention to an event dated explicitly: an article that dates one
+  act ("invaded Yemen in March 2015") and tells another without a date ("the attack came in
+  response to Saudi aggression") is telling two; then only the event's other articles count;
 - *scored*, for everything else (undated mentions above all): the similarity of its article with
   the event's articles (the mean of their TF-IDF cosines, similarity.py: articles telling the same
   story share its rare words), plus ``BONUS`` for each of: the same named participant,
@@ -24,8 +27,8 @@ How (vectorised first, Python only where a choice exists):
    into *overlap components* (a sweep over the running maximum of interval ends): mentions in
    different components can never share an event, so the rest of the work is per component.
    Components that the loop would make one event without a choice (one mention; or mutually
-   compatible mentions that are all of one article, or all dated to day, week or month) are found
-   with a group_by and no per-mention Python.
+   compatible mentions that are all of one article, not mixing explicit dates with undated ones, or
+   all dated to day, week or month) are found with a group_by and no per-mention Python.
 2. In each other component, mentions are taken from the most to the least precise (narrowest
    interval first, then precision rank, then mention_id), and each one joins the compatible
    cluster it has evidence for with the highest affinity, or founds a new cluster. Compatible
@@ -109,6 +112,7 @@ def prepare(mentions: pl.DataFrame, codebook: Codebook | None = None) -> pl.Data
         location.str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars().alias("__loc"),
         specific_phrase_expr(pl.col("date_text")).alias("__phrase"),
         *named_month_exprs(pl.col("date_text"), pl.col("date_precision")),
+        ((pl.col("date_basis") == "explicit") & (pl.col("date_precision") != "unknown")).alias("__explicit"),
     ).with_columns((pl.col("__e").cast(pl.Int64) - pl.col("__s").cast(pl.Int64)).alias("__w"))
 
 
@@ -200,6 +204,7 @@ _SIGNATURE_FIELDS = [
     "__phrase",
     "__month",
     "__mday",
+    "__explicit",
 ]
 COMPONENTS_SCHEMA = {"component": pl.String, "mention_id": pl.String, "founder": pl.String}
 
@@ -248,6 +253,7 @@ _NARROW = [
     "__phrase",
     "__month",
     "__mday",
+    "__explicit",
 ]
 
 
@@ -364,7 +370,10 @@ def _whole_components(m: pl.DataFrame, cb: Codebook) -> pl.DataFrame:
     }
     day_start = pl.when(pl.col("date_precision") == "day").then(pl.col("__s"))
     stats = (
-        m.with_columns(pl.col("modality").replace_strict(bit, return_dtype=pl.Int64).alias("__bit"))
+        m.with_columns(
+            pl.col("modality").replace_strict(bit, return_dtype=pl.Int64).alias("__bit"),
+            (pl.col("date_precision") == "unknown").alias("__undated"),
+        )
         .group_by("__comp")
         .agg(
             (pl.col("__s").max() <= pl.col("__e").min()).alias("__overlap"),
@@ -379,7 +388,7 @@ def _whole_components(m: pl.DataFrame, cb: Codebook) -> pl.DataFrame:
                 "__one_month"
             ),
             (
-                (pl.col("article_id").n_unique() == 1)
+                ((pl.col("article_id").n_unique() == 1) & ~(pl.col("__explicit").any() & pl.col("__undated").any()))
                 | (pl.col("__dated").all() & (pl.col("modality").n_unique() == 1))
             ).alias("__certain"),
             pl.col("__order").min().alias("__first"),
@@ -435,6 +444,8 @@ def _greedy(multi: pl.DataFrame, vectors: ArticleVectors, cb: Codebook) -> list[
         multi["__phrase"].to_list(),
         multi["__month"].to_list(),
         multi["__mday"].to_list(),
+        multi["__explicit"].to_list(),
+        (multi["date_precision"] == "unknown").to_list(),
     )
     comp_articles = (
         dict(zip(*multi.group_by("__comp").agg(pl.col("article_id").unique().sort()).to_dict().values()))
@@ -454,9 +465,12 @@ def _greedy(multi: pl.DataFrame, vectors: ArticleVectors, cb: Codebook) -> list[
     # One cluster: [start, end, modality mask, day-precision dates, article ids, cluster number,
     #               people on side 1, people on side 2, article ids in order of joining,
     #               dated (day/week/month) member?, known publication days, venues, date phrases,
-    #               its index in the component, months and month-days its unresolved phrases name]
+    #               its index in the component, months and month-days its unresolved phrases name,
+    #               explicitly dated member?]
     clusters: list[list] = []
-    for comp, order, s, e, mod, day, art, p1, p2, dated, pub, loc, phrase, month, mday in zip(*columns):
+    for comp, order, s, e, mod, day, art, p1, p2, dated, pub, loc, phrase, month, mday, explicit, undated in zip(
+        *columns
+    ):
         if comp != current_comp:
             current_comp, clusters = comp, []
             # Per component: which clusters hold an article, are dated, have people on a side,
@@ -508,7 +522,12 @@ def _greedy(multi: pl.DataFrame, vectors: ArticleVectors, cb: Codebook) -> list[
                 and not (mday and c[15] and (len(c[15]) > 1 or mday not in c[15]))
             ):
                 continue
-            certain = art in c[4] or (dated and c[9])
+            # An article that dates one act explicitly and tells another without a date is telling
+            # two (a retrospective "invaded Yemen in March 2015" beside today's "the attack came in
+            # response"): for an undated mention, its own article is no evidence for such a
+            # cluster, only the cluster's other articles are.
+            own_article_counts = not (undated and c[16])
+            certain = (art in c[4] and own_article_counts) or (dated and c[9])
             score = 0.0
             if not certain:
                 if apart(pub, c[10], 365):
@@ -516,6 +535,9 @@ def _greedy(multi: pl.DataFrame, vectors: ArticleVectors, cb: Codebook) -> list[
                 similar = 0.0
                 if reach is not None and not apart(pub, c[10], PUBLISHED_APART_DAYS):
                     similar = float(reach[k])
+                    if art in c[4] and not own_article_counts:
+                        others = sizes[k] - 1
+                        similar = (float(link_sums[row, k]) - float(similarity[row, row])) / others if others else 0.0
                 score = similar + BONUS * bonus.get(k, 0)
                 if score < THRESHOLD:
                     continue
@@ -525,7 +547,7 @@ def _greedy(multi: pl.DataFrame, vectors: ArticleVectors, cb: Codebook) -> list[
                 best, best_key = c, key
         if best is None:
             k = len(clusters)
-            best = [s, e, 0, set(), set(), order, set(), set(), [], False, [], set(), set(), k, set(), set()]
+            best = [s, e, 0, set(), set(), order, set(), set(), [], False, [], set(), set(), k, set(), set(), False]
             clusters.append(best)
             sizes.append(0)
             if link_sums is not None and k >= link_sums.shape[1]:
@@ -559,6 +581,7 @@ def _greedy(multi: pl.DataFrame, vectors: ArticleVectors, cb: Codebook) -> list[
         if phrase:
             best[12].add(phrase)
             by_phrase.setdefault(phrase, set()).add(k)
+        best[16] = best[16] or explicit
         if month:
             best[14].add(month)
         if mday:
