@@ -21,14 +21,15 @@ from pipeline.validate.checks import CHECKS, CheckOutcome, TableCheck, release_v
 CHECK_REPORT_ROWS = 50
 
 
-def check_result(outcome: CheckOutcome) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(passed=outcome.passed, metadata=outcome.metadata)
+def check_result(outcome: CheckOutcome, blocking: bool = True) -> dg.AssetCheckResult:
+    severity = dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN
+    return dg.AssetCheckResult(passed=outcome.passed, metadata=outcome.metadata, severity=severity)
 
 
 def asset_check_from_registry(check: TableCheck) -> dg.AssetChecksDefinition:
-    """A blocking asset check on ``check.table`` that runs ``check.fn``. Its parameters are the
-    plain function's (the guarded table first, then ``check.needs`` by name), so Dagster loads
-    exactly the tables the function reads."""
+    """An asset check on ``check.table`` that runs ``check.fn``, blocking unless the entry is a
+    warning (then severity WARN). Its parameters are the plain function's (the guarded table first,
+    then ``check.needs`` by name), so Dagster loads exactly the tables the function reads."""
 
     params = list(inspect.signature(check.fn).parameters.values())
     names = [params[0].name, *check.needs]  # Dagster passes the tables by these names
@@ -38,7 +39,7 @@ def asset_check_from_registry(check: TableCheck) -> dg.AssetChecksDefinition:
         )
 
     def run(**tables) -> dg.AssetCheckResult:
-        return check_result(check.fn(*(tables[name] for name in names)))
+        return check_result(check.fn(*(tables[name] for name in names)), check.blocking)
 
     run.__name__ = run.__qualname__ = check.name
     run.__doc__ = check.fn.__doc__
@@ -48,7 +49,7 @@ def asset_check_from_registry(check: TableCheck) -> dg.AssetChecksDefinition:
     return dg.asset_check(
         asset=check.table,
         name=check.name,
-        blocking=True,
+        blocking=check.blocking,
         description=check.description,
         additional_ins={name: dg.AssetIn(name) for name in check.needs},
     )(run)

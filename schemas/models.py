@@ -83,7 +83,14 @@ class Article(pa.DataFrameModel):
     published_after: dt.date = pa.Field(
         nullable=True,
         description="When published_at is unknown: the earliest date the article can have been "
-        "published, from the latest date the text itself states; else null.",
+        "published, from evidence only (a date the text states as past, a dated role its wording "
+        "presupposes); never from a planned or future date; else null.",
+    )
+    collected_at: dt.date = pa.Field(
+        nullable=True,
+        description="When the input was collected (crawled), from the collected_at column of "
+        "sources.csv for its file or bundle; no publication or asserted event date passes it. Null "
+        "when not stated.",
     )
 
     class Config:
@@ -211,18 +218,30 @@ class Event(pa.DataFrameModel):
     )
     event_type: str = pa.Field(isin=EVENT_TYPES, description="Event type id from the codebook.")
     modality: str = pa.Field(isin=MODALITIES, description="Strongest modality its mentions support.")
-    actor_name: str = pa.Field(description="Most specific canonical actor name among its mentions.")
+    actor_name: str = pa.Field(
+        description="The canonical actor name most of its mentions give (ties: the most specific name)."
+    )
     actor_country: str = pa.Field(
         nullable=True, str_matches=COUNTRY_RE, description="ISO 3166-1 alpha-3 of the actor, or IGO."
     )
     actor_sector: str = pa.Field(nullable=True, isin=SECTORS, description="Actor sector at the event date.")
-    target_name: str = pa.Field(nullable=True, description="Most specific canonical target name.")
+    target_name: str = pa.Field(
+        nullable=True, description="The canonical target name most of its mentions give (ties: the most specific)."
+    )
     target_country: str = pa.Field(
         nullable=True, str_matches=COUNTRY_RE, description="ISO 3166-1 alpha-3 of the target, or IGO."
     )
     target_sector: str = pa.Field(nullable=True, isin=SECTORS, description="Target sector at the event date.")
+    location_name: str = pa.Field(
+        nullable=True, description="Where it took place: the venue most of its mentions name; null when none does."
+    )
+    location_country: str = pa.Field(
+        nullable=True, str_matches=COUNTRY_RE, description="ISO 3166-1 alpha-3 of that venue; null when unknown."
+    )
     date_start: dt.date = pa.Field(
-        nullable=True, description="Start of the narrowest date interval consistent with its mentions."
+        nullable=True,
+        description="Start of the intersection of its dated mentions' intervals (those of known precision); "
+        "when none is dated, of the bounds all its mentions allow.",
     )
     date_end: dt.date = pa.Field(nullable=True, description="End of that interval.")
     date_precision: str = pa.Field(isin=PRECISIONS, description="Precision of the settled interval.")
@@ -230,9 +249,10 @@ class Event(pa.DataFrameModel):
     n_mentions: int = pa.Field(ge=1, description="Number of mentions behind the event.")
     n_articles: int = pa.Field(ge=1, description="Number of distinct articles behind the event.")
     n_sources: int = pa.Field(
+        nullable=True,
         ge=1,
-        description="Independent sources: distinct outlets; articles of unknown outlet count once per "
-        "distinct text; syndicated copies count once.",
+        description="Independent sources: distinct known outlets, syndicated copies counted once; null when "
+        "no article of the event names its outlet (then only n_articles is known).",
     )
     article_ids: StrList = pa.Field(description="Ids of the articles that report it (sorted).")
     mention_ids: StrList = pa.Field(description="Ids of its mentions (sorted).")
@@ -258,8 +278,9 @@ class Event(pa.DataFrameModel):
     confidence: float = pa.Field(
         ge=0.0,
         le=1.0,
-        description="Event confidence: rises with independent corroboration (noisy-or over sources of "
-        "the best mention per source).",
+        description="Event confidence: rises with independent corroboration (noisy-or over independent "
+        "sources of the best mention per source; articles of unknown outlet are one source together, "
+        "repeats never corroborate).",
     )
     has_conflict: bool = pa.Field(
         description="True when its mentions disagree on a field (modality, day-level date, sector); the "
@@ -289,7 +310,7 @@ class Event(pa.DataFrameModel):
         return df.lazyframe.select(
             (pl.col("n_mentions") == pl.col("mention_ids").list.len())
             & (pl.col("n_articles") == pl.col("article_ids").list.len())
-            & (pl.col("n_sources") <= pl.col("n_articles"))
+            & (pl.col("n_sources").is_null() | (pl.col("n_sources") <= pl.col("n_articles")))
         )
 
 

@@ -238,3 +238,32 @@ def test_a_threat_is_aimed_at_whom_its_condition_names():
     got = coded("Chile threatened to close its embassy unless Peru released the prisoners.")
     assert ("threaten", "asserted", "CHL", "PER") in got
     assert not [g for g in got if g[0] == "reduce_relations" and g[1] in ("asserted", "planned")]
+
+
+def test_a_publication_date_added_later_re_extracts_that_article_only(tmp_path):
+    """The extraction cache is keyed by the article's text and what the coder reads beside it: a
+    date given in sources.csv after a first build re-dates that article's mentions ("on Monday" is
+    resolved against it); the other article comes from the cache."""
+    from pipeline.extract.stage import extract_mentions
+
+    def frame(pub_a):
+        return pl.DataFrame(
+            {
+                "article_id": ["a" + "5" * 16, "a" + "6" * 16],
+                "text": ["Chile recalled its ambassador from Peru on Monday.", "Ghana and Togo signed a trade deal."],
+                "title": [None, None],
+                "published_at": [pub_a, None],
+                "published_after": [None, None],
+            },
+            schema_overrides={"published_at": pl.Date, "published_after": pl.Date, "title": pl.String},
+        )
+
+    first, stats = extract_mentions(frame(None), tmp_path)
+    assert stats.extracted == 2
+    chile = first.filter(pl.col("actor_country") == "CHL")
+    assert chile["date_start"].to_list() == [None]
+    again, stats = extract_mentions(frame(PUB), tmp_path)
+    assert (stats.extracted, stats.reused) == (1, 1)
+    dated = again.filter(pl.col("actor_country") == "CHL")
+    assert dated["date_start"][0] is not None and dated["date_start"][0] <= PUB
+    assert again.filter(pl.col("actor_country") == "GHA").equals(first.filter(pl.col("actor_country") == "GHA"))

@@ -227,9 +227,10 @@ def test_relative_with_unknown_publication_is_bounded_by_published_after():
     assert r.text == "Two months ago"
     r = event("Two months ago, Kazakhstan removed the Taliban.", "removed", None, None)
     check(r, None, None, "unknown", "relative")
-    # A weekday with a day and month still fixes a day once the year is bounded.
+    # A weekday with a day and month does not fix the year past the bound (that was a guess,
+    # issue 16): the latest 21 August a publication on or after the bound can look back to.
     r = event("On Wednesday, August 21, the ministry announced it.", "announced", None, D(2021, 8, 15))
-    check(r, D(2024, 8, 21), D(2024, 8, 21), "day", "explicit")
+    check(r, D(2020, 8, 21), None, "unknown", "explicit")
 
 
 # --- choosing the expression --------------------------------------------------------------------
@@ -319,12 +320,15 @@ def test_publication_inferred_from_a_weekday():
     assert infer_publication_date(text, hints=[D(2021, 8, 15)]) == dates.PublicationDate(
         D(2024, 8, 21), "inferred", None
     )
-    # Without the hint the latest stated date is 2005: the earliest Wednesday 21 August after it.
-    assert infer_publication_date(text) == dates.PublicationDate(D(2013, 8, 21), "inferred", None)
+    # Without the hint nothing bounds the year ("since 2005" is a bare year, no evidence): unknown.
+    assert infer_publication_date(text) == dates.PublicationDate(None, "unknown", None)
+    # A month the text states as past bounds it: the earliest Wednesday 21 August after March 2019.
+    dated = text + "Talks were held in March 2019.\n"
+    assert infer_publication_date(dated) == dates.PublicationDate(D(2019, 8, 21), "inferred", None)
 
 
 def test_publication_dateline_without_year_is_inferred():
-    text = "KABUL, Aug. 21 (Reuters) - The ministry said in 2023 that it would act."
+    text = "KABUL, Aug. 21 (Reuters) - The ministry said in March 2023 that it had acted."
     assert infer_publication_date(text) == dates.PublicationDate(D(2023, 8, 21), "inferred", None)
 
 
@@ -439,7 +443,11 @@ def test_intervals_are_ordered(expression, pub, tense, lead):
 def test_explicit_day_round_trips(d, form, pub):
     abbr = f"{d:%b}." if d.month != 5 else "May"  # "May" has no abbreviation
     sentence = "The minister met the envoy " + form.format(d=d, day=d.day, abbr=abbr) + " in Kabul."
-    check(event(sentence, "met", pub), d, d, "day", "explicit")
+    if pub is not None and d > pub:
+        # A past act dated after its article's publication contradicts it: unknown, before publication.
+        check(event(sentence, "met", pub), None, pub, "unknown", "explicit")
+    else:
+        check(event(sentence, "met", pub), d, d, "day", "explicit")
 
 
 @settings(max_examples=300, deadline=None)
@@ -472,6 +480,11 @@ def test_inferred_publication_matches_the_stated_weekday(d, days_before):
     hint = d - dt.timedelta(days=days_before)
     text = f"Headline\nIn a statement on {d:%A}, {d:%B} {d.day}, the ministry announced it.\n"
     got = infer_publication_date(text, hints=[hint])
+    first = weekday_year(d.month, d.day, d.weekday(), hint)
+    if first >= hint.replace(year=hint.year + 5) if (hint.month, hint.day) != (2, 29) else first.year >= hint.year + 5:
+        # Five years or more past the bound: an earlier cycle was skipped, the year is not fixed.
+        assert got == dates.PublicationDate(None, "unknown", hint)
+        return
     assert got.basis == "inferred"
     assert got.published_at.weekday() == d.weekday() and (got.published_at.month, got.published_at.day) == (
         d.month,
@@ -506,6 +519,9 @@ def test_speed():
 
 def test_a_dated_headline_is_not_a_publication_date():
     text = "Taliban seize Kabul on 15 August 2021\nThe group entered the capital.\n"
+    # Nor a lower bound: a headline's present tense is not a report of something done.
+    assert infer_publication_date(text) == dates.PublicationDate(None, "unknown", None)
+    text = "Taliban seized Kabul on 15 August 2021\nThe group entered the capital.\n"
     assert infer_publication_date(text) == dates.PublicationDate(None, "unknown", D(2021, 8, 15))
 
 
@@ -534,3 +550,95 @@ def test_a_publication_label_does_not_date_the_act():
     a = s.index("bans")
     got = date_for_event(s, (a, a + 4), dt.date(2023, 12, 29), None, is_lead=True, tense="present")
     assert got.basis == "publication" and got.precision == "week"
+
+
+# --- issue 16: only evidence dates a publication; nothing passes the collection date -------------
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Iran will host the regional games in 2030.",
+        "The ministry plans to double exports by 2025.",
+        "The programme runs through 2025.",
+        "Production is expected to reach 5 million barrels in 2026.",
+        "Officials hope the line opens in May 2027.",
+        "He may run for president again in March 2028.",
+        "The limits on enrichment expire after October 2025.",
+        "Iran is organizing a conference on 9 September 2026 in Tehran.",
+        "Trump is resolute to come back in November 2028.",
+        "Iran needs 551 airplanes by the calendar year 1404 (March 2025 - March 2026), the minister announced.",
+        "Iran secured the right to expand its stockpile in January 2031.",
+        "The treaty, which expires on February 4, 2026, was discussed.",
+    ],
+)
+def test_planned_or_future_years_give_no_publication_bound(sentence):
+    text = f"Headline\nTalks were held in March 2019 in Tehran. {sentence}\n"
+    assert infer_publication_date(text) == dates.PublicationDate(None, "unknown", D(2019, 3, 1))
+
+
+def test_a_past_report_bounds_the_publication_even_beside_a_passive_or_a_place():
+    for sentence in ("The deal was signed by the two ministers in March 2019.", "He traveled to Tehran in March 2019."):
+        assert infer_publication_date(f"Headline\n{sentence}\n") == dates.PublicationDate(
+            None, "unknown", D(2019, 3, 1)
+        )
+
+
+def test_collection_date_caps_publication_inference():
+    cap = D(2023, 7, 8)
+    stated = " date 2024-01-01 Headline\nThe talks were held."
+    assert infer_publication_date(stated, not_after=cap) == dates.PublicationDate(None, "unknown", None)
+    bounded = "Headline\nThe talks were held in March 2024 in Tehran.\n"
+    assert infer_publication_date(bounded) == dates.PublicationDate(None, "unknown", D(2024, 3, 1))
+    assert infer_publication_date(bounded, not_after=cap) == dates.PublicationDate(None, "unknown", None)
+    earlier = "Headline\nThe talks were held in March 2021 in Tehran.\n"
+    assert infer_publication_date(earlier, not_after=cap) == dates.PublicationDate(None, "unknown", D(2021, 3, 1))
+
+
+def test_a_past_act_is_never_dated_after_publication_or_collection():
+    cap = D(2023, 7, 8)
+    r = date_for_event(
+        "The two sides signed the deal in 2025.", (17, 23), None, None, is_lead=False, tense="past", not_after=cap
+    )
+    check(r, None, cap, "unknown", "explicit")
+    r = date_for_event(
+        "The two sides signed the deal in 2023.", (17, 23), None, None, is_lead=False, tense="past", not_after=cap
+    )
+    check(r, D(2023, 1, 1), cap, "year", "explicit")
+    # A planned act may lie after both.
+    r = date_for_event(
+        "The two sides will sign the deal in 2025.", (22, 26), None, None, is_lead=False, tense="future", not_after=cap
+    )
+    check(r, D(2025, 1, 1), D(2025, 12, 31), "year", "explicit")
+    # Without a publication date a relative expression is a bound, not a guessed day.
+    r = date_for_event(
+        "The two sides signed the deal last week.",
+        (17, 23),
+        None,
+        D(2023, 5, 1),
+        is_lead=False,
+        tense="past",
+        not_after=cap,
+    )
+    assert r.precision == "unknown" and r.end == cap and r.start is not None and r.start <= D(2023, 5, 1)
+
+
+def test_a_date_an_infinitive_or_a_condition_puts_on_something_else_does_not_date_the_act():
+    pub = D(2023, 5, 10)
+    s = "The two sides signed a deal to build a plant in 2025."
+    r = date_for_event(s, (14, 20), pub, None, is_lead=False, tense="past")
+    assert (r.start, r.end, r.precision, r.basis) == (None, pub, "unknown", "none")
+    s = "The negotiators demand assurances if the deal is revived in 2024."
+    r = date_for_event(s, (16, 22), None, None, is_lead=False, tense="present")
+    assert r.precision == "unknown" and r.start is None
+    # Without such words between them the expression dates the act.
+    s = "The two sides signed a deal in March 2023 in Tehran."
+    r = date_for_event(s, (14, 20), pub, None, is_lead=False, tense="past")
+    assert (r.start, r.end, r.precision) == (D(2023, 3, 1), D(2023, 3, 31), "month")
+
+
+def test_a_relative_clause_after_a_preposition_is_nested():
+    s = "The poster shows Palestine in 2040, in which leaders have come together at the mosque."
+    t = s.index("come")
+    r = date_for_event(s, (t, t + 4), None, None, is_lead=False, tense="perfect")
+    assert r.start is None and r.precision == "unknown"

@@ -74,7 +74,7 @@ def test_incremental_builds_equal_fresh_ones_after_adding_changing_and_removing(
     first, _ = deduplicate_with_cache(m1, a1, None, tmp_path)
     _assert_equal_to_fresh(first, m1, a1, None)
     merged = first.sources.filter(pl.col("source").is_not_null())
-    assert merged.height > 20  # syndicated copies were found: the cache has merges to reuse
+    assert merged.height > 5  # syndicated copies were found: the cache has merges to reuse
     total_events = first.sources["key"].n_unique()
     screened.clear()
 
@@ -188,7 +188,7 @@ def _two_copies():
     story = " ".join(f"word{chr(97 + i % 26)}{chr(97 + i // 26)}" for i in range(80))
     texts = {"a1": story, "a2": story + " extra"}
     m = pl.DataFrame(
-        {"__cluster": [5, 5, 9], "article_id": ["a1", "a2", "a1"], "outlet": [None, None, None]},
+        {"__cluster": [5, 5, 9], "article_id": ["a1", "a2", "a1"], "outlet": ["Outlet A", "Outlet B", "Outlet A"]},
         schema={"__cluster": pl.Int64, "article_id": pl.String, "outlet": pl.String},
     )
     return m, texts
@@ -197,7 +197,7 @@ def _two_copies():
 def test_reused_sources_follow_the_articles_not_the_cluster_number():
     m, texts = _two_copies()
     keys, sources = source_keys_reusing(m, texts, None, None)
-    assert keys.filter(pl.col("__cluster") == 5)["__source"].to_list() == ["a:a1", "a:a1"]  # copies: one source
+    assert keys.filter(pl.col("__cluster") == 5)["__source"].to_list() == ["o:Outlet A"] * 2  # copies: one source
     assert sources.filter(pl.col("source").is_not_null()).height == 1
     # The same event under another cluster number (a build that inserted mentions before it).
     renumbered = m.with_columns(pl.col("__cluster") + 100)
@@ -215,12 +215,14 @@ def test_a_previous_merge_is_not_reused_when_what_it_read_changed():
     assert keys.filter(pl.col("__cluster") == 5)["__source"].n_unique() == 2
     # An outlet changed: the event's sources are named anew.
     with_outlet = m.with_columns(
-        pl.when(pl.col("article_id") == "a2").then(pl.lit("Outlet Z")).otherwise(None).alias("outlet")
+        pl.when(pl.col("article_id") == "a2").then(pl.lit("Outlet 0")).otherwise(pl.col("outlet")).alias("outlet")
     )
     keys, _ = source_keys_reusing(with_outlet, texts, None, sources)
     assert keys.equals(source_keys(with_outlet, texts))
-    assert keys.filter(pl.col("__cluster") == 5)["__source"].to_list() == ["a:a1", "a:a1"]
+    assert keys.filter(pl.col("__cluster") == 5)["__source"].to_list() == ["o:Outlet 0"] * 2
     # A previous table whose entries name other events is simply not used.
-    foreign = pl.DataFrame({"key": ["0" * 32], "source": ["a:a2"], "merged_into": ["a:a1"]}, schema=SOURCES_SCHEMA)
+    foreign = pl.DataFrame(
+        {"key": ["0" * 32], "source": ["o:Outlet B"], "merged_into": ["o:Outlet A"]}, schema=SOURCES_SCHEMA
+    )
     keys, fresh_sources = source_keys_reusing(m, texts, None, foreign)
     assert keys.equals(source_keys(m, texts)) and fresh_sources.equals(sources)

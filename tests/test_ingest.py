@@ -472,3 +472,41 @@ def test_file_name_that_is_not_utf8(tmp_path):
     os.close(fd)
     result = ingest_raw(raw)
     assert result.articles["source_file"].to_list() == ["caf\\xe9.txt"]
+
+
+def test_collected_at_from_sources_csv_caps_publication(tmp_path):
+    """sources.csv's collected_at (issue 16): a bundle's row gives every line its collection date;
+    a file's row too; a stated publication date after it is reported and dropped; a text whose
+    stated dates pass it gets no date and no lower bound past it."""
+    raw = tmp_path / "raw"
+    lines = [
+        {"id": 1, "text": article(1) + " The talks were held in March 2024 in Tehran."},
+        {"id": 2, "text": article(2) + " The talks were held in March 2021 in Tehran."},
+    ]
+    write(raw / "bundle.jsonl", "\n".join(json.dumps(x) for x in lines) + "\n")
+    write(raw / "late.txt", article(3))
+    write(raw / "fine.txt", article(4))
+    write(
+        raw / "sources.csv",
+        "file,published_at,collected_at\n"
+        "bundle.jsonl,,2023-07-08\n"
+        "late.txt,2024-01-02,2023-07-08\n"
+        "fine.txt,2023-01-02,2023-07-08\n",
+    )
+    result = ingest_raw(raw, SMALL_LIMITS)
+    arts = {r["source_file"]: r for r in result.articles.iter_rows(named=True)}
+    assert {a["collected_at"] for a in arts.values()} == {dt.date(2023, 7, 8)}
+    assert arts["bundle.jsonl#L1"]["published_at"] is None and arts["bundle.jsonl#L1"]["published_after"] is None
+    assert arts["bundle.jsonl#L2"]["published_after"] == dt.date(2021, 3, 1)
+    assert arts["late.txt"]["published_at"] is None and arts["late.txt"]["published_basis"] != "metadata"
+    assert arts["fine.txt"]["published_at"] == dt.date(2023, 1, 2)
+    issues = result.quarantine.filter(pl.col("reason_code") == "bad_metadata")
+    late = issues.filter(pl.col("reason").str.contains("after the input's collected_at"))
+    assert late.height == 1 and late["record_id"].to_list() == [arts["late.txt"]["article_id"]]
+    # The bundle's row applies; it is not reported as ignored.
+    assert not issues["reason"].str.contains("row refers to a bundle").any()
+    # Without the row, nothing caps the lower bound the past date gives.
+    write(raw / "sources.csv", "file,outlet\nfine.txt,X\n")
+    again = {r["source_file"]: r for r in ingest_raw(raw, SMALL_LIMITS).articles.iter_rows(named=True)}
+    assert again["bundle.jsonl#L1"]["published_after"] == dt.date(2024, 3, 1)
+    assert again["bundle.jsonl#L1"]["collected_at"] is None

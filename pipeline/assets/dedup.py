@@ -16,7 +16,8 @@ from schemas.models import Event, Mention
             io_manager_key="parquet_io",
             kinds={"polars", "parquet"},
             description="One row per real-world event: its mentions across articles and outlets "
-            "clustered (same type, actors, compatible modality, overlapping dates; no chaining), fields "
+            "clustered (same type, actors and modality, overlapping dates, and evidence of one occurrence; no "
+            "chaining), fields "
             "settled, ids stable.",
         ),
         "mentions": dg.AssetOut(

@@ -46,9 +46,32 @@ def article_texts(articles: pl.DataFrame) -> ArticleTexts:
 
 
 def _article_meta(articles: pl.DataFrame) -> pl.DataFrame:
-    cols = {"article_id": pl.String, "outlet": pl.String, "published_at": pl.Date}
+    cols = {"article_id": pl.String, "outlet": pl.String, "published_at": pl.Date, "collected_at": pl.Date}
     present = [pl.col(c).cast(t) if c in articles.columns else pl.lit(None, dtype=t).alias(c) for c, t in cols.items()]
     return articles.select(present).unique("article_id", keep="first").sort("article_id")
+
+
+def bound_by_publication(mentions: pl.DataFrame, meta: pl.DataFrame) -> pl.DataFrame:
+    """Mentions (Mention columns, row order kept) with asserted acts bounded by their article: an
+    asserted event happened by the time its article was published (or collected, sources.csv's
+    collected_at), so its interval ends there; one dated wholly after that contradicts it and
+    becomes precision unknown, ending there (its date_text and basis stay, so the reader sees what
+    the text said). The extractor dates most acts this way already (text/dates); this is the
+    guarantee the blocking check ``no_asserted_event_after_publication`` relies on."""
+    limit = meta.select("article_id", pl.min_horizontal("published_at", "collected_at").alias("__limit")).filter(
+        pl.col("__limit").is_not_null()
+    )
+    if limit.height == 0:
+        return mentions
+    m = mentions.join(limit, on="article_id", how="left", maintain_order="left")
+    bounded = (pl.col("modality") == "asserted") & pl.col("__limit").is_not_null()
+    after = bounded & (pl.col("date_start") > pl.col("__limit"))
+    past_end = bounded & (pl.col("date_end").is_null() | (pl.col("date_end") > pl.col("__limit")))
+    return m.with_columns(
+        pl.when(after).then(None).otherwise(pl.col("date_start")).alias("date_start"),
+        pl.when(past_end).then(pl.col("__limit")).otherwise(pl.col("date_end")).alias("date_end"),
+        pl.when(after).then(pl.lit("unknown")).otherwise(pl.col("date_precision")).alias("date_precision"),
+    ).drop("__limit")
 
 
 def build_events(
@@ -87,6 +110,12 @@ def build_events(
             pl.DataFrame(schema=SOURCES_SCHEMA),
         )
 
+    meta = _article_meta(articles)
+    mentions = bound_by_publication(mentions, meta)
+    # The article's publication day rides along for the "years apart never" rule of clustering.
+    published = meta.select("article_id", pl.col("published_at").cast(pl.Int32).alias("__pub"))
+    mentions = mentions.join(published, on="article_id", how="left", maintain_order="left")
+
     # Article vocabularies, shared by clustering and settling.
     masks = masks if masks is not None else ArticleMasks(article_texts(articles))
     texts = masks.texts
@@ -97,7 +126,7 @@ def build_events(
     # (settling, the output mentions): fewer to gather, join and sort.
     wanted = set(polars_schema(Mention)) | set(SETTLE_READS)
     clustered = assemble(prepared.select([c for c in prepared.columns if c in wanted]), narrow.sort("mention_id"))
-    events, sources = settle_reusing(clustered, _article_meta(articles), texts, cb, masks, previous_sources)
+    events, sources = settle_reusing(clustered, meta, texts, cb, masks, previous_sources)
 
     cluster_ids, new_registry, lineage = assign_ids(
         clustered.select("mention_id", "__cluster"), events.select("__cluster", "__founder"), registry

@@ -1,26 +1,32 @@
 """Settle each cluster of mentions into one event row (vectorised with polars group_by).
 
-Rules where the codebook leaves a choice:
+Rules where the codebook leaves a choice (issue 16: an event row settles by majority and evidence):
 
 - Date: the intersection of the dated mentions' intervals (those of known precision; of all
   mentions when none is dated). Non-empty by construction of the clusters.
   Precision and basis come from the founding mention, which is the narrowest one (clusters are
   founded in narrowest-first order), i.e. the mention that fixes the interval.
-- Actor and target names: the most specific canonical name, taken as the one with the most
-  words, then the most characters, then alphabetical ("Supreme Court of Kazakhstan" over
-  "Kazakhstan"); the country is the cluster's (all mentions share it, or it is null/IGO). For
-  symmetric types the pair is oriented by actor key (the side with the smaller key is the actor),
-  so every mention contributes to the right side whatever the direction it was written in.
+- Actor and target names: the name most of its mentions give (a minority name never stands for
+  the event), ties broken by the most specific name (the most words, then the most characters,
+  then alphabetical: "Supreme Court of Kazakhstan" over "Kazakhstan"); the country is the
+  cluster's (all mentions share it, or it is null/IGO). For symmetric types the pair is oriented
+  by actor key (the side with the smaller key is the actor), so every mention contributes to the
+  right side whatever the direction it was written in.
+- Venue (location_name, location_country): the one most of its mentions name, ties alphabetical.
 - Sectors: the most frequent non-null sector, ties alphabetical; several distinct sectors are a
   conflict.
-- Modality: the strongest among the mentions (codebook ``modality_strength``).
+- Modality: the strongest among the mentions (codebook ``modality_strength``); clustering keeps
+  one modality per event, so this only matters for data built with other rules.
 - Quote: the highest-confidence mention, then the earliest published article (unknown dates
   last), then article id and offset.
-- Sources: articles are grouped when they share a known outlet or are near-identical texts
-  (syndicated copies: Jaccard of word 3-shingles >= SYNDICATION_JACCARD); n_sources is the number
-  of groups. Without texts, only identical texts (same article id) can be recognised.
+- Sources: an article's source is its outlet when known; the articles of unknown outlet are one
+  source together (nothing says they are independent: a single-outlet corpus is one source).
+  Sources whose articles are near-identical texts (syndicated copies: Jaccard of word 3-shingles
+  >= SYNDICATION_JACCARD) are one. n_sources = the distinct known outlets so merged; null when no
+  article names its outlet (n_articles still counts the articles).
 - Confidence: noisy-or over sources of the best mention confidence per source,
-  1 - prod(1 - c_s), rounded to 6 decimals (rounding makes it byte-stable).
+  1 - prod(1 - c_s), rounded to 6 decimals (rounding makes it byte-stable): corroboration comes
+  from independent outlets, never from repeats.
 - Conflicts: modality (several modalities), date (several day-precision dates; cannot happen after
   clustering, kept as a guard), actor_sector, target_sector (several non-null sectors).
 """
@@ -62,7 +68,10 @@ SETTLE_READS = [
     "char_start",
     "__swapped",
     *(f"{side}_{field}" for side in ("actor", "target") for field in _FIELDS),
+    "location_name",
+    "location_country",
 ]
+UNKNOWN_OUTLET = "u:"  # the one source key of an event's articles of unknown outlet
 
 
 def orient(m: pl.DataFrame) -> pl.DataFrame:
@@ -121,7 +130,7 @@ def source_keys_reusing(
         .with_columns(
             pl.when(pl.col("outlet").is_not_null())
             .then(pl.lit("o:") + pl.col("outlet"))
-            .otherwise(pl.lit("a:") + pl.col("article_id"))
+            .otherwise(pl.lit(UNKNOWN_OUTLET))
             .alias("__source")
         )
         .sort("__cluster", "article_id")
@@ -236,8 +245,9 @@ def _mode_sector(m: pl.DataFrame, col: str, out: str) -> pl.DataFrame:
     )
 
 
-def _most_specific(m: pl.DataFrame, prefix: str, out: str) -> pl.DataFrame:
-    """Most specific name per cluster. Country: any non-null one, since a cluster's key is its
+def _majority_name(m: pl.DataFrame, prefix: str, out: str) -> pl.DataFrame:
+    """The name most mentions of the cluster give (ties: the most specific: most words, then
+    most characters, then alphabetical). Country: any non-null one, since a cluster's key is its
     country when it has one, and name-keyed clusters can only hold null or IGO."""
     name = pl.col(f"{prefix}_name")
     simple = m.group_by("__cluster").agg(
@@ -245,16 +255,35 @@ def _most_specific(m: pl.DataFrame, prefix: str, out: str) -> pl.DataFrame:
         name.n_unique().alias("__names"),
         pl.col(f"{prefix}_country").drop_nulls().first().alias(f"{out}_country"),
     )
-    # Ranking names costs a string sort per group: only done where the names differ.
+    # Counting and ranking names costs a group_by and a sort: only done where the names differ.
     several = simple.filter(pl.col("__names") > 1).select("__cluster")
-    order = [name.str.count_matches(" ", literal=True).fill_null(-1), name.str.len_chars().fill_null(-1), name]
+    counts = m.join(several, on="__cluster", how="semi").filter(name.is_not_null()).group_by("__cluster", name).len()
     ranked = (
-        m.join(several, on="__cluster", how="semi")
-        .group_by("__cluster")
-        .agg(name.sort_by(order, descending=[True, True, False], nulls_last=True).first().alias("__ranked"))
+        counts.sort(
+            ["__cluster", "len", name.str.count_matches(" ", literal=True), name.str.len_chars(), name],
+            descending=[False, True, True, True, False],
+        )
+        .group_by("__cluster", maintain_order=True)
+        .agg(name.first().alias("__ranked"))
     )
     return simple.join(ranked, on="__cluster", how="left").select(
         "__cluster", pl.coalesce("__ranked", f"{out}_name").alias(f"{out}_name"), f"{out}_country"
+    )
+
+
+def _majority_venue(m: pl.DataFrame) -> pl.DataFrame:
+    """(__cluster, location_name, location_country): the venue most of its mentions name."""
+    return (
+        m.filter(pl.col("location_name").is_not_null())
+        .group_by("__cluster", "location_name", "location_country")
+        .len()
+        .sort(
+            ["__cluster", "len", "location_name", "location_country"],
+            descending=[False, True, False, False],
+            nulls_last=True,
+        )
+        .group_by("__cluster", maintain_order=True)
+        .agg(pl.col("location_name").first(), pl.col("location_country").first())
     )
 
 
@@ -297,8 +326,9 @@ def settle_reusing(
         .group_by("__cluster", maintain_order=True)
         .agg(
             (1.0 - (1.0 - pl.col("confidence")).product()).clip(0.0, 1.0).round(6).alias("confidence"),
-            pl.len().alias("n_sources"),
+            pl.col("__source").str.starts_with("o:").sum().alias("n_sources"),
         )
+        .with_columns(pl.when(pl.col("n_sources") > 0).then(pl.col("n_sources")).alias("n_sources"))
     )
     per_article = src.group_by("__cluster", maintain_order=True).agg(
         pl.col("article_id").alias("article_ids"), pl.col("outlet").drop_nulls().unique().sort().alias("outlets")
@@ -346,8 +376,9 @@ def settle_reusing(
         agg.join(conf, on="__cluster", how="left")
         .join(per_article, on="__cluster", how="left")
         .join(founder, on="__cluster", how="left")
-        .join(_most_specific(m, "__a", "actor"), on="__cluster", how="left")
-        .join(_most_specific(m, "__t", "target"), on="__cluster", how="left")
+        .join(_majority_name(m, "__a", "actor"), on="__cluster", how="left")
+        .join(_majority_name(m, "__t", "target"), on="__cluster", how="left")
+        .join(_majority_venue(m), on="__cluster", how="left")
         .join(_mode_sector(m, "__a_sector", "actor_sector"), on="__cluster", how="left")
         .join(_mode_sector(m, "__t_sector", "target_sector"), on="__cluster", how="left")
     )
@@ -412,11 +443,25 @@ def summary_expr() -> pl.Expr:
         .then(start)
         .otherwise(pl.concat_str([start, pl.lit(".."), end]))
     )
-    sources = pl.concat_str(
-        [
-            pl.col("n_sources").cast(pl.String),
-            pl.when(pl.col("n_sources") == 1).then(pl.lit(" source")).otherwise(pl.lit(" sources")),
-        ]
+    sources = (
+        pl.when(pl.col("n_sources").is_not_null())
+        .then(
+            pl.concat_str(
+                [
+                    pl.col("n_sources").cast(pl.String),
+                    pl.when(pl.col("n_sources") == 1).then(pl.lit(" source")).otherwise(pl.lit(" sources")),
+                ]
+            )
+        )
+        .otherwise(
+            pl.concat_str(
+                [
+                    pl.col("n_articles").cast(pl.String),
+                    pl.when(pl.col("n_articles") == 1).then(pl.lit(" article")).otherwise(pl.lit(" articles")),
+                    pl.lit(", outlet unknown"),
+                ]
+            )
+        )
     )
     head = pl.concat_str([party("actor"), pl.lit(" "), pl.col("event_type")])
     target = (

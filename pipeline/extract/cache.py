@@ -1,6 +1,8 @@
 """Incremental extraction: only articles that are new or changed since the last build are extracted.
 
-Articles are keyed by content (article_id is a hash of the text), and the cache folder
+Articles are keyed by content (article_id is a hash of the text) and by what the coder reads beside
+it (publication date, lower bound, title: a date added to sources.csv re-extracts the article), and
+the cache folder
 (``<outputs>/.cache/extract/<fingerprint>/``, pipeline.cache) by the extractor fingerprint
 (extract/, text/ and schemas/: code, codebook and dictionaries): a change to any of them starts a
 fresh cache, so everything is re-extracted. One mentions file per fingerprint, rather than
@@ -36,7 +38,8 @@ PARALLEL_MIN_ARTICLES = 400
 PARSE_CHUNK = 2000
 STAGE = "extract"
 MENTIONS_FILE = "mentions.parquet"
-DONE_FILE = "articles.parquet"  # the article ids whose mentions MENTIONS_FILE holds
+DONE_FILE = "articles.parquet"  # the articles whose mentions MENTIONS_FILE holds, with their reading key
+DONE_SCHEMA = {"article_id": pl.String, "reading": pl.String}
 SKIPPED_FILE = "skipped.parquet"  # the articles of the done-list that were over budget, with the reason
 
 
@@ -147,6 +150,19 @@ def extract_parallel(
     return conform(mentions, Mention), skipped_rows.sort("article_id")
 
 
+def _reading_key() -> pl.Expr:
+    """What the coder reads beside an article's text (its publication date or lower bound, and
+    whether and what its title is), as one string."""
+    return pl.concat_str(
+        [
+            pl.col("published_at").cast(pl.String).fill_null("-"),
+            pl.col("published_after").cast(pl.String).fill_null("-"),
+            pl.when(pl.col("title").is_null()).then(pl.lit("-")).otherwise(pl.lit("t:") + pl.col("title")),
+        ],
+        separator="|",
+    ).alias("reading")
+
+
 def _unparsed(candidates: pl.DataFrame, cached: pl.DataFrame) -> list[str]:
     """The distinct candidate sentences (their parsed text) that the cache does not hold."""
     missing = candidates.unique("key", keep="first", maintain_order=True)
@@ -184,34 +200,37 @@ def _extract_incremental_locked(
     skipped_file = cache.file(SKIPPED_FILE)
     # The files are one record: when any of them is missing or unreadable, none is used.
     cached = read_cache_frame(cache_file, polars_schema(Mention), "extraction cache")
-    done = read_cache_frame(done_file, {"article_id": pl.String}, "extraction cache")
+    done = read_cache_frame(done_file, DONE_SCHEMA, "extraction cache")
     was_skipped = read_cache_frame(skipped_file, SKIPPED, "extraction cache")
     if cached is None or done is None or was_skipped is None:
-        cached, done = empty_frame(Mention), pl.DataFrame(schema={"article_id": pl.String})
+        cached, done = empty_frame(Mention), pl.DataFrame(schema=DONE_SCHEMA)
         was_skipped = pl.DataFrame(schema=SKIPPED)
-    done = done["article_id"]
-    current = articles["article_id"]
-    todo = articles.filter(~pl.col("article_id").is_in(done.implode()))
+    current = articles.select("article_id", _reading_key())
+    # An article is extracted again when its text or what the coder reads beside it changed: the
+    # text changes its id; a publication date or title added to sources.csv changes its reading key
+    # (the dates of its mentions are resolved against it).
+    kept = current.join(done, on=["article_id", "reading"], how="semi")["article_id"]
+    todo = articles.filter(~pl.col("article_id").is_in(kept.implode()))
     fresh, fresh_skipped = extract_parallel(todo, workers, parse_cache, whole=todo.height == articles.height)
     mentions = (
-        pl.concat([cached.filter(pl.col("article_id").is_in(current.implode())), fresh])
+        pl.concat([cached.filter(pl.col("article_id").is_in(kept.implode())), fresh])
         .unique("mention_id", keep="first")
         .sort("mention_id")
     )
     mentions = conform(mentions, Mention)
     skipped = (
-        pl.concat([was_skipped.filter(pl.col("article_id").is_in(current.implode())), fresh_skipped])
+        pl.concat([was_skipped.filter(pl.col("article_id").is_in(kept.implode())), fresh_skipped])
         .unique("article_id", keep="first")
         .sort("article_id")
     )
     # Keep the cache to the current articles: deterministic and bounded by the corpus.
-    if todo.height or cached.height != mentions.height or done.len() != current.len():
+    if todo.height or cached.height != mentions.height or done.height != current.height:
         cache.sweep()  # other extractor versions' caches
         # Mentions and skipped articles first, then the done-list: a kill between them leaves a
         # done-list older than the rest, so the next build re-extracts a few articles (harmless),
         # never the reverse (articles marked done whose mentions were not written).
         write_parquet_atomic(mentions, cache_file)
         write_parquet_atomic(skipped, skipped_file)
-        write_parquet_atomic(pl.DataFrame({"article_id": current.sort()}), done_file)
+        write_parquet_atomic(current.sort("article_id"), done_file)
     stats = ExtractionStats(articles.height, todo.height, articles.height - todo.height, cache.fingerprint, skipped)
     return mentions, stats

@@ -57,8 +57,9 @@ from pipeline.storage import write_parquet_atomic
 log = logging.getLogger(__name__)
 
 # bump when the file layout changes (2: candidates and analyses kept as frames, n_chars stored;
-# 3: an issue's reason code is stored)
-CACHE_VERSION = "3"
+# 3: an issue's reason code is stored; 4: candidates carry collected_at, publication inference
+# reads only past dates)
+CACHE_VERSION = "4"
 SUBDIR = "ingest"  # the stage's folder under the cache root
 SMALL_FILE = "files.parquet"  # the entries of all single files
 ANALYSES_FILE = "analyses.parquet"  # sha256 of a text -> what was derived from it
@@ -86,6 +87,7 @@ CANDIDATES = {
     "url": pl.String,
     "published_at": pl.Date,
     "language": pl.String,
+    "collected_at": pl.Date,
 }
 # What ingest derives from a normalized text alone, by its sha256 (``key``). Filled lazily: a part
 # is computed only when an article needs it; english null / has_* false = not computed yet.

@@ -172,10 +172,7 @@ def _merge(primary: Metadata, fallback: Metadata | None) -> Metadata:
     if fallback is None:
         return primary
     return Metadata(
-        **{
-            k: getattr(primary, k) if getattr(primary, k) is not None else getattr(fallback, k)
-            for k in ("title", "outlet", "url", "published_at", "language")
-        }
+        **{k: getattr(primary, k) if getattr(primary, k) is not None else getattr(fallback, k) for k in FIELDS}
     )
 
 
@@ -392,17 +389,27 @@ def _ingest(
     for e in entries:
         if e.kind == "sources":
             sources = _read_sources(run, e, raw_dir, existing - {e.source_file})
+    # A bundle's row gives only when the bundle was collected (applied to its lines after the
+    # cache, so a changed collected_at needs no re-read); its lines carry their other metadata.
+    bundle_collected: dict[str, dt.date] = {}
     if sources is not None:
         for e in entries:
             if e.kind == "bundle" and e.source_file in sources.by_file:
-                run.issues.append(
-                    MetadataIssue(
-                        SOURCES_FILE,
-                        sources.by_file[e.source_file][0],
-                        "row refers to a bundle; bundle lines carry their own metadata, row ignored",
-                        f"file={e.source_file!r}",
+                line, meta = sources.by_file[e.source_file]
+                if meta.collected_at is not None:
+                    bundle_collected[e.source_file] = meta.collected_at
+                other = [k for k in FIELDS if k != "collected_at" and getattr(meta, k) is not None]
+                if other or meta.collected_at is None:
+                    run.issues.append(
+                        MetadataIssue(
+                            SOURCES_FILE,
+                            line,
+                            "row refers to a bundle; bundle lines carry their own metadata, only collected_at "
+                            "applies to a bundle"
+                            + (f"; {', '.join(other)} ignored" if other else "; nothing to apply"),
+                            f"file={e.source_file!r}",
+                        )
                     )
-                )
     for e in entries:
         if e.kind == "sources":
             continue
@@ -423,9 +430,14 @@ def _ingest(
     cached = cache.candidates() if cache is not None else empty_candidates()
     fresh = _prepare_texts(run.candidates, run.boilerplate)
     run.candidates = []  # their texts are in ``fresh`` now
-    articles, rejected, analyses = _finish(
-        pl.concat([cached, fresh]), cache.analyses if cache is not None else None, publication_hints, run.workers
+    articles, rejected, analyses, late_issues = _finish(
+        pl.concat([cached, fresh]),
+        cache.analyses if cache is not None else None,
+        publication_hints,
+        run.workers,
+        bundle_collected,
     )
+    run.issues.extend(late_issues)
     del cached
     stats = None
     if cache is not None:
@@ -595,15 +607,21 @@ _NOT_ENGLISH = "text does not read as English prose (too few English function wo
 
 
 def _finish(
-    candidates: pl.DataFrame, known: pl.DataFrame | None, publication_hints: PublicationHints | None, workers: int = 1
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    candidates: pl.DataFrame,
+    known: pl.DataFrame | None,
+    publication_hints: PublicationHints | None,
+    workers: int = 1,
+    bundle_collected: dict[str, dt.date] | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, list[MetadataIssue]]:
     """Language check, deduplication by text, structure and publication date, on the candidates of
     all inputs (a CANDIDATES frame, cached and fresh alike).
 
     ``known`` (ANALYSES rows) is what is already known about texts (from the cache). Returns the
     articles (ArticleText columns and ``line``, in input order), the rejected candidates (Quarantine columns) and
-    the analyses of this run's texts, completed as needed (to cache). Only texts whose analysis part
-    is missing become Python strings; everything else runs on columns.
+    the analyses of this run's texts, completed as needed (to cache), and the metadata issues found
+    here (a stated publication date after the input's collection date). ``bundle_collected``: the
+    collected_at sources.csv gives each bundle (by path). Only texts whose analysis part is missing
+    become Python strings; everything else runs on columns.
     """
     # Candidates are decided one after the other in input order: the first of equal texts is kept.
     # The order is unique (a file, or a bundle and a line), so the sort is a total order.
@@ -655,6 +673,38 @@ def _finish(
         status=pl.when(~pl.col("digest").is_first_distinct()).then(pl.lit(_DUPLICATE)),
     )
     kept = survivors.filter(pl.col("status").is_null())
+
+    # When the input was collected: its own field (file row, bundle line), else its bundle's row.
+    # A stated publication date after it contradicts it: reported, and the article is dated as if
+    # no date were stated.
+    by_bundle = pl.DataFrame(
+        {"order_path": list((bundle_collected or {}).keys()), "__bundle_at": list((bundle_collected or {}).values())},
+        schema={"order_path": pl.String, "__bundle_at": pl.Date},
+    )
+    kept = (
+        kept.join(by_bundle, on="order_path", how="left", maintain_order="left")
+        .with_columns(pl.coalesce("collected_at", "__bundle_at").alias("collected_at"))
+        .drop("__bundle_at")
+    )
+    late = kept.filter(pl.col("published_at") > pl.col("collected_at"))
+    late_issues = [
+        MetadataIssue(
+            SOURCES_FILE if line == 0 else source_file,
+            None if line == 0 else line,
+            f"published_at {pub} is after the input's collected_at {col}; the article is kept without it",
+            f"published_at={pub.isoformat()!r}, collected_at={col.isoformat()!r}",
+            source_file,
+        )
+        for source_file, line, pub, col in late.select(
+            "source_file", "order_line", "published_at", "collected_at"
+        ).iter_rows()
+    ]
+    kept = kept.with_columns(
+        pl.when(pl.col("published_at") > pl.col("collected_at"))
+        .then(None)
+        .otherwise(pl.col("published_at"))
+        .alias("published_at")
+    )
 
     # Structure (title, dateline, date marker) of the kept texts.
     todo = _missing(kept, analyses, ~pl.col("has_structure"))
@@ -710,6 +760,16 @@ def _finish(
         maintain_order="left",
     )
 
+    # Nothing passes the collection date (text/dates/publication.cap_publication, in columns): a
+    # marker or an inferred date after it is dropped, so is a lower bound after it. The cached
+    # inference is a function of the text alone, so a changed collected_at costs no re-reading.
+    cap = pl.col("collected_at")
+    kept = kept.with_columns(
+        pl.when(pl.col("s_marker") > cap).then(None).otherwise(pl.col("s_marker")).alias("s_marker"),
+        pl.when(pl.col("p_published_at") > cap).then(None).otherwise(pl.col("p_basis")).alias("p_basis"),
+        pl.when(pl.col("p_published_at") > cap).then(None).otherwise(pl.col("p_published_at")).alias("p_published_at"),
+        pl.when(pl.col("p_after") > cap).then(None).otherwise(pl.col("p_after")).alias("p_after"),
+    ).with_columns(pl.col("p_basis").fill_null("unknown"))
     stated_date, marker = pl.col("published_at").is_not_null(), pl.col("s_marker").is_not_null()
     articles = kept.select(
         _ARTICLE_ID.alias("article_id"),
@@ -740,6 +800,7 @@ def _finish(
         pl.when(~stated_date & ~marker & pl.col("p_published_at").is_null())
         .then(pl.col("p_after"))
         .alias("published_after"),
+        "collected_at",
         "text",
         pl.when(pl.col("order_line") != 0).then(pl.col("order_line")).alias("line"),
     )
@@ -749,7 +810,7 @@ def _finish(
             survivors.filter(pl.col("status").is_not_null()).select(*c.columns, "duplicate_of"),
         ]
     )
-    return articles, _rejections(rejected.sort("i")), analyses
+    return articles, _rejections(rejected.sort("i")), analyses, late_issues
 
 
 _ARTICLE_ID = pl.lit("a") + pl.col("digest").str.slice(0, 16)  # as article_id_of

@@ -1,5 +1,8 @@
 """Metadata as stated by the input: raw/sources.csv for files, fields of bundle lines, HTML meta tags.
 
+``collected_at`` (sources.csv, for a file or a whole bundle; or a bundle line's own field) is when
+the input was collected (crawled): no publication date and no asserted event date may pass it.
+
 Every field may be missing. A value that is present but unusable (a date that is not a date, a
 path that leaves the raw folder, a row for a file that does not exist) becomes a MetadataIssue,
 reported as a quarantine row "bad_metadata"; the article itself is still ingested without it.
@@ -20,7 +23,8 @@ from pathlib import Path, PurePosixPath
 from pipeline.ingest.language import normalize_language_code
 
 SOURCES_FILE = "sources.csv"
-FIELDS = ("title", "outlet", "url", "published_at", "language")
+FIELDS = ("title", "outlet", "url", "published_at", "language", "collected_at")
+DATE_FIELDS = ("published_at", "collected_at")
 _ISO_DATE = re.compile(r"\A(\d{4})-(\d{2})-(\d{2})(?:[T ][0-9:.,+\-Z ]{0,40})?\Z")
 MIN_YEAR = 1900  # an earlier "publication date" is a data error, not a news article
 MAX_YEAR = 2100
@@ -33,6 +37,7 @@ class Metadata:
     url: str | None = None
     published_at: dt.date | None = None
     language: str | None = None
+    collected_at: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -82,16 +87,16 @@ def metadata_from_fields(
         value = raw.strip()
         if not value:
             continue
-        if name == "published_at":
+        if name in DATE_FIELDS:
             try:
-                meta.published_at = parse_date(value)
+                setattr(meta, name, parse_date(value))
             except ValueError as exc:
                 issues.append(
                     MetadataIssue(
                         where,
                         line,
-                        f"bad published_at date; the article is kept without it ({exc})",
-                        f"published_at={value!r}"[:300],
+                        f"bad {name} date; the article is kept without it ({exc})",
+                        f"{name}={value!r}"[:300],
                         applies_to,
                     )
                 )
@@ -163,7 +168,8 @@ def _header(header: list[str], table: SourcesTable) -> dict[str, int]:
 
 
 def read_sources_csv(text: str, raw_root: Path, existing: set[str]) -> SourcesTable:
-    """Parse sources.csv (columns file, outlet, url, published_at, language; any may be missing).
+    """Parse sources.csv (columns file, title, outlet, url, published_at, language, collected_at; any
+    but file may be missing; a bundle's row may give only collected_at).
 
     ``existing`` holds the source_file of every discovered input, to report rows for missing files.
     A column named twice is reported and its first occurrence used; a row that names a symlink

@@ -1,6 +1,7 @@
-"""The blocking checks that guard what a release publishes, as plain functions over tables.
+"""The checks that guard what a release publishes, as plain functions over tables.
 
-``CHECKS`` is the registry: which table each check guards and which other tables it reads. The
+``CHECKS`` is the registry: which table each check guards, which other tables it reads and whether
+it blocks (most do; a warning is reported and never stops a release). The
 Dagster glue turns every entry into an asset check with one factory (pipeline/checks.py, after
 PUDL's ``asset_check_from_schema``), and the scale-out job runs the same entries on its own tables
 (``run_checks``), so both paths are guarded by the same code. The schema checks come from the
@@ -10,7 +11,7 @@ table registry ``SCHEMAS`` (table -> pandera model).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandera.polars as pa
@@ -25,6 +26,7 @@ from schemas.models import ArticleText, Event, Mention, Quarantine
 class CheckOutcome:
     passed: bool
     metadata: dict = field(default_factory=dict)
+    blocking: bool = True  # a failed non-blocking check is a warning (set by run_checks from the entry)
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class TableCheck:
     description: str
     fn: Callable[..., CheckOutcome]  # fn(table, *needs)
     needs: tuple[str, ...] = ()  # other tables it reads, in the order fn takes them
+    blocking: bool = True  # False: a warning (Dagster severity WARN), never stops a release
 
 
 def _sample(failures: Mapping[int, list[str]]) -> str:
@@ -86,6 +89,105 @@ def provenance_complete(events: pl.DataFrame, mentions: pl.DataFrame, articles: 
     )
 
 
+EVENT_DATES = ("event_id", "modality", "date_start", "article_ids")
+MENTION_DATES = ("mention_id", "article_id", "modality", "date_start")
+
+
+def _missing_columns(tables: Mapping[str, tuple[pl.DataFrame, tuple[str, ...]]]) -> str:
+    """A clear message naming the columns a check needs that its tables lack ('' when none)."""
+    gaps = [
+        f"{name} lacks {', '.join(c for c in cols if c not in df.columns)}"
+        for name, (df, cols) in tables.items()
+        if any(c not in df.columns for c in cols)
+    ]
+    return "; ".join(gaps)
+
+
+def _publication_limits(articles: pl.DataFrame) -> pl.DataFrame:
+    """(article_id, limit): the latest date an asserted act of the article can have, its publication
+    or collection date (the earlier of those known); articles with neither are left out."""
+    cols = [c for c in ("published_at", "collected_at") if c in articles.columns]
+    if not cols:
+        return pl.DataFrame(schema={"article_id": pl.String, "limit": pl.Date})
+    return articles.select("article_id", pl.min_horizontal(cols).alias("limit")).filter(pl.col("limit").is_not_null())
+
+
+def asserted_not_after_publication(
+    events: pl.DataFrame, mentions: pl.DataFrame, articles: pl.DataFrame
+) -> CheckOutcome:
+    """No asserted mention starts after its article's publication or collection date, and no
+    asserted event after the earliest such date of its articles (issue 16): what is told as done
+    was done by the time it was told. Only planned and hypothetical events may lie in the future."""
+    missing = _missing_columns(
+        {
+            "events": (events, EVENT_DATES),
+            "mentions": (mentions, MENTION_DATES),
+            "articles": (articles, ("article_id",)),
+        }
+    )
+    if missing:
+        return CheckOutcome(False, {"error": missing})
+    limits = _publication_limits(articles)
+    late_mentions = (
+        mentions.filter(pl.col("modality") == "asserted")
+        .join(limits, on="article_id", how="inner")
+        .filter(pl.col("date_start") > pl.col("limit"))
+    )
+    event_limits = (
+        events.select("event_id", pl.col("article_ids").alias("article_id"))
+        .explode("article_id")
+        .join(limits, on="article_id", how="inner")
+        .group_by("event_id")
+        .agg(pl.col("limit").min())
+    )
+    late_events = (
+        events.filter(pl.col("modality") == "asserted")
+        .join(event_limits, on="event_id", how="inner")
+        .filter(pl.col("date_start") > pl.col("limit"))
+    )
+    sample = [
+        f"mention {m} dated {d} after {lim}"
+        for m, d, lim in late_mentions.select("mention_id", "date_start", "limit").head(3).iter_rows()
+    ]
+    sample += [
+        f"event {e} dated {d} after {lim}"
+        for e, d, lim in late_events.select("event_id", "date_start", "limit").head(3).iter_rows()
+    ]
+    return CheckOutcome(
+        late_mentions.height == 0 and late_events.height == 0,
+        {
+            "asserted_mentions_after_publication": late_mentions.height,
+            "asserted_events_after_publication": late_events.height,
+            "sample": "; ".join(sample) or "none",
+        },
+    )
+
+
+# Events told by more articles than this with no known date are suspect: a story that many articles
+# tell is dated somewhere, and an undated row that large is more likely several occurrences.
+LARGE_EVENT_ARTICLES = 20
+
+
+def large_events_dated(events: pl.DataFrame) -> CheckOutcome:
+    """Warning: events told by more than LARGE_EVENT_ARTICLES articles with no known date."""
+    missing = _missing_columns({"events": (events, ("event_id", "n_articles", "date_precision"))})
+    if missing:
+        return CheckOutcome(False, {"error": missing})
+    undated = events.filter(
+        (pl.col("n_articles") > LARGE_EVENT_ARTICLES) & (pl.col("date_precision") == "unknown")
+    ).sort("n_articles", "event_id", descending=[True, False])
+    return CheckOutcome(
+        undated.height == 0,
+        {
+            "undated_events_over_20_articles": undated.height,
+            "largest": "; ".join(
+                f"{e} ({n} articles)" for e, n in undated.select("event_id", "n_articles").head(5).iter_rows()
+            )
+            or "none",
+        },
+    )
+
+
 def release_verifies(outputs: Path) -> CheckOutcome:
     """The LATEST release's files match its SHA256SUMS."""
     latest, problems = verify_latest(outputs)
@@ -126,9 +228,28 @@ CHECKS: tuple[TableCheck, ...] = (
         provenance_complete,
         needs=("mentions", "articles"),
     ),
+    TableCheck(
+        "asserted_not_after_publication",
+        "events",
+        "No asserted mention or event is dated after its article's publication or collected_at.",
+        asserted_not_after_publication,
+        needs=("mentions", "articles"),
+    ),
+    TableCheck(
+        "large_events_dated",
+        "events",
+        f"Warning: events told by more than {LARGE_EVENT_ARTICLES} articles have a known date.",
+        large_events_dated,
+        blocking=False,
+    ),
 )
 
 
 def run_checks(tables: Mapping[str, pl.DataFrame], guarded: set[str]) -> dict[str, CheckOutcome]:
-    """Run every check of CHECKS that guards one of the ``guarded`` tables, reading ``tables``."""
-    return {c.name: c.fn(tables[c.table], *(tables[n] for n in c.needs)) for c in CHECKS if c.table in guarded}
+    """Run every check of CHECKS that guards one of the ``guarded`` tables, reading ``tables``; each
+    outcome says whether its check blocks."""
+    return {
+        c.name: replace(c.fn(tables[c.table], *(tables[n] for n in c.needs)), blocking=c.blocking)
+        for c in CHECKS
+        if c.table in guarded
+    }

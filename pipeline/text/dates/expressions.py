@@ -303,12 +303,12 @@ _DURATION_BEFORE = re.compile(r"(?i:\b(?:the|for|over|past)\s*)$")
 
 # Clause boundaries inside a sentence. Strong ones (semicolon, colon, dash) end a clause for
 # every purpose; weak ones (", and", ", but", ...) end it too but a date fronted at the start of
-# the sentence still carries across them; relative openers (", which", ", who") open a nested
-# clause that the next comma closes.
+# the sentence still carries across them; relative openers (", which", ", who", ", in which")
+# open a nested clause that the next comma closes.
 _BOUNDARY_MARK = re.compile(r"[;:,.\u2013\u2014-]")  # a character class first: the engine skips to candidates
 _AFTER_COMMA = re.compile(
     r"\s*(?:(?P<weak>and|but|while|whereas|although|though|because|as|after|before|so|or)"
-    r"|(?P<rel>which|who|whom|whose|where|when))\b"
+    r"|(?P<rel>(?:(?:in|on|at|during|of|from|by|with|under|through)\s+)?(?:which|whom|whose)|who|where|when))\b"
 )
 
 

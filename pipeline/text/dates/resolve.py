@@ -16,7 +16,12 @@ Decisions where the codebook is silent (each one is in the code where it applies
   so the answer is precision unknown bounded by publication (basis relative).
 - Without a publication date an expression that needs one keeps its basis, gets precision
   unknown, and is bounded below by resolving it against ``published_after`` (resolution is
-  monotone in the publication date, so that is the earliest it can be).
+  monotone in the publication date, so that is the earliest it can be). A weekday with a day and
+  month ("on Wednesday, August 21") is no exception: the year it fits after the bound is a guess
+  (issue 16), so it is bounded like the day and month alone.
+- A past or perfect act is never dated after publication, nor after ``not_after`` (when the input
+  was collected): an explicit date wholly after it contradicts the tense or the collection date,
+  so the answer is precision unknown bounded by it; a unit holding it is cut there.
 - An undated past/perfect/unknown-tense act with an unknown publication date is unbounded
   ([None, None]): the lower bound on publication says nothing about when a reported past act
   happened. Present and future acts are bounded below by ``published_after``.
@@ -24,6 +29,9 @@ Decisions where the codebook is silent (each one is in the code where it applies
   rules out ("this month" in a past sentence ends at publication). Present and unknown tense
   take the occurrence nearest publication for a day and month or a bare month, and the most
   recent one for a weekday ("on Friday").
+- A done or ongoing act is not dated by an expression that an infinitive, a modal or a condition
+  between them puts on something else ("signed a deal to build a plant in 2025": the signing is
+  not dated 2025); the act is then dated as if the sentence had no date.
 - The date of an act is the nearest non-state expression in the trigger's clause (clauses split
   at ; : dashes and ", and/but/while..."; ", which/who ..." opens a nested clause closed by the
   next comma); else an expression fronted at the start of the sentence, unless a strong
@@ -281,33 +289,52 @@ def resolve_expression(
     published_after: dt.date | None = None,
     *,
     tense: str = "unknown",
+    not_after: dt.date | None = None,
 ) -> DateInterval:
-    """The interval an expression denotes, read from an article published at ``published_at``."""
+    """The interval an expression denotes, read from an article published at ``published_at``
+    (``not_after``: when the article was collected, if known)."""
+    found = _resolve(expression, published_at, published_after, tense)
+    return _not_after(found, _limit(published_at, not_after), tense)
+
+
+def _limit(published_at: dt.date | None, not_after: dt.date | None) -> dt.date | None:
+    """The latest date a past act of the article can have: its publication or collection date."""
+    known = [d for d in (published_at, not_after) if d is not None]
+    return min(known) if known else None
+
+
+def _not_after(found: DateInterval, limit: dt.date | None, tense: str) -> DateInterval:
+    """A past or perfect act ends by ``limit``; one that starts after it contradicts it (unknown)."""
+    if limit is None or _direction(tense) >= 0:
+        return found
+    if found.start is not None and found.start > limit:
+        return DateInterval(None, limit, "unknown", found.basis, found.text, found.span)
+    if found.end is None or found.end > limit:
+        return dataclasses.replace(found, end=limit)
+    return found
+
+
+def _resolve(
+    expression: DateExpression, published_at: dt.date | None, published_after: dt.date | None, tense: str
+) -> DateInterval:
     basis = "explicit" if expression.kind in _EXPLICIT_KINDS else "relative"
     direction = _direction(tense)
     text, span = expression.text, expression.span
     if expression.kind in _NEEDS_PUBLICATION and published_at is None:
-        weekday = expression.field("w")
-        if published_after is not None and expression.kind in ("dm", "md") and weekday:
-            # Same rule as publication inference: the weekday fixes the year past the bound.
-            d = weekday_year(
-                _to_int_month(expression.field("m")),
-                _to_int_day(expression.field("d")),
-                _WEEKDAY_NUMBERS[weekday.rstrip(".").lower()],
-                published_after,
-            )
-            if d is not None:
-                return DateInterval(d, d, "day", basis, text, span)
         if published_after is None:
             return DateInterval(None, None, "unknown", basis, text, span)
-        start = _resolve_known(expression, published_after, direction)[0]
+        # A lower bound only; a weekday does not fix the year (it would be a guess), so it is
+        # bounded as the day and month alone, which is monotone in the publication date.
+        bare = DateExpression(
+            text, span, expression.kind, expression.is_state, tuple((k, v) for k, v in expression.fields if k != "w")
+        )
+        start = _resolve_known(bare, published_after, direction)[0]
         return DateInterval(start, None, "unknown", basis, text, span)
     start, end, precision = _resolve_known(expression, published_at, direction)
     if expression.kind in _NEEDS_PUBLICATION and published_at is not None:
         # A past act is not after publication, a future one not before it: a unit holding the
-        # publication date is cut there; one wholly on the wrong side contradicts the tense.
-        # (A stated day wholly on the wrong side, "on Thursday, July 23" whose weekday fixes a
-        # year after publication, is kept as the text states it.)
+        # publication date is cut there; one wholly on the wrong side contradicts the tense. (A
+        # stated day of a past act wholly after publication is made unknown by _not_after.)
         if direction < 0:
             if start > published_at:
                 if basis == "relative":
@@ -381,6 +408,30 @@ def choose_expression(sentence: str, trigger_span: tuple[int, int]) -> DateExpre
     return first
 
 
+# Between a done act's trigger and a date: an infinitive ("signed a deal to build a plant in
+# 2025", "asking Iran to participate in a meeting in March 2024"), a modal or a condition ("if
+# the deal is revived in 2024"). The date then belongs to what is to be done, not to the act.
+_ELSEWHERE = re.compile(
+    r"\bto\s+(?!(?:the|a|an|his|her|its|their|this|that|these|those|our|my|your)\b)[a-z]{2,}\b"
+    r"|(?i:\b(?:will|would|shall|could|might|can|if|whether|unless)\b)|\bmay\b"
+)
+
+
+def _dates_something_else(sentence: str, trigger_span: tuple[int, int], expression: DateExpression) -> bool:
+    """Whether the words between a done (or ongoing) act's trigger and the chosen date expression
+    put the date on something else (``_ELSEWHERE``). Only the words between them are read: the
+    extractor may blank the rest of the sentence."""
+    lo, hi = (
+        sorted((trigger_span[1], expression.span[0]))
+        if expression.span[0] >= trigger_span[1]
+        else (
+            expression.span[1],
+            trigger_span[0],
+        )
+    )
+    return lo < hi and _ELSEWHERE.search(sentence, lo, hi) is not None
+
+
 def date_for_event(
     sentence: str,
     trigger_span: tuple[int, int],
@@ -389,14 +440,34 @@ def date_for_event(
     *,
     is_lead: bool,
     tense: str,
+    not_after: dt.date | None = None,
 ) -> DateInterval:
     """Date of the event whose trigger is at ``trigger_span`` in ``sentence`` (codebook s. 4).
 
     ``tense`` is one of past, present, perfect, future, unknown; ``is_lead``: the sentence is the
-    headline or one of the first sentences, so an undated act is news of the day."""
+    headline or one of the first sentences, so an undated act is news of the day. ``not_after``:
+    when the article was collected (sources.csv's collected_at), if known: a past act is not
+    dated after it."""
     if tense not in TENSES:
         raise ValueError(f"tense must be one of {TENSES}, got {tense!r}")
+    return _not_after(
+        _date_for_event(sentence, trigger_span, published_at, published_after, is_lead, tense),
+        _limit(published_at, not_after),
+        tense,
+    )
+
+
+def _date_for_event(
+    sentence: str,
+    trigger_span: tuple[int, int],
+    published_at: dt.date | None,
+    published_after: dt.date | None,
+    is_lead: bool,
+    tense: str,
+) -> DateInterval:
     expression = choose_expression(sentence, trigger_span)
+    if expression is not None and tense != "future" and _dates_something_else(sentence, trigger_span, expression):
+        expression = None
     if expression is not None:
         return resolve_expression(expression, published_at, published_after, tense=tense)
     if is_lead and tense != "future":
