@@ -382,9 +382,10 @@ def _whole_components(m: pl.DataFrame, cb: Codebook) -> pl.DataFrame:
             (day_start.drop_nulls().n_unique() <= 1).alias("__one_day"),
             # Two different named people on one side (two meetings of the same countries' officials)
             # never merge; variants of one name are settled in the greedy loop.
-            ((pl.col("__p1").drop_nulls().n_unique() <= 1) & (pl.col("__p2").drop_nulls().n_unique() <= 1)).alias(
-                "__one_person"
-            ),
+            (
+                (pl.col("__p1").drop_nulls().n_unique() <= 1) & (pl.col("__p2").drop_nulls().n_unique() <= 1)
+                | (pl.col("article_id").n_unique() == 1)
+            ).alias("__one_person"),
             ((pl.col("__month").drop_nulls().n_unique() <= 1) & (pl.col("__mday").drop_nulls().n_unique() <= 1)).alias(
                 "__one_month"
             ),
@@ -455,7 +456,9 @@ def _greedy(multi: pl.DataFrame, vectors: ArticleVectors, cb: Codebook) -> list[
     )
 
     def people_fit(p: str | None, known: set[str]) -> bool:
-        return p is None or all(same_person(p, q) for q in known)
+        # A side holds several people only when one article put them there (one occasion), so a
+        # mention naming any of them fits; with one person this is "the same person".
+        return p is None or not known or any(same_person(p, q) for q in known)
 
     def apart(pub: int | None, pubs: list[int], days: int) -> bool:
         """Both publication dates known and every one of the cluster's more than ``days`` away."""
@@ -512,23 +515,26 @@ def _greedy(multi: pl.DataFrame, vectors: ArticleVectors, cb: Codebook) -> list[
         best, best_key = None, None
         for k in sorted(candidates):
             c = clusters[k]
-            if not (
-                s <= c[1]
-                and c[0] <= e
-                and not (c[2] & bad)
-                and not (day and c[3] and (len(c[3]) > 1 or s not in c[3]))
-                and people_fit(p1, c[6])
-                and people_fit(p2, c[7])
-                and not (month and c[14] and (len(c[14]) > 1 or month not in c[14]))
-                and not (mday and c[15] and (len(c[15]) > 1 or mday not in c[15]))
-            ):
-                continue
             # An article that dates one act explicitly and tells another without a date is telling
             # two (a retrospective "invaded Yemen in March 2015" beside today's "the attack came in
             # response"): for an undated mention, its own article is no evidence for such a
             # cluster, only the cluster's other articles are.
             own_article_counts = not (undated and c[16])
-            certain = (art in c[4] and own_article_counts) or (dated and c[9])
+            same_article = art in c[4] and own_article_counts
+            if not (
+                s <= c[1]
+                and c[0] <= e
+                and not (c[2] & bad)
+                and not (day and c[3] and (len(c[3]) > 1 or s not in c[3]))
+                # Identity is by country (codebook section 5): one article's talks of a dyad with
+                # two officials on one occasion are one event ("met Khamenei and Raisi on Tuesday").
+                # Across articles, two different people on one side are two occasions.
+                and (same_article or (people_fit(p1, c[6]) and people_fit(p2, c[7])))
+                and not (month and c[14] and (len(c[14]) > 1 or month not in c[14]))
+                and not (mday and c[15] and (len(c[15]) > 1 or mday not in c[15]))
+            ):
+                continue
+            certain = same_article or (dated and c[9])
             score = 0.0
             if not certain:
                 if apart(pub, c[10], 365):
