@@ -110,6 +110,28 @@ def test_shared_participants_venue_or_date_phrase_add_to_the_text_evidence(monke
     assert g([row("a", "A", **weekday), row("b", "B", **weekday)], told) == {frozenset({"a"}), frozenset({"b"})}
 
 
+def test_articles_published_days_apart_link_at_a_lower_threshold(monkeypatch):
+    """Time is evidence too: two articles published within PUBLISHED_CLOSE_DAYS that tell a story
+    alike enough for THRESHOLD_CLOSE are one event; the same texts without publication dates, or
+    published weeks apart, are not (they need THRESHOLD)."""
+    from pipeline.dedup import cluster
+
+    a = STORY + " Officials in Astana described the step as technical and overdue for the region."
+    b = (
+        "The Taliban movement is off the banned list of Kazakhstan, the prosecutor general said, while "
+        "traders in Almaty welcomed news that could ease payments for exporters and shipping firms."
+    )
+    sim = float(cluster.ArticleVectors({"A": a, "B": b}).similarity_matrix(["A", "B"])[0][1])
+    monkeypatch.setattr(cluster, "THRESHOLD", sim + 0.05)
+    monkeypatch.setattr(cluster, "THRESHOLD_CLOSE", sim - 0.05)
+    rows = [row("a", "A"), row("b", "B")]
+    assert g(rows, {"A": {"text": a}, "B": {"text": b}}) == {frozenset({"a"}), frozenset({"b"})}
+    near = {"A": {"text": a, "published_at": day("2024-01-10")}, "B": {"text": b, "published_at": day("2024-01-13")}}
+    assert g(rows, near) == {frozenset({"a", "b"})}
+    weeks = {"A": {"text": a, "published_at": day("2024-01-10")}, "B": {"text": b, "published_at": day("2024-01-30")}}
+    assert g(rows, weeks) == {frozenset({"a"}), frozenset({"b"})}
+
+
 def test_symmetric_types_ignore_direction_asymmetric_do_not():
     sym = [
         row("ab", "A", event_type="meet", **ON_DAY),
