@@ -25,8 +25,17 @@ UI_PORT ?= 3000
 SERVE_PORT ?= 8000
 EXPLORE_PORT ?= 8001
 export CREDENCE_EXPLORE_PORT := $(EXPLORE_PORT)
+# The local cluster (make cluster-up): Postgres, Redis and Celery workers on 127.0.0.1, their data
+# and logs under CLUSTER_DIR (gitignored). BUCKETS: extraction steps of make cluster-run.
+CLUSTER_DIR ?= .cluster
+CLUSTER_PG_PORT ?= 55432
+CLUSTER_REDIS_PORT ?= 56379
+CLUSTER_WORKERS ?= 2
+BUCKETS ?= 8
+CLUSTER := $(BIN)/python -m pipeline.scale.cluster --dir "$(abspath $(CLUSTER_DIR))"
 
-.PHONY: setup run test lint format ui serve explore evaluate quality quality-record bench audit clean
+.PHONY: setup setup-cluster run test lint format ui serve explore evaluate quality quality-record bench audit clean \
+	cluster-up cluster-down cluster-run
 
 # The environment is rebuilt when the lock changes; uv is bootstrapped with pip.
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -39,10 +48,18 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 setup: $(VENV)/.installed
 	@$(BIN)/python -m pipeline.instance_home "$(DAGSTER_HOME)"
 
+# The cluster extra (dagster-celery, dagster-postgres, celery, redis, psycopg2) on top of the
+# environment, from its own lock; `make run` never installs it. Reinstalled after every sync.
+$(VENV)/.cluster-installed: $(VENV)/.installed requirements-cluster.lock
+	$(BIN)/uv pip install -q --compile-bytecode -p $(BIN)/python -r requirements-cluster.lock
+	@touch $@
+
+setup-cluster: setup $(VENV)/.cluster-installed
+
 run: setup
 	$(BIN)/python -m pipeline.cli build
 
-test: setup lint
+test: setup setup-cluster lint
 	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
 
 # ruff (configured in pyproject.toml): lint, and the formatting that `make format` applies.
@@ -79,7 +96,19 @@ bench: setup
 	$(BIN)/python bench/run_bench.py
 
 audit: setup
-	$(BIN)/pip-audit -r requirements.lock --disable-pip --no-deps
+	$(BIN)/pip-audit -r requirements.lock -r requirements-cluster.lock --disable-pip --no-deps
+
+# Postgres, Redis and CLUSTER_WORKERS Celery workers on 127.0.0.1 (Debian packages postgresql and
+# redis-server); idempotent. make cluster-run builds RAW into OUT through them (docs/scaling.md).
+cluster-up: $(VENV)/.cluster-installed
+	$(CLUSTER) up --pg-port $(CLUSTER_PG_PORT) --redis-port $(CLUSTER_REDIS_PORT) --workers $(CLUSTER_WORKERS)
+
+cluster-down:
+	@test -x $(BIN)/python || { echo "no $(VENV): nothing of the cluster can be running"; exit 0; }; \
+	$(CLUSTER) down
+
+cluster-run: $(VENV)/.cluster-installed
+	$(CLUSTER) run --buckets $(BUCKETS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
