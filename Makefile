@@ -35,7 +35,7 @@ BUCKETS ?= 8
 CLUSTER := $(BIN)/python -m pipeline.scale.cluster --dir "$(abspath $(CLUSTER_DIR))"
 
 .PHONY: setup setup-cluster run test lint format ui serve explore evaluate quality quality-record bench audit clean \
-	cluster-up cluster-down cluster-run
+	cluster-up cluster-down cluster-run cluster-ui
 
 # The environment is rebuilt when the lock changes; uv is bootstrapped with pip.
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -109,6 +109,9 @@ cluster-down:
 
 cluster-run: $(VENV)/.cluster-installed
 	$(CLUSTER) run --buckets $(BUCKETS)
+
+cluster-ui: $(VENV)/.cluster-installed
+	$(CLUSTER) ui --port $(UI_PORT)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -64,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         result = dg.execute_job(job, instance=instance, run_config=run_config)
         if not result.success:
             print(
-                f"partitioned build failed (run {result.run_id}); see the run in the Dagster UI (make ui)",
+                f"partitioned build failed (run {result.run_id}); see the run in the Dagster UI "
+                f"({'make cluster-ui' if args.executor == 'celery' else 'make ui'})",
                 file=sys.stderr,
             )
             return 1

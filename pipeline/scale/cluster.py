@@ -19,6 +19,7 @@ sets itself (docs/scaling.md).
   Each start is waited for with a timeout, and a failure prints the tail of that service's log.
 - `down` stops the workers (a warm shutdown: a running step finishes, up to a timeout), Redis and
   Postgres; stopping what is not running is not an error. Data stays in ``--dir`` for the next `up`.
+- `ui` is `make ui` on the cluster's instance (`make cluster-ui`).
 - `run` loads ``cluster.env``, checks that the services answer and a worker is listening (the Celery
   executor would otherwise wait for ever on a queue no one reads), and runs the scale-out job with
   ``--executor celery`` (pipeline/scale/__main__.py).
@@ -838,6 +839,17 @@ def run(layout: Layout, buckets: int | None) -> int:
     return main(["--executor", "celery", *(["--buckets", str(buckets)] if buckets else [])])
 
 
+def ui(layout: Layout, port: int) -> int:
+    """The Dagster UI and daemon (`dagster dev`, as `make ui`) on the cluster's instance: its runs,
+    their steps and the worker each ran on."""
+    env = load_env(layout)
+    if not env:
+        raise ClusterError(f"no cluster at {layout.root} ({ENV_FILE} missing): `make cluster-up` first")
+    dagster = Path(sys.executable).parent / "dagster"
+    cmd = [str(dagster), "dev", "-w", "workspace.yaml", "-h", HOST, "-p", str(port)]
+    return subprocess.call(cmd, cwd=PROJECT_ROOT, env={**os.environ, **env})
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipeline.scale.cluster", description=__doc__.split("\n")[0])
     parser.add_argument("--dir", type=Path, default=PROJECT_ROOT / ".cluster", help="the cluster's folder")
@@ -850,6 +862,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("down", help="stop the workers, Redis and Postgres (idempotent)")
     p_run = sub.add_parser("run", help="build CREDENCE_RAW_DIR into CREDENCE_OUTPUTS_DIR through the cluster")
     p_run.add_argument("--buckets", type=int, default=None)
+    p_ui = sub.add_parser("ui", help="the Dagster UI on the cluster's instance")
+    p_ui.add_argument("--port", type=int, default=3000)
     args = parser.parse_args(argv)
     layout = Layout(args.dir.resolve())
 
@@ -860,6 +874,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return run(layout, args.buckets)
+        if args.command == "ui":
+            return ui(layout, args.port)
         if not layout.root.is_dir():
             down(layout, args.timeout)
             return 0
