@@ -26,11 +26,20 @@ UI_PORT ?= 3000
 SERVE_PORT ?= 8000
 EXPLORE_PORT ?= 8001
 export CREDENCE_EXPLORE_PORT := $(EXPLORE_PORT)
+# The local cluster (make cluster-up): Postgres, Redis and Celery workers on 127.0.0.1, their data
+# and logs under CLUSTER_DIR (gitignored). BUCKETS: extraction steps of make cluster-run.
+CLUSTER_DIR ?= .cluster
+CLUSTER_PG_PORT ?= 55432
+CLUSTER_REDIS_PORT ?= 56379
+CLUSTER_WORKERS ?= 2
+BUCKETS ?= 8
+CLUSTER := $(BIN)/python -m pipeline.scale.cluster --dir "$(abspath $(CLUSTER_DIR))"
 
 ALLOW_SHRINK ?=
 UV := $(VENV)/.uv/bin/uv
 
-.PHONY: setup setup-dev run test lint format ui serve explore evaluate quality quality-record bench audit lock clean
+.PHONY: setup setup-dev setup-cluster run test lint format ui serve explore evaluate quality quality-record bench audit lock \
+	clean cluster-up cluster-down cluster-run cluster-ui
 
 # Two locks, every package pinned by hash: requirements.lock holds what the pipeline needs (make run
 # installs only that); requirements-dev.lock adds the tests, linters, profilers and the audit (the
@@ -66,11 +75,20 @@ setup: $(VENV)/.runtime
 setup-dev: $(VENV)/.dev
 	@$(BIN)/python -m pipeline.instance_home "$(DAGSTER_HOME)"
 
+# The cluster extra (dagster-celery, dagster-postgres, celery, redis, psycopg2) on top of the
+# development environment, from its own lock (by hash); `make run` never installs it. Reinstalled
+# after every sync of the environment (a sync removes what its lock does not list).
+$(VENV)/.cluster-installed: $(VENV)/.dev requirements-cluster.lock
+	$(UV) pip install -q --require-hashes --compile-bytecode -p $(BIN)/python -r requirements-cluster.lock
+	@touch $@
+
+setup-cluster: setup-dev $(VENV)/.cluster-installed
+
 # ALLOW_SHRINK=1 publishes even a release that drops most of the previous one's articles.
 run: setup
 	$(BIN)/python -m pipeline.cli build $(if $(ALLOW_SHRINK),--allow-shrink,)
 
-test: setup-dev lint
+test: setup-dev setup-cluster lint
 	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
 
 # ruff (configured in pyproject.toml): lint, and the formatting that `make format` applies.
@@ -109,14 +127,29 @@ bench: setup-dev
 	$(BIN)/python bench/run_bench.py
 
 audit: setup-dev
-	$(BIN)/pip-audit -r requirements-dev.lock --disable-pip --no-deps
+	$(BIN)/pip-audit -r requirements-dev.lock -r requirements-cluster.lock --disable-pip --no-deps
 
-# Regenerates the three locks with hashes from pyproject.toml (and requirements-uv.in); versions
+# Regenerates the locks with hashes from pyproject.toml (and requirements-uv.in); versions
 # already locked are kept unless pyproject.toml asks for others (uv prefers the output file's pins).
 lock: $(UV)
 	$(UV) pip compile -q pyproject.toml -p 3.11 --generate-hashes -o requirements.lock
 	$(UV) pip compile -q pyproject.toml --extra dev -p 3.11 --generate-hashes -c requirements.lock -o requirements-dev.lock
+	$(UV) pip compile -q pyproject.toml --extra cluster -p 3.11 --generate-hashes -c requirements-dev.lock -o requirements-cluster.lock
 	$(UV) pip compile -q requirements-uv.in -p 3.11 --generate-hashes -o requirements-uv.lock
+# Postgres, Redis and CLUSTER_WORKERS Celery workers on 127.0.0.1 (Debian packages postgresql and
+# redis-server); idempotent. make cluster-run builds RAW into OUT through them (docs/scaling.md).
+cluster-up: $(VENV)/.cluster-installed
+	$(CLUSTER) up --pg-port $(CLUSTER_PG_PORT) --redis-port $(CLUSTER_REDIS_PORT) --workers $(CLUSTER_WORKERS)
+
+cluster-down:
+	@test -x $(BIN)/python || { echo "no $(VENV): nothing of the cluster can be running"; exit 0; }; \
+	$(CLUSTER) down
+
+cluster-run: $(VENV)/.cluster-installed
+	$(CLUSTER) run --buckets $(BUCKETS)
+
+cluster-ui: $(VENV)/.cluster-installed
+	$(CLUSTER) ui --port $(UI_PORT)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -18,8 +18,9 @@ functions and the checks, not Dagster glue.
 
 It is an op job, not partitioned assets: the asset graph stays one "Materialize all" click, and the
 buckets are an execution detail of this job rather than rows in the instance. It runs under the
-multiprocess executor (one process per step; on Kubernetes or Celery, one pod or worker per step:
-see docs/scaling.md). Intermediate tables go through :class:`PartitionFrameIOManager`, one Parquet
+multiprocess executor (one process per step) or, in the cluster profile, under Celery (each step a
+task that one of the workers runs; ``executor="celery"``, pipeline/scale/cluster.py and
+docs/scaling.md). Intermediate tables go through :class:`PartitionFrameIOManager`, one Parquet
 file per step output under ``<outputs>/.work/scale/<run_id>/``, removed when the run publishes.
 Each bucket keeps its own incremental extraction cache (``<outputs>/.cache/extract/buckets/<b>/``),
 so a rebuild re-extracts only new or changed articles here too.
@@ -277,15 +278,43 @@ def partitioned_build():
     publish_op(events, mentions, articles, quarantine, registry, lineage)
 
 
+# The cluster profile's Celery broker and result backend (Redis URLs; `make cluster-up` writes them
+# into <cluster>/cluster.env, a managed deployment sets them itself). Read from the environment by
+# the executor here and by the workers (pipeline/scale/celery_app.py) alike, so the two always name
+# the same broker and no password lands in a run's config in the instance.
+BROKER_ENV = "CREDENCE_CELERY_BROKER"
+BACKEND_ENV = "CREDENCE_CELERY_BACKEND"
+EXECUTORS = ("multiprocess", "celery")
+
+
+def celery_executor_def() -> dg.ExecutorDefinition:
+    """dagster-celery's executor on the cluster's broker: each step is a Celery task that a worker
+    process runs (``execute_plan``), reconstructing this job from its module and arguments and
+    reporting to the run's instance, which must therefore be one every worker reaches (Postgres)."""
+    from dagster_celery import celery_executor  # the cluster extra (make setup-cluster)
+
+    return celery_executor.configured(
+        {"broker": {"env": BROKER_ENV}, "backend": {"env": BACKEND_ENV}}, name="celery_redis"
+    )
+
+
 def partitioned_job(
     raw_dir: str | None = None,
     outputs_dir: str | None = None,
     gold_file: str | None = None,
     max_concurrent: int | None = None,
+    executor: str = "multiprocess",
 ) -> dg.JobDefinition:
     """The job with its folders bound; by default from CREDENCE_RAW_DIR / CREDENCE_OUTPUTS_DIR, as
     every other entry point. Used with ``dg.build_reconstructable_job`` to run it with other folders
-    (the multiprocess executor re-creates the job in each step's process from these arguments)."""
+    (the multiprocess executor re-creates the job in each step's process from these arguments, a
+    Celery worker in its own process from the same arguments).
+
+    ``executor``: "multiprocess" (this machine, one process per step) or "celery" (the cluster
+    profile: steps go to Celery workers through the broker of CREDENCE_CELERY_BROKER; docs/scaling.md).
+    Only the executor differs: graph, resources, IO manager and stage functions are the same."""
+    if executor not in EXECUTORS:
+        raise ValueError(f"unknown executor {executor!r}: one of {', '.join(EXECUTORS)}")
     env = CredenceSettings.from_env()
     settings = CredenceSettings(
         raw_dir=raw_dir or env.raw_dir,
@@ -299,10 +328,14 @@ def partitioned_job(
     # forkserver with the stage modules preloaded: each step forks a process that has already
     # imported Dagster, polars and the pipeline, instead of spawning an interpreter that imports
     # them again (seconds per step, more than a bucket's extraction on a small corpus).
-    executor_config = {"start_method": {"forkserver": {"preload_modules": list(PRELOAD)}}}
-    if max_concurrent:
-        executor_config["max_concurrent"] = max_concurrent
-    executor = dg.multiprocess_executor.configured(executor_config, name="multiprocess_forkserver")
+    if executor == "celery":
+        # How many steps run at once is the workers' business (their number and concurrency).
+        executor_def = celery_executor_def()
+    else:
+        executor_config = {"start_method": {"forkserver": {"preload_modules": list(PRELOAD)}}}
+        if max_concurrent:
+            executor_config["max_concurrent"] = max_concurrent
+        executor_def = dg.multiprocess_executor.configured(executor_config, name="multiprocess_forkserver")
     return partitioned_build.to_job(
         name="build_release_partitioned",
         description="The build_release job with extraction fanned out over content-hash buckets of the "
@@ -310,7 +343,7 @@ def partitioned_job(
         f"{DEFAULT_BUCKETS}); validation, dedup and release read every bucket. Publishes the "
         "same release as build_release.",
         resource_defs={"settings": settings, "scale_io": partition_io_manager},
-        executor_def=executor,
+        executor_def=executor_def,
         tags={BUILD_TAG: "release"},  # the instance admits one build at a time (pipeline/instance_home.py)
     )
 
