@@ -280,7 +280,8 @@ class Event(pa.DataFrameModel):
         le=1.0,
         description="Event confidence: rises with independent corroboration (noisy-or over independent "
         "sources of the best mention per source; articles of unknown outlet are one source together, "
-        "repeats never corroborate).",
+        "repeats never corroborate), times 0.8 when another row has its type, pair and modality and an "
+        "overlapping date (it may be a second row of the same occurrence).",
     )
     has_conflict: bool = pa.Field(
         description="True when its mentions disagree on a field (modality, day-level date, sector); the "

@@ -458,3 +458,27 @@ def test_an_undated_act_beside_an_explicitly_dated_one_in_one_article_is_another
         row("body", "A", sentence_index=6, **clash),
     ]
     assert g(rows) == {frozenset({"lead", "body"})}
+
+
+def test_a_row_with_an_unmerged_overlapping_sibling_is_less_confident():
+    """Two rows of one type, pair and modality whose dates overlap but that no evidence tied (two
+    articles, undated, unlike texts) keep DUPLICATE_RISK of their confidence; a row of another pair,
+    or of the same pair on a date that rules the other out, keeps it whole."""
+    from pipeline.dedup.settle import DUPLICATE_RISK
+
+    rows = [
+        row("a", "A", confidence=0.9),
+        row("b", "B", confidence=0.9),
+        row("c", "C", confidence=0.9, target_country="UZB", target_name="Uzbekistan"),
+    ]
+    mentions, arts = frames(strip(rows), None)
+    events = build_events(mentions, arts, None).events
+    conf = dict(zip(events["target_country"], events["confidence"], strict=False))
+    assert sorted(events["confidence"].to_list()) == [round(0.9 * DUPLICATE_RISK, 6)] * 2 + [0.9]
+    assert conf["UZB"] == 0.9
+    dated = [
+        row("d1", "A", confidence=0.9, **ON_DAY),
+        row("d2", "B", confidence=0.9, date_start=day("2024-02-01"), date_end=day("2024-02-01"), date_precision="day"),
+    ]
+    mentions, arts = frames(strip(dated), None)
+    assert build_events(mentions, arts, None).events["confidence"].to_list() == [0.9, 0.9]
