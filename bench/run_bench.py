@@ -48,12 +48,17 @@ RESULTS = ROOT / "bench" / "results"
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpora" / "tehran_times" / "articles.jsonl.gz"
 STAGES = ("ingest", "extract", "validate", "dedup", "release")
 
+# Issue 15 (the parse-based coder): the corpus to a release in <= 150 s on this 2-core machine,
+# peak memory <= 3 GB, one added article <= 10 s. The ratio to the bare pass is reported, not a
+# target (a dependency parser is not a regex).
 TARGETS = {
-    "full_wall_s": 60.0,  # full build of the corpus, seconds
-    "peak_mb": 2048.0,  # peak memory of the build process tree
-    "ratio_to_bare": 15.0,  # full build wall / bare pass wall
-    "incremental_fraction": 0.25,  # incremental rebuild wall / full build wall
+    "full_wall_s": 150.0,  # full build of the corpus, seconds
+    "peak_mb": 3072.0,  # peak memory of the build process tree
+    "incremental_wall_s": 10.0,  # rebuild after one article is added, seconds
 }
+# The extraction's three rounds, as its progress lines name them (pipeline/extract/cache.py).
+EXTRACT_PHASES = ("finding candidate sentences", "parsing", "coding")
+_LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) .* - extracted_mentions - (.*)$")
 
 # The bare pass: the least any extractor must do with this corpus.
 SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
@@ -141,6 +146,34 @@ def run_measured(cmd: list[str], env: dict, log: Path) -> dict:
         "peak_tree_rss_mb": sampler.peak_rss_kb / 1024,
         "peak_processes": sampler.peak_procs,
         "exit_code": proc.returncode,
+    }
+
+
+def extract_phases(home: Path) -> dict:
+    """Seconds of each extraction round of the newest build log in ``home``/logs, from the
+    timestamps of its progress lines (1 s resolution): a round lasts from its first line to the
+    next round's first line (the last, to the extraction's closing line)."""
+    import datetime as dt
+
+    logs = sorted((home / "logs").glob("build-*.log"), key=lambda p: p.stat().st_mtime)
+    if not logs:
+        return {}
+    starts: dict[str, dt.datetime] = {}
+    end = None
+    for line in logs[-1].read_text(encoding="utf-8", errors="replace").splitlines():
+        m = _LOG_LINE.match(line)
+        if not m:
+            continue
+        when = dt.datetime.fromisoformat(m.group(1))
+        phase = next((p for p in EXTRACT_PHASES if m.group(2).startswith(p + ":")), None)
+        if phase and phase not in starts:
+            starts[phase] = when
+        if m.group(2).startswith("extracted "):
+            end = when
+    order = [p for p in EXTRACT_PHASES if p in starts]
+    bounds = [starts[p] for p in order] + [end]
+    return {
+        p: (b - a).total_seconds() for p, a, b in zip(order, bounds, bounds[1:], strict=False) if a is not None and b
     }
 
 
@@ -390,6 +423,7 @@ def main(argv: list[str] | None = None) -> int:
             print("full build failed", file=sys.stderr)
             return 1
         full.update(run_facts(home))
+        full["extract_phases_s"] = extract_phases(home)
         manifest = json.loads(
             (
                 outputs / "releases" / (outputs / "releases" / "LATEST").read_text().strip() / "release_manifest.json"
@@ -459,6 +493,15 @@ def report(r: dict) -> None:
         + (f"   other {stages['other']:.1f} s" if "other" in stages else "")
         + f"   start-up/overhead {full['wall_s'] - accounted:.1f} s"
     )
+    phases = full.get("extract_phases_s", {})
+    if phases:
+        parse = phases.get("parsing", 0.0)
+        print(
+            "  extraction: "
+            + "   ".join(f"{p} {v:.0f} s" for p, v in phases.items())
+            + f"   -> the parser is {parse / full['wall_s']:.0%} of the build; the coder beyond the parse "
+            f"(gate and coding) {(sum(phases.values()) - parse):.0f} s"
+        )
     print(f"  counts:     {full.get('counts')}")
     print(
         f"bare pass:    wall {bare['wall_s']:.1f} s  CPU {bare['cpu_s']:.1f} s  -> build is "
@@ -497,8 +540,7 @@ def report(r: dict) -> None:
     checks = [
         fmt_check("full build wall", full["wall_s"], TARGETS["full_wall_s"], " s"),
         fmt_check("peak memory (tree PSS / process)", peak_mb, TARGETS["peak_mb"], " MB"),
-        fmt_check("ratio to bare pass", full["ratio_to_bare"], TARGETS["ratio_to_bare"], "x"),
-        fmt_check("incremental / full", inc.get("fraction_of_full"), TARGETS["incremental_fraction"], ""),
+        fmt_check("one added article", inc.get("wall_s"), TARGETS["incremental_wall_s"], " s"),
     ]
     extracted = inc.get("extracted", {}).get("articles_extracted")
     checks.append(
