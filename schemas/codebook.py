@@ -57,6 +57,9 @@ class Codebook:
     def is_symmetric(self, event_type: str) -> bool:
         return bool(self.event_types[event_type].get("symmetric", False))
 
+    def is_state_change(self, event_type: str) -> bool:
+        return bool(self.event_types[event_type].get("state_change", False))
+
     def modalities_compatible(self, a: str, b: str) -> bool:
         if a == b:
             return True
