@@ -49,7 +49,7 @@ class Entry:
     country: str | None
     sector: str | None
     roles: tuple[Role, ...] = ()
-    role_of: str | None = None  # people whose sector follows an organization's dated roles
+    role_of: str | None = None  # the organization a person acts for: the actor's name and dated roles
 
 
 @dataclass
