@@ -109,6 +109,10 @@ def modality(ctx: Ctx, t: int, is_noun: bool, support: int | None, frame: Frame)
                 planned = True
             break
         lem = s.lemmas[h]
+        if dep in ("ccomp", "xcomp") and any(
+            s.deps[k] in ("nsubj", "nsubjpass") and s.lemmas[k] in GOV["commentators"] for k in s.kids[h]
+        ):
+            return None, None  # "analysts argued that ...", "experts believe ...": opinion, not an event
         if dep in (
             "xcomp",
             "ccomp",
