@@ -199,6 +199,10 @@ def modality(ctx: Ctx, t: int, is_noun: bool, support: int | None, frame: Frame)
     return mod, "refused" if refused else "not" if negated else None
 
 
+# Prepositions whose object is another occurrence the act is placed against.
+ANCHOR_PREPS = frozenset({"after", "before", "following", "since", "despite", "amid", "until"})
+
+
 def date_scope(ctx: Ctx, t: int, is_noun: bool, support: int | None) -> tuple[str, bool]:
     """The quoted sentence with every word outside the event's clause blanked (same offsets), so
     that a date belonging to another clause ("since the Taliban took power", "In September, X
@@ -232,6 +236,17 @@ def date_scope(ctx: Ctx, t: int, is_noun: bool, support: int | None) -> tuple[st
             d != x
             and s.deps[d] in ("advcl", "relcl", "acl")
             and s.heads[d] != t  # the trigger noun's own clause dates it ("an agreement signed in 1998")
+            and t not in s.subtree(d)
+            and p not in s.subtree(d)
+        ):
+            keep -= set(s.subtree(d))
+    for d in list(keep):
+        # "cut ties after an attack on its embassy on January 2": the date of another act that this
+        # one followed or preceded, not its own.
+        if (
+            s.deps[d] == "prep"
+            and s.lower(d) in ANCHOR_PREPS
+            and d in keep
             and t not in s.subtree(d)
             and p not in s.subtree(d)
         ):
