@@ -97,8 +97,10 @@ def test_shared_participants_venue_or_date_phrase_add_to_the_text_evidence(monke
     told = {"A": {"text": a}, "B": {"text": b}}
     sim = float(cluster.ArticleVectors({"A": a, "B": b}).similarity_matrix(["A", "B"])[0][1])
     assert 0.1 < sim < 0.9, sim
-    # The text alone falls 0.25 short; each shared kind of evidence adds BONUS = 0.1.
+    # The text alone falls 0.25 short; each shared kind of evidence adds BONUS = 0.1. (The rows
+    # are a delisting, a state change, which links at THRESHOLD_STATE_CHANGE.)
     monkeypatch.setattr(cluster, "THRESHOLD", sim + 0.25)
+    monkeypatch.setattr(cluster, "THRESHOLD_STATE_CHANGE", sim + 0.25)
     monkeypatch.setattr(cluster, "BONUS", 0.1)
     assert g([row("a", "A"), row("b", "B")], told) == {frozenset({"a"}), frozenset({"b"})}
     shared = dict(actor_person="Aibek Smadiyarov", location_name="Astana", date_text="on 29 December 2023")
