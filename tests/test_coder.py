@@ -87,6 +87,45 @@ def test_a_build_reuses_parses_and_codes_the_same(tmp_path, monkeypatch):
     assert first.equals(again) and first.height == 2
 
 
+def test_an_incremental_build_adds_its_parses_beside_the_cache_and_a_whole_build_folds_them_in(tmp_path):
+    def frame(ids, texts):
+        return pl.DataFrame(
+            {
+                "article_id": ids,
+                "text": texts,
+                "title": [None] * len(ids),
+                "published_at": [PUB] * len(ids),
+                "published_after": [None] * len(ids),
+            },
+            schema_overrides={"published_at": pl.Date, "published_after": pl.Date, "title": pl.String},
+        ).select(ARTICLE_FIELDS)
+
+    first = frame(["a" + "3" * 16], ["Chile recalled its ambassador from Peru."])
+    added = frame(["a" + "4" * 16], ["Ghana and Togo signed a trade agreement."])
+    cache = ParseCache(tmp_path)
+    extract_parallel(first, 1, cache)
+    main = cache.cache.file(ParseCache.FILE)
+    before = main.stat().st_mtime_ns
+    extract_parallel(added, 1, cache, whole=False)
+    # The main file is not rewritten; the new sentence's parse is a file of its own.
+    assert main.stat().st_mtime_ns == before and cache.stored() == (1, 1)
+    assert cache.load().height == 2
+    key = cache.load()["key"].sort()
+    assert cache.load(key[:1])["key"].to_list() == key[:1].to_list()
+    assert cache.load(pl.Series(["no such key"])).is_empty()
+    # A whole build keeps exactly its own sentences, in one file.
+    extract_parallel(pl.concat([first, added]), 1, cache)
+    assert cache.stored() == (2, 0)
+    extract_parallel(added, 1, cache)
+    assert cache.stored() == (1, 0) and cache.load().height == 1
+    # Added files past MAX_ADDED are folded into the main file.
+    cache.MAX_ADDED = 1
+    extract_parallel(first, 1, cache, whole=False)
+    assert cache.stored() == (1, 1)
+    extract_parallel(frame(["a" + "5" * 16], ["Chile and Peru signed a trade agreement."]), 1, cache, whole=False)
+    assert cache.stored() == (3, 0) and cache.load().height == 3
+
+
 # -- the gate ----------------------------------------------------------------------------------------
 
 

@@ -91,7 +91,8 @@ def extract_parallel(
     (initializer) and then takes batches.
 
     ``whole``: these are all the build's articles, so the parse cache keeps only their sentences
-    (bounded by the corpus); an incremental build adds its new sentences to what the cache holds.
+    (bounded by the corpus); an incremental build adds its new sentences to what the cache holds
+    and reads only the parses of its own candidate sentences.
 
     Returns (mentions, skipped): SKIPPED rows for articles with a sentence too long to parse or
     whose coding ran over budget (pipeline.extract.budget)."""
@@ -101,10 +102,16 @@ def extract_parallel(
     if articles.is_empty():
         return empty_frame(Mention), pl.DataFrame(schema=SKIPPED)
     articles = articles.select(ARTICLE_FIELDS)
-    cached = parse_cache.load() if parse_cache is not None else pl.DataFrame(schema=PARSE_SCHEMA)
+
+    def cached_parses(candidates: pl.DataFrame) -> pl.DataFrame:
+        if parse_cache is None:
+            return pl.DataFrame(schema=PARSE_SCHEMA)
+        return parse_cache.load(candidates["key"])
+
     parallel = workers > 1 and articles.height >= PARALLEL_MIN_ARTICLES
     if not parallel:
         candidates, long = find_candidates(articles)
+        cached = cached_parses(candidates)
         todo = _unparsed(candidates, cached)
         fresh = parse_texts(todo) if todo else pl.DataFrame(schema=PARSE_SCHEMA)
         parses = pl.concat([cached, fresh])
@@ -126,6 +133,7 @@ def extract_parallel(
                 skipped.append(long)
                 progress.advance(batch.height)
             candidates = pl.concat(found)
+            cached = cached_parses(candidates)
             todo = _unparsed(candidates, cached)
             chunks = [todo[i : i + PARSE_CHUNK] for i in range(0, len(todo), PARSE_CHUNK)]
             progress.phase("parsing", total=len(todo), unit="sentences")
@@ -143,9 +151,12 @@ def extract_parallel(
                 progress.advance(batch.height)
             mentions = pl.concat([m for m in parts if m.height] or [empty_frame(Mention)])
     if parse_cache is not None:
-        keep = _needed(parses, candidates) if whole else parses.unique("key", keep="first")
-        if keep.height != cached.height or todo:
-            parse_cache.save(keep)
+        if whole:  # keep exactly this build's parses (cached holds only those already)
+            keep = _needed(parses, candidates)
+            if todo or parse_cache.stored() != (keep.height, 0):
+                parse_cache.save(keep)
+        elif todo:
+            parse_cache.add(parses.filter(~pl.col("key").is_in(cached["key"].implode())))
     skipped_rows = pl.concat([pl.DataFrame(schema=SKIPPED), *skipped]).unique("article_id", keep="first")
     return conform(mentions, Mention), skipped_rows.sort("article_id")
 

@@ -234,9 +234,17 @@ class ParseCache:
 
     Keyed by the model alone, not by the coder: a change to the frames, dictionaries or coder
     re-codes every article (the extraction cache starts afresh) but parses no sentence again.
-    Bounded by the corpus: a build keeps only the parses of the sentences it asked for."""
+    Bounded by the corpus: a whole build keeps only the parses of the sentences it asked for
+    (``save``, one file). An incremental build adds its new parses as a file of their own
+    (``add``) and reads only the rows it needs (``load(keys)``): rewriting and reading the whole
+    cache (160k parses of the Tehran Times corpus, 46 MB) cost 2.6 of the 4.8 s that extraction
+    took when one article was added to the corpus (bench/run_bench.py)."""
 
     FILE = "parses.parquet"
+    ADDED = "parses.added.*.parquet"
+    # Past this many added files, ``add`` folds them into the main file (reading many small files
+    # costs more than one).
+    MAX_ADDED = 32
 
     def __init__(self, cache_root: Path, part: str | None = None):
         # One per extraction cache (a scale-out bucket keeps its own, so buckets never overwrite
@@ -244,16 +252,67 @@ class ParseCache:
         fingerprint = hashlib.sha256(model_fingerprint().encode()).hexdigest()
         self.cache = StageCache(cache_root, "extract", fingerprint, part=f"{part}/parses" if part else "parses")
 
-    def load(self) -> pl.DataFrame:
-        path = self.cache.file(self.FILE)
-        if not path.is_file():
+    def _files(self) -> list[Path]:
+        main = self.cache.file(self.FILE)
+        added = sorted(self.cache.dir.glob(self.ADDED)) if self.cache.dir.is_dir() else []
+        return ([main] if main.is_file() else []) + added
+
+    def load(self, keys: pl.Series | None = None) -> pl.DataFrame:
+        """The cached parses of ``keys`` (every cached parse without), one row per key. A file
+        that cannot be read counts as empty: a damaged cache is rebuilt, never fatal."""
+        frames = []
+        wanted = None if keys is None else pl.Series("key", keys, dtype=pl.String).unique().implode()
+        for path in self._files():
+            try:
+                if wanted is None:
+                    frames.append(pl.read_parquet(path).select(list(PARSE_SCHEMA)).cast(PARSE_SCHEMA))
+                    continue
+                # The key column first (a tenth of the file): most incremental builds need no row.
+                rows = pl.read_parquet(path, columns=["key"]).with_row_index("__row")
+                rows = rows.filter(pl.col("key").is_in(wanted))["__row"]
+                if rows.len():
+                    part = pl.scan_parquet(path).with_row_index("__row").filter(pl.col("__row").is_in(rows.implode()))
+                    frames.append(part.select(list(PARSE_SCHEMA)).collect().cast(PARSE_SCHEMA))
+            except Exception:  # noqa: BLE001 - a damaged cache is rebuilt, never fatal
+                continue
+        if not frames:
             return pl.DataFrame(schema=PARSE_SCHEMA)
+        return pl.concat(frames).unique("key", keep="first", maintain_order=True)
+
+    def stored(self) -> tuple[int, int]:
+        """(parses in the main file, added files), from the files' metadata."""
+        import pyarrow.parquet as pq
+
+        files = self._files()
+        main = self.cache.file(self.FILE)
         try:
-            return pl.read_parquet(path).select(list(PARSE_SCHEMA)).cast(PARSE_SCHEMA)
-        except Exception:  # noqa: BLE001 - a damaged cache is rebuilt, never fatal
-            return pl.DataFrame(schema=PARSE_SCHEMA)
+            rows = pq.ParquetFile(main).metadata.num_rows if main.is_file() else 0
+        except Exception:  # noqa: BLE001 - damaged: save rewrites it
+            rows = -1
+        return rows, sum(1 for f in files if f != main)
 
     def save(self, parses: pl.DataFrame) -> None:
+        """Keep exactly ``parses``, in one file (the added files folded in and removed)."""
         with self.cache.locked():
             self.cache.sweep()
             write_parquet_atomic(parses.unique("key", keep="first").sort("key"), self.cache.file(self.FILE))
+            self._remove_added()
+
+    def add(self, parses: pl.DataFrame) -> None:
+        """Add ``parses`` to what the cache keeps, as a file of their own."""
+        if parses.is_empty():
+            return
+        parses = parses.unique("key", keep="first").sort("key")
+        digest = hashlib.sha256("\n".join(parses["key"].to_list()).encode()).hexdigest()[:16]
+        with self.cache.locked():
+            self.cache.sweep()
+            if self.stored()[1] >= self.MAX_ADDED:
+                everything = pl.concat([self.load(), parses]).unique("key", keep="first")
+                write_parquet_atomic(everything.sort("key"), self.cache.file(self.FILE))
+                self._remove_added()
+            else:
+                write_parquet_atomic(parses, self.cache.file(self.ADDED.replace("*", digest)))
+
+    def _remove_added(self) -> None:
+        for path in sorted(self.cache.dir.glob(self.ADDED)):
+            path.unlink(missing_ok=True)
