@@ -226,7 +226,7 @@ def _steps(mentions, articles, tmp: Path, run: str, partitions: int, registry=No
     parts = []
     for p, frame in enumerate(split_by_plan(valid, plan)):
         frame.sink_parquet(work / f"part{p}.parquet")
-        part = deduplicate_partition(pl.read_parquet(work / f"part{p}.parquet"), arts, p, cache_root=tmp / "cache")
+        part, _ = deduplicate_partition(pl.read_parquet(work / f"part{p}.parquet"), arts, p, cache_root=tmp / "cache")
         files = {}
         for name, table in (
             ("mentions", part.settled.mentions),

@@ -39,15 +39,22 @@ def plan_dedup(
     return plan_partitions(valid_mentions, articles, count)
 
 
-def deduplicate_partition(mentions: pl.DataFrame, articles: pl.LazyFrame, part: int, *, cache_root: Path) -> Part:
+def deduplicate_partition(
+    mentions: pl.DataFrame, articles: pl.LazyFrame, part: int, *, cache_root: Path
+) -> tuple[Part, dict[str, int]]:
     """One partition clustered and settled, reusing what the previous build's dedup cache holds
-    for its mentions and articles."""
+    for its mentions and articles; returns it and how many rows of each cache file it found."""
     masks, components, sources = DedupCache(cache_root).load_for_partition(
         mentions["mention_id"], mentions["article_id"].unique()
     )
-    return _settle_partition(
+    found = {
+        f"cached_{name}": 0 if frame is None else frame.height
+        for name, frame in (("masks", masks), ("component_rows", components), ("source_rows", sources))
+    }
+    part_result = _settle_partition(
         mentions, articles, part, known_masks=masks, previous_components=components, previous_sources=sources
     )
+    return part_result, found
 
 
 def merge_dedup(
