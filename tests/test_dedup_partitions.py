@@ -243,12 +243,18 @@ def _steps(mentions, articles, tmp: Path, run: str, partitions: int, registry=No
     return merge_parts(parts, registry, scratch=work / "merge", piece_rows=200)
 
 
+def _written(pieces, path: Path) -> pl.DataFrame:
+    """The table as the scale-out job's IO manager writes it (a piece at a time) and reads it."""
+    pieces.write_parquet(path)
+    return pl.read_parquet(path)
+
+
 def test_the_steps_through_files_and_the_cache_equal_the_single_step(big_block, tmp_path, monkeypatch):
     mentions, articles, first = big_block
     merged = _steps(mentions, articles, tmp_path, "first", 4)
-    assert merged.events.collect().equals(first.events)
-    assert merged.mentions.collect().equals(first.mentions)
-    assert merged.registry.collect().equals(first.registry)
+    assert _written(merged.events, tmp_path / "merged_events.parquet").equals(first.events)
+    assert _written(merged.mentions, tmp_path / "merged_mentions.parquet").equals(first.mentions)
+    assert _written(merged.registry, tmp_path / "merged_registry.parquet").equals(first.registry)
     # The cache holds what the single step's holds.
     cache, single_cache = DedupCache(tmp_path / "cache"), DedupCache(tmp_path / "single-cache")
     deduplicate_with_cache(mentions, articles, None, tmp_path / "single-cache")
@@ -271,8 +277,8 @@ def test_the_steps_through_files_and_the_cache_equal_the_single_step(big_block, 
     again = _steps(later, articles, tmp_path, "again", 3)
     assert all(masks and components and sources for masks, components, sources in calls)
     reference = build_events(later, articles, None)
-    assert again.events.collect().equals(reference.events)
-    assert again.mentions.collect().equals(reference.mentions)
+    assert _written(again.events, tmp_path / "again_events.parquet").equals(reference.events)
+    assert _written(again.mentions, tmp_path / "again_mentions.parquet").equals(reference.mentions)
     assert pl.read_parquet(cache.components_file).equals(reference.components)
     # The single step reads the partitioned build's cache as its own.
     single, _ = deduplicate_with_cache(later, articles, None, tmp_path / "cache")
@@ -281,9 +287,9 @@ def test_the_steps_through_files_and_the_cache_equal_the_single_step(big_block, 
     # The merge with a registry, through files: ids, retired mentions and lineage as the single step's.
     with_registry = _steps(later, articles, tmp_path, "registry", 5, registry=first.registry)
     reference = build_events(later, articles, first.registry)
-    assert with_registry.events.collect().equals(reference.events)
-    assert with_registry.mentions.collect().equals(reference.mentions)
-    assert with_registry.registry.collect().equals(reference.registry)
+    assert _written(with_registry.events, tmp_path / "with_registry_events.parquet").equals(reference.events)
+    assert _written(with_registry.mentions, tmp_path / "with_registry_mentions.parquet").equals(reference.mentions)
+    assert _written(with_registry.registry, tmp_path / "with_registry_registry.parquet").equals(reference.registry)
     assert with_registry.lineage.equals(reference.lineage)
 
 
@@ -294,3 +300,18 @@ def test_cluster_numbers_carry_their_partition(big_block):
     part = settle_partition(frame, articles, 2)
     for table in (part.settled.mentions, part.settled.events):
         assert (table["__cluster"] // 2**PART_SHIFT).unique().to_list() == [2]
+
+
+def test_mention_ids_of_another_form_are_joined_as_strings(extracted):
+    """The merge joins mention ids as the numbers they spell only when all have the schema's form;
+    other ids (uppercase hex here, which as numbers would equal their lowercase twins) take the
+    string path, with the same result."""
+    mentions, articles = extracted["tehran_dev"]
+    first = build_events(mentions, articles, None)
+    upper = pl.col("mention_id").str.to_uppercase().str.replace("^M", "m")
+    odd, registry = mentions.with_columns(upper), first.registry.with_columns(upper)
+    # A mention whose id is another's in lowercase: the same number, another id.
+    twin = odd.filter(pl.col("mention_id").str.contains("[A-F]")).head(1)
+    odd = pl.concat([odd, twin.with_columns(pl.col("mention_id").str.to_lowercase())])
+    reference = build_events(odd, articles, registry)
+    assert_same(build_events_partitioned(odd, articles, registry, 3, piece_rows=20), reference)

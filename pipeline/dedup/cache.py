@@ -94,17 +94,18 @@ class DedupCache:
         components = _read_where(self.components_file, COMPONENTS_SCHEMA, mine)
         return masks, components, _read(self.sources_file, SOURCES_SCHEMA)
 
-    def save_lazy(self, masks: pl.LazyFrame, components: pl.LazyFrame, sources: pl.LazyFrame) -> None:
-        """Write the three files from lazy frames (the scale-out dedup's merge: streamed, never
-        whole in memory) and drop other fingerprints' files. Call under ``stage.locked()``."""
+    def save_pieces(self, masks, components, sources: pl.LazyFrame) -> None:
+        """Write the three files of the scale-out dedup's merge (masks and components as
+        partitions.SortedPieces, written a piece at a time; sources small) and drop other
+        fingerprints' files. Call under ``stage.locked()``."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        for frame, path, schema in (
-            (masks, self.masks_file, MASKS_SCHEMA),
-            (components, self.components_file, COMPONENTS_SCHEMA),
-            (sources, self.sources_file, SOURCES_SCHEMA),
-        ):
+        for pieces, path in ((masks, self.masks_file), (components, self.components_file)):
             with atomic_path(path) as tmp:
-                frame.select(list(schema)).cast(schema).sink_parquet(tmp, compression="uncompressed")
+                pieces.write_parquet(tmp, compression="none")
+        with atomic_path(self.sources_file) as tmp:
+            sources.select(list(SOURCES_SCHEMA)).cast(SOURCES_SCHEMA).collect().write_parquet(
+                tmp, compression="uncompressed"
+            )
         self.stage.sweep()
 
     def save(self, masks: ArticleMasks, components: pl.DataFrame, sources: pl.DataFrame | None = None) -> None:

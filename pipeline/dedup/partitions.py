@@ -40,7 +40,7 @@ Memory. The plan step reads the mentions in batches of ``BATCH_ROWS`` and keeps 
 per mention; a partition step holds its partition (and only its articles' texts and vectors); the
 merge keeps the (mention_id, cluster) pairs of all mentions and the previous registry, then
 finishes one partition at a time and hands the final tables on as lazy frames that are written in
-key-range pieces (``sorted_union``), so no step holds every mention's full row. Measured figures:
+key-range pieces (``SortedPieces``), so no step holds every mention's full row. Measured figures:
 docs/scaling.md, "Deduplication in partitions".
 """
 
@@ -69,7 +69,7 @@ from pipeline.dedup.core import (
     with_event_ids,
     with_publication,
 )
-from pipeline.dedup.ids import assign_ids
+from pipeline.dedup.ids import REGISTRY_SCHEMA, carried_from_pairs, carried_ids, grant_ids
 from pipeline.dedup.keys import ArticleMasks, text_ids
 from pipeline.dedup.settle import SOURCES_SCHEMA
 from schemas.codebook import Codebook, load_codebook
@@ -80,6 +80,9 @@ from schemas.models import Event, Mention, conform, empty_frame
 # 1,910 / 1,090 in tests/test_dedup_partitions.py); with a quarter they are 1,485 / 1,515, and
 # within 5% of their share for 4 and 9 partitions. Cutting never changes the result, only balance.
 CUT_FRACTION = 0.25
+# The most mentions a partition should hold, which sets a partition step's peak memory: measured
+# with bench/bench_dedup_partitions.py (docs/scaling.md), see there.
+MAX_DEDUP_MENTIONS = 600_000
 PART_SHIFT = 40  # a partition's cluster numbers are partition << PART_SHIFT + its own (< 2**40 mentions)
 BATCH_ROWS = 500_000  # mentions the plan prepares at once (about 0.3 GB of prepared rows)
 PIECE_ROWS = 250_000  # rows per key-range piece when the merged tables are written
@@ -334,16 +337,16 @@ class PartFrames:
 
 @dataclass(frozen=True)
 class Merged:
-    """The merged tables: ``events`` and ``mentions`` as core.DedupResult has them (lazy, to be
-    written or collected), the new registry and lineage, and what the dedup cache keeps."""
+    """The merged tables: ``events``, ``mentions`` and ``registry`` as core.DedupResult has them
+    (in pieces, to be written or collected), the lineage, and what the dedup cache keeps."""
 
-    events: pl.LazyFrame
-    mentions: pl.LazyFrame
-    registry: pl.LazyFrame
+    events: SortedPieces
+    mentions: SortedPieces
+    registry: SortedPieces
     lineage: pl.DataFrame
-    components: pl.LazyFrame
+    components: SortedPieces
     sources: pl.LazyFrame
-    masks: pl.LazyFrame
+    masks: SortedPieces
     n_mentions: int
     n_events: int
 
@@ -354,42 +357,44 @@ PartCheck = Callable[[int, pl.DataFrame, pl.DataFrame], object]
 
 def merge_parts(
     parts: Sequence[PartFrames],
-    registry: pl.DataFrame | None,
+    registry: pl.DataFrame | pl.LazyFrame | None,
     *,
     scratch: Path | None = None,
     check: PartCheck | None = None,
     piece_rows: int = PIECE_ROWS,
 ) -> Merged:
-    """Event ids over all partitions (ids.assign_ids, once), then each partition's events and
-    mentions with their ids, merged in key order. With ``scratch`` (a folder) the finished
-    partitions and the registry are written there and the result reads them lazily, so the merge
-    holds one partition at a time; without, they stay in memory. ``check`` sees each finished
-    partition (the scale-out job runs the events' blocking checks there: every one of them is per
-    event or per mention, and a partition holds all the mentions of its events)."""
-    membership = pl.concat([p.mentions.select("mention_id", "__cluster") for p in parts]).collect().sort("mention_id")
-    if membership.height == 0:
-        empty = empty_result(registry)
+    """Event ids over all partitions, then each partition's events and mentions with their ids,
+    merged in key order: ids.assign_ids's result, with the mentions taken a partition at a time
+    (ids.carried_ids per partition, ids.grant_ids once over every cluster). With ``scratch`` (a
+    folder) the finished partitions and the retired registry rows are written there and the
+    result reads them lazily, so the merge holds one partition's rows at a time and, of the rest,
+    a row per event and the previous registry's (mention_id, event_id) pairs; without, they stay in
+    memory. ``check`` sees each finished partition (the scale-out job runs the events' blocking
+    checks there: every one of them is per event or per mention, and a partition holds all the
+    mentions of its events)."""
+    n_mentions = sum(p.mentions.select(pl.len()).collect().item() for p in parts)
+    mention_bounds = _sample_bounds([p.mentions.select("mention_id") for p in parts], n_mentions, piece_rows)
+    if n_mentions == 0:
+        empty = empty_result(registry.lazy().collect() if registry is not None else None)
         return Merged(
-            empty.events.lazy(),
-            empty.mentions.lazy(),
-            empty.registry.lazy(),
+            SortedPieces((empty.events.lazy(),), "event_id"),
+            SortedPieces((empty.mentions.lazy(),), "mention_id"),
+            SortedPieces((empty.registry.lazy(),), "mention_id"),
             empty.lineage,
-            *_cache_tables(parts, membership["mention_id"], piece_rows),
+            *_cache_tables(parts, mention_bounds, piece_rows),
             0,
             0,
         )
-    founders = pl.concat([p.events.select("__cluster", "__founder") for p in parts]).collect()
-    mention_bounds = _bounds(membership["mention_id"], piece_rows)
-    cache_tables = _cache_tables(parts, membership["mention_id"], piece_rows)
-    cluster_ids, new_registry, lineage = assign_ids(membership, founders, registry)
-    n_mentions = membership.height
-    del membership, founders
+    carried, previous_ids, retired = _carried_ids(parts, registry)
+    # The founders are read only now and handed over without a name here, so grant_ids can let go of them.
+    cluster_ids, lineage = grant_ids(
+        carried, pl.concat([p.events.select("__cluster", "__founder") for p in parts]).collect(), previous_ids
+    )
+    del carried, previous_ids
     duplicated = cluster_ids.filter(pl.col("event_id").is_duplicated())
-    if duplicated.height:  # assign_ids never does this; the per-partition checks could not see it
+    if duplicated.height:  # grant_ids never does this; the per-partition checks could not see it
         raise ValueError(f"event ids given to several events: {duplicated['event_id'].unique().head(5).to_list()}")
     event_bounds = _bounds(cluster_ids["event_id"].sort(), piece_rows)
-    registry_out = _keep(new_registry, scratch, "registry.parquet")
-    del new_registry
     events, mentions = [], []
     for i, part in enumerate(parts):
         settled = Settled(part.mentions.collect(), part.events.collect(), pl.DataFrame(), pl.DataFrame())
@@ -406,15 +411,84 @@ def merge_parts(
             check(i, ev, me)
         events.append(_keep(ev, scratch, f"events.{i}.parquet"))
         mentions.append(_keep(me, scratch, f"mentions.{i}.parquet"))
+    # The new registry, as ids.assign_ids makes it: every current mention active with its event,
+    # then the previous registry's other mentions retired with their last id, by mention_id.
+    active = [m.select("mention_id", "event_id", pl.lit("active").alias("status")) for m in mentions]
+    registry_rows = [*active, _keep(retired, scratch, "retired.parquet")]
     return Merged(
         sorted_union(events, "event_id", event_bounds),
         sorted_union(mentions, "mention_id", mention_bounds),
-        registry_out,
+        sorted_union([r.cast(REGISTRY_SCHEMA) for r in registry_rows], "mention_id", mention_bounds),
         lineage,
-        *cache_tables,
+        *_cache_tables(parts, mention_bounds, piece_rows),
         n_mentions,
         cluster_ids.height,
     )
+
+
+_MENTION_ID = r"^m[0-9a-f]{16}$"  # schemas.models.Mention.mention_id
+
+
+def _carried_ids(
+    parts: Sequence[PartFrames], registry: pl.DataFrame | pl.LazyFrame | None
+) -> tuple[pl.DataFrame, pl.Series, pl.DataFrame]:
+    """(carried: ids.carried_ids of every partition's mentions, the previous registry's event ids,
+    its rows whose mention is no longer there, marked retired): the registry's (mention_id,
+    event_id) pairs held once, the mentions a partition at a time.
+
+    When every mention id is 'm' + 16 hex digits (the Mention schema's form, which validation
+    guarantees), the ids are looked up as the 64-bit numbers they spell, by binary search in the
+    registry's sorted numbers: they sort as the ids do (the only use carried_ids makes of them
+    besides matching), and no hash table of the registry is built. On a rebuild of 10M mentions
+    that took the merge's peak from 3.4 GB (strings, joins) to 2.5 GB (docs/scaling.md). Other
+    ids take ids.carried_ids's join of strings, with the same result."""
+    previous = (
+        pl.LazyFrame(schema=REGISTRY_SCHEMA)
+        if registry is None
+        else registry.lazy().select(list(REGISTRY_SCHEMA)).cast(REGISTRY_SCHEMA)
+    )
+    well_formed = pl.col("mention_id").str.contains(_MENTION_ID).all()
+    numbered = all(
+        frame.select(well_formed).collect().item() is not False for frame in [previous, *(p.mentions for p in parts)]
+    )
+    number = pl.col("mention_id").str.slice(1).str.to_integer(base=16, dtype=pl.UInt64)
+    prev = previous.select(number if numbered else pl.col("mention_id"), "event_id").with_row_index("__i").collect()
+    if numbered and not prev["mention_id"].is_sorted():
+        prev = prev.sort("mention_id")
+    seen = np.zeros(prev.height, dtype=bool)
+    carried = []
+    for part in parts:
+        membership = part.mentions.select(number if numbered else pl.col("mention_id"), "__cluster").collect()
+        if not (prev.height and membership.height):
+            continue
+        if numbered:
+            found, rows = _search(prev["mention_id"], membership["mention_id"])
+            pairs = membership.filter(found).with_columns(prev["event_id"].gather(rows).alias("__old"))
+            seen[prev["__i"].gather(rows).to_numpy()] = True
+            carried.append(carried_from_pairs(pairs))
+        else:
+            carried.append(carried_ids(membership, prev))
+            seen[prev.join(membership, on="mention_id", how="semi")["__i"].to_numpy()] = True
+    previous_ids = prev["event_id"].unique()
+    empty = carried_ids(prev.head(0).select("mention_id", pl.lit(0, dtype=pl.Int64).alias("__cluster")), prev.head(0))
+    del prev
+    retired = (
+        previous.with_row_index("__i")
+        .filter(pl.col("__i").is_in(pl.Series(np.flatnonzero(~seen), dtype=pl.UInt32).implode()))
+        .select("mention_id", "event_id", pl.lit("retired").alias("status"))
+        .collect()
+        .cast(REGISTRY_SCHEMA)
+        .sort("mention_id")
+    )
+    return pl.concat([empty, *carried]), previous_ids, retired
+
+
+def _search(sorted_keys: pl.Series, keys: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """(whether each of ``keys`` is in ``sorted_keys``, the rows of those found), by binary search."""
+    at = sorted_keys.search_sorted(keys, side="left").cast(pl.Int64)
+    inside = at < sorted_keys.len()
+    found = inside & (sorted_keys.gather(at.clip(0, max(sorted_keys.len() - 1, 0))) == keys)
+    return found, at.filter(found)
 
 
 def _keep(frame: pl.DataFrame, scratch: Path | None, name: str) -> pl.LazyFrame:
@@ -428,6 +502,19 @@ def _keep(frame: pl.DataFrame, scratch: Path | None, name: str) -> pl.LazyFrame:
     return pl.scan_parquet(path)
 
 
+def _sample_bounds(keys: Sequence[pl.LazyFrame], n: int, piece_rows: int) -> list[str]:
+    """Keys that cut ``n`` keys (the one column of the sorted, disjoint ``keys`` frames) into
+    pieces of about ``piece_rows``, found from a sample of about 64 keys a piece (the merge then
+    never holds every mention id)."""
+    pieces = max(1, math.ceil(n / max(1, piece_rows)))
+    if pieces == 1:
+        return []
+    every = max(1, n // (64 * pieces))
+    sample = pl.concat([k.gather_every(every) for k in keys]).collect().to_series().sort()
+    m = sample.len()
+    return sorted({sample[i * m // pieces] for i in range(1, pieces)})
+
+
 def _bounds(sorted_keys: pl.Series, piece_rows: int) -> list[str]:
     """Keys that cut ``sorted_keys`` (unique, sorted) into pieces of about ``piece_rows``."""
     n = sorted_keys.len()
@@ -435,14 +522,50 @@ def _bounds(sorted_keys: pl.Series, piece_rows: int) -> list[str]:
     return [sorted_keys[i * n // pieces] for i in range(1, pieces)]
 
 
+@dataclass(frozen=True)
+class SortedPieces:
+    """A table sorted by a key, as key-range pieces (lazy frames), each to be sorted when read:
+    written (write_parquet) or collected one piece at a time, so only a piece is ever whole in
+    memory. Measured on the 8.8M events of 10M synthetic mentions from 17 sorted files: 1.0 GB
+    peak written a piece at a time, 3.6 GB for polars' sink_parquet of the same pieces (its
+    streaming engine runs them together), and the same with four times as many pieces."""
+
+    pieces: tuple[pl.LazyFrame, ...]
+    key: str
+
+    def frames(self):
+        for piece in self.pieces:
+            yield piece.collect().sort(self.key)
+
+    def collect(self) -> pl.DataFrame:
+        return pl.concat(list(self.frames())).rechunk()
+
+    def write_parquet(self, path: Path, compression: str = "zstd") -> int:
+        """Write the pieces in order into one Parquet file (pyarrow's writer appends row groups);
+        returns the number of rows."""
+        import pyarrow.parquet as pq
+
+        rows, writer = 0, None
+        try:
+            for frame in self.frames():
+                table = frame.to_arrow()
+                if writer is None:
+                    writer = pq.ParquetWriter(str(path), table.schema, compression=compression)
+                writer.write_table(table)
+                rows += frame.height
+        finally:
+            if writer is not None:
+                writer.close()
+        if writer is None:  # no pieces
+            raise ValueError("a SortedPieces without pieces")
+        return rows
+
+
 def sorted_union(
     frames: Sequence[pl.LazyFrame], key: str, bounds: Sequence[str], *, unique: bool = False
-) -> pl.LazyFrame:
+) -> SortedPieces:
     """The rows of ``frames`` sorted by ``key`` (unique across them, or made unique on it with
-    ``unique``: the frames then agree on a key's row), as one lazy frame made of key-range pieces:
-    written with sink_parquet it sorts one piece at a time. Measured on 10M rows from 16 sorted
-    files: 0.42 GB peak in 64 pieces, against 1.7 GB for one streaming sort and 1.9 GB for a chain
-    of merge_sorted."""
+    ``unique``: the frames then agree on a key's row), cut at ``bounds`` into pieces."""
     if not frames:
         raise ValueError("sorted_union needs at least one frame")
     edges = [None, *bounds, None]
@@ -456,16 +579,16 @@ def sorted_union(
         piece = pl.concat([f.filter(cond) for f in frames])
         if unique:
             piece = piece.unique(key, keep="first", maintain_order=True)
-        pieces.append(piece.sort(key))
-    return pl.concat(pieces)
+        pieces.append(piece)
+    return SortedPieces(tuple(pieces), key)
 
 
 def _cache_tables(
-    parts: Sequence[PartFrames], mention_ids: pl.Series, piece_rows: int
-) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
+    parts: Sequence[PartFrames], mention_bounds: Sequence[str], piece_rows: int
+) -> tuple[SortedPieces, pl.LazyFrame, SortedPieces]:
     """(components, sources, masks) of all partitions as dedup.cache keeps them: components sorted
     by mention_id, sources unique and sorted, one mask per article sorted by article id."""
-    components = sorted_union([p.components for p in parts], "mention_id", _bounds(mention_ids, piece_rows))
+    components = sorted_union([p.components for p in parts], "mention_id", mention_bounds)
     sources = pl.concat([p.sources for p in parts]).unique().sort("key", "source", nulls_last=False)
     article_ids = pl.concat([p.masks.select("article_id") for p in parts]).unique().collect()["article_id"].sort()
     masks = sorted_union([p.masks for p in parts], "article_id", _bounds(article_ids, piece_rows), unique=True)
@@ -513,9 +636,9 @@ def build_events_partitioned(
     ]
     merged = merge_parts(parts, registry, piece_rows=piece_rows)
     return DedupResult(
-        events=merged.events.collect().rechunk(),
-        mentions=merged.mentions.collect().rechunk(),
-        registry=merged.registry.collect().rechunk(),
+        events=merged.events.collect(),
+        mentions=merged.mentions.collect(),
+        registry=merged.registry.collect(),
         lineage=merged.lineage.rechunk(),
         components=merged.components.collect(),
         sources=merged.sources.collect(),

@@ -18,7 +18,7 @@ from pipeline.dedup.cache import DedupCache, deduplicate_with_cache
 from pipeline.dedup.core import DedupResult
 from pipeline.dedup.partitions import Merged, Part, PartCheck, PartFrames, Plan, merge_parts, plan_partitions
 from pipeline.dedup.partitions import settle_partition as _settle_partition
-from pipeline.releases import load_previous_registry
+from pipeline.releases import REGISTRY_FILE, load_previous_registry, read_latest, releases_dir
 
 
 def deduplicate(
@@ -63,8 +63,15 @@ def merge_dedup(
     """Event ids over every partition (kept from the LATEST release's registry), the partitions'
     tables merged (finished partitions written to ``scratch``), and the dedup cache rewritten for
     the next build (under the stage's lock, as deduplicate_with_cache)."""
-    merged = merge_parts(parts, load_previous_registry(outputs), scratch=scratch, check=check)
+    merged = merge_parts(parts, scan_previous_registry(outputs), scratch=scratch, check=check)
     cache = DedupCache(cache_root)
     with cache.stage.locked():
-        cache.save_lazy(merged.masks, merged.components, merged.sources)
+        cache.save_pieces(merged.masks, merged.components, merged.sources)
     return merged
+
+
+def scan_previous_registry(outputs: Path) -> pl.LazyFrame | None:
+    """load_previous_registry as a scan: the merge reads only the columns it needs."""
+    latest = read_latest(outputs)
+    path = None if latest is None else releases_dir(outputs) / latest / REGISTRY_FILE
+    return pl.scan_parquet(path) if path is not None and path.is_file() else None

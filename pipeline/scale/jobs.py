@@ -44,7 +44,7 @@ import dagster as dg
 import polars as pl
 
 from pipeline.automation import BUILD_TAG
-from pipeline.dedup.partitions import PartFrames, articles_of, split_by_plan
+from pipeline.dedup.partitions import MAX_DEDUP_MENTIONS, PartFrames, SortedPieces, articles_of, split_by_plan
 from pipeline.dedup.stage import deduplicate_partition, merge_dedup, plan_dedup
 from pipeline.extract.stage import (
     ARTICLE_FIELDS,
@@ -62,11 +62,9 @@ from pipeline.validate.checks import CheckOutcome, release_verifies, run_checks
 from pipeline.validate.stage import validate_mentions
 
 DEFAULT_BUCKETS = 8
-# Deduplication partitions: at least this many, more when one would exceed MAX_DEDUP_MENTIONS
-# (run config ops.partition_mentions.config). A partition step's peak memory follows its mention
-# count: 625k synthetic mentions peaked at 1.5 GB (docs/scaling.md), so 600k keeps a step under 3 GB.
+# Deduplication partitions (run config ops.partition_mentions.config): at least this many, more
+# when one would hold more than MAX_DEDUP_MENTIONS (pipeline/dedup/partitions.py says why 600k).
 DEFAULT_DEDUP_PARTITIONS = 8
-MAX_DEDUP_MENTIONS = 600_000
 SCALE_WORK = "scale"
 PRELOAD = (
     "dagster",
@@ -105,8 +103,9 @@ class PartitionFrameIOManager(dg.IOManager):
     """One file per step output: Parquet for polars frames, pickle for anything else. Paths come
     from Dagster's output identifier (run id, step key, output name, mapping key), so a re-execution
     of failed steps reads its parent run's outputs. A LazyFrame output is streamed to its file
-    (sink_parquet: never whole in memory); an input annotated pl.LazyFrame is a scan of the file
-    (the step reads the rows and columns it selects), any other is read whole."""
+    (sink_parquet), a dedup SortedPieces written a piece at a time (neither is ever whole in
+    memory); an input annotated pl.LazyFrame is a scan of the file (the step reads the rows and
+    columns it selects), any other is read whole."""
 
     def __init__(self, base: Path):
         self.base = base
@@ -126,9 +125,12 @@ class PartitionFrameIOManager(dg.IOManager):
         elif isinstance(obj, pl.LazyFrame):
             with atomic_path(path) as tmp:
                 obj.sink_parquet(tmp, compression="zstd", compression_level=1, statistics=False)
+        elif isinstance(obj, SortedPieces):
+            with atomic_path(path) as tmp:
+                obj.write_parquet(tmp)
         else:
             write_bytes_atomic(path, pickle.dumps(obj), durable=False)
-        polars = isinstance(obj, pl.DataFrame | pl.LazyFrame)
+        polars = isinstance(obj, pl.DataFrame | pl.LazyFrame | SortedPieces)
         context.add_output_metadata({"kind": "polars" if polars else "pickle"})
         # The kind is in the file's first bytes too: Parquet starts with PAR1.
 
@@ -343,7 +345,8 @@ def dedup_merge(
     )
     _fail_on_checks(context, _combine_outcomes(outcomes))
     context.log.info(f"{merged.n_mentions} mentions in {len(parts)} partitions -> {merged.n_events} events")
-    # events and mentions are lazy: written in key-range pieces by the IO manager, never whole here.
+    # events, mentions and the registry are SortedPieces: written a key range at a time by the IO
+    # manager, never whole here.
     return merged.events, merged.mentions, merged.registry, merged.lineage
 
 
