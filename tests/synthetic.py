@@ -160,3 +160,20 @@ def synthetic_corpus(n_mentions: int, seed: int = 0) -> tuple[pl.DataFrame, pl.D
         }
     )
     return mentions, articles
+
+
+def with_story_texts(articles: pl.DataFrame, seed: int = 0, stories: int = 40) -> pl.DataFrame:
+    """``articles`` with a text each: a near copy (one word changed) of one of ``stories`` random
+    word sequences, so that similarity evidence and syndicated copies occur (synthetic_corpus has
+    no texts)."""
+    import random
+
+    rng = random.Random(seed)
+    vocab = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(4, 9))) for _ in range(600)]
+    plots = [[rng.choice(vocab) for _ in range(60)] for _ in range(stories)]
+    texts = []
+    for i in range(articles.height):
+        words = list(plots[i % stories])
+        words[rng.randrange(len(words))] = rng.choice(vocab)
+        texts.append(" ".join(words))
+    return articles.with_columns(pl.Series("text", texts, dtype=pl.String))

@@ -162,3 +162,30 @@ def test_rebuild_with_its_own_registry_is_a_fixed_point():
     assert second.events.equals(first.events)
     assert second.registry.equals(first.registry)
     assert second.lineage.height == 0
+
+
+def test_a_taken_fresh_id_takes_the_next_salt_in_founder_order(monkeypatch):
+    """The bulk path of new ids falls back to the rule as written when a first id is taken: here
+    ids of one hex digit, so that collisions with ids in use and between founders are certain."""
+    import hashlib
+
+    from pipeline.dedup import ids
+
+    def tiny(founder: str, salt: int = 0) -> str:
+        return "E" + hashlib.sha256(f"{founder}|{salt}".encode()).hexdigest()[:1]
+
+    monkeypatch.setattr(ids, "new_event_id", tiny)
+    founders = pl.Series([f"m{i:02d}" for i in range(12)])
+    in_use = pl.Series(["E0", "E1", "E0"])
+    taken, want = {"E0", "E1"}, []
+    for founder in founders:
+        salt, candidate = 0, tiny(founder)
+        while candidate in taken:
+            salt += 1
+            candidate = tiny(founder, salt)
+        taken.add(candidate)
+        want.append(candidate)
+    got = ids._fresh_ids(founders, in_use).to_list()
+    assert got == want
+    assert len(set(got)) == 12 and not set(got) & {"E0", "E1"}
+    assert got != [tiny(f) for f in founders]  # the collisions happened

@@ -1,7 +1,8 @@
 """The partitioned scale-out job publishes the same release as the in-process build.
 
 build_release_partitioned runs under the multiprocess executor (one process per step, extraction
-fanned out over content-hash buckets); the in-process build_release job is the reference.
+fanned out over content-hash buckets, deduplication over identity partitions); the in-process
+build_release job is the reference.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from tests.conftest import PROJECT
 pytestmark = pytest.mark.slow
 TABLES = ("events", "mentions", "articles", "quarantine", "changes")
 BUCKETS = 3
+DEDUP_PARTITIONS = 3
 WARM_MODULES = (
     *PRELOAD,
     "pipeline.definitions",
@@ -118,13 +120,31 @@ def _both_builds(tmp_path_factory):
         "partitioned_job",
         reconstructable_kwargs={"raw_dir": str(raw), "outputs_dir": str(part_out), "gold_file": ""},
     )
-    run_config = {"ops": {"partition_articles": {"config": {"buckets": BUCKETS}}}}
+    run_config = {
+        "ops": {
+            "partition_articles": {"config": {"buckets": BUCKETS}},
+            "partition_mentions": {"config": {"partitions": DEDUP_PARTITIONS}},
+        }
+    }
+
+    def dedup_found(result) -> dict[str, dict]:
+        """What each dedup partition step found in the dedup cache (its output metadata)."""
+        return {
+            e.step_key: {k: v.value for k, v in e.event_specific_data.metadata.items()}
+            for e in result.all_events
+            if e.event_type == dg.DagsterEventType.STEP_OUTPUT
+            and e.step_key.startswith("dedup_partition")
+            and e.event_specific_data.step_output_handle.output_name == "settled_events"
+        }
+
     with dg.instance_for_test() as instance:
         first = dg.execute_job(job, instance=instance, run_config=run_config)
         assert first.success
         steps_first = {e.step_key for e in first.all_events if e.event_type == dg.DagsterEventType.STEP_SUCCESS}
+        dedup_first = dedup_found(first)
         again = dg.execute_job(job, instance=instance, run_config=run_config)
         assert again.success
+        dedup_again = dedup_found(again)
         reused = {}
         for e in again.all_events:
             if (
@@ -139,7 +159,7 @@ def _both_builds(tmp_path_factory):
             for e in again.all_events
             if e.event_type == dg.DagsterEventType.STEP_OUTPUT and e.step_key == "publish_op"
         ]
-    yield ref_out, part_out, steps_first, reused, published_again
+    yield ref_out, part_out, steps_first, reused, published_again, (dedup_first, dedup_again)
 
 
 def test_partitioned_release_equals_the_in_process_release(both_builds):
@@ -158,7 +178,7 @@ def test_partitioned_release_equals_the_in_process_release(both_builds):
 
 
 def test_extraction_ran_as_one_step_per_bucket_and_is_incremental(both_builds):
-    _, part_out, steps, reused, _published_again = both_builds
+    _, part_out, steps, reused, _published_again, _ = both_builds
     assert {s for s in steps if s.startswith("extract_partition")} == {
         f"extract_partition[b{i}]" for i in range(BUCKETS)
     }
@@ -170,3 +190,35 @@ def test_extraction_ran_as_one_step_per_bucket_and_is_incremental(both_builds):
     ]
     # The run's intermediate tables are removed once it has published.
     assert not any((part_out / ".work" / "scale").iterdir())
+
+
+def test_dedup_ran_as_one_step_per_partition_then_a_merge_and_reuses_its_cache(both_builds):
+    _, part_out, steps, _, _, (first, again) = both_builds
+    partitions = {f"dedup_partition[p{i}]" for i in range(DEDUP_PARTITIONS)}
+    assert {s for s in steps if s.startswith("dedup_partition")} == partitions
+    assert {"partition_mentions", "dedup_merge"} <= steps and "dedup_op" not in steps
+    assert set(first) == set(again) == partitions
+    # Every mention went to one partition, and the seeds' blocks spread over more than one.
+    mentions = pl.read_parquet(latest(part_out) / "mentions.parquet")
+    assert sum(m["mentions"] for m in first.values()) == mentions.height
+    assert sum(1 for m in first.values() if m["mentions"]) > 1
+    # The first build found nothing cached; the rebuild found the clustering of its components.
+    assert all(m["cached_component_rows"] == 0 for m in first.values())
+    assert sum(m["cached_component_rows"] for m in again.values()) > 0
+
+
+def test_a_check_failing_in_one_dedup_partition_fails_the_merged_check():
+    from pipeline.scale.jobs import _combine_outcomes
+    from pipeline.validate.checks import CheckOutcome
+
+    ok = CheckOutcome(True, {"asserted_events_after_publication": 0, "sample": "none"})
+    late = CheckOutcome(False, {"asserted_events_after_publication": 2, "sample": "event E1 dated 2024-01-02"})
+    warn = CheckOutcome(False, {"undated_events_over_20_articles": 1, "largest": "E2 (25 articles)"}, blocking=False)
+    combined = _combine_outcomes([{"late": ok, "big": warn}, {"late": late, "big": warn}, {"late": ok, "big": warn}])
+    assert not combined["late"].passed and combined["late"].blocking
+    assert combined["late"].metadata == {
+        "asserted_events_after_publication": 2,
+        "sample": "event E1 dated 2024-01-02",
+    }
+    assert not combined["big"].blocking and combined["big"].metadata["undated_events_over_20_articles"] == 3
+    assert _combine_outcomes([{"late": ok}, {"late": ok}])["late"] == CheckOutcome(True, ok.metadata)

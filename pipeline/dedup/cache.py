@@ -21,6 +21,7 @@ makes deduplication of an incremental build cheap.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import polars as pl
@@ -30,11 +31,12 @@ from pipeline.dedup.cluster import COMPONENTS_SCHEMA
 from pipeline.dedup.core import DedupResult, article_texts, build_events
 from pipeline.dedup.keys import WORD_MASK_BITS, ArticleMasks, text_ids
 from pipeline.dedup.settle import SOURCES_SCHEMA
-from pipeline.storage import write_parquet_atomic
+from pipeline.storage import atomic_path, write_parquet_atomic
 
 STAGE = "dedup"
 CACHE_VERSION = "2"  # 2: files in the stage cache folder (pipeline.cache)
 MASKS_SCHEMA = {"article_id": pl.String, "mask": pl.Binary}
+log = logging.getLogger(__name__)
 
 
 def dedup_fingerprint() -> str:
@@ -73,6 +75,38 @@ class DedupCache:
     def load_sources(self) -> pl.DataFrame | None:
         self._saved_sources = _read(self.sources_file, SOURCES_SCHEMA)
         return self._saved_sources
+
+    def load_for_partition(
+        self, mention_ids: pl.Series, article_ids: pl.Series
+    ) -> tuple[pl.DataFrame | None, pl.DataFrame | None, pl.DataFrame | None]:
+        """(the masks of these articles, the components rows of these mentions, every sources row):
+        what one partition of the scale-out dedup can reuse, read without the rest of the files
+        (the sources table is read whole: an event's key is known only once it is settled). Read
+        without the stage lock: the files are replaced atomically, and either version is exact."""
+        masks = _read_where(
+            self.masks_file,
+            MASKS_SCHEMA,
+            pl.col("article_id").is_in(article_ids.implode()) & (pl.col("mask").bin.size() == WORD_MASK_BITS // 8),
+        )
+        if masks is not None:
+            masks = masks.unique("article_id", keep="first", maintain_order=True)
+        mine = pl.col("mention_id").is_in(mention_ids.implode())
+        components = _read_where(self.components_file, COMPONENTS_SCHEMA, mine)
+        return masks, components, _read(self.sources_file, SOURCES_SCHEMA)
+
+    def save_pieces(self, masks, components, sources: pl.LazyFrame) -> None:
+        """Write the three files of the scale-out dedup's merge (masks and components as
+        partitions.SortedPieces, written a piece at a time; sources small) and drop other
+        fingerprints' files. Call under ``stage.locked()``."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        for pieces, path in ((masks, self.masks_file), (components, self.components_file)):
+            with atomic_path(path) as tmp:
+                pieces.write_parquet(tmp, compression="none")
+        with atomic_path(self.sources_file) as tmp:
+            sources.select(list(SOURCES_SCHEMA)).cast(SOURCES_SCHEMA).collect().write_parquet(
+                tmp, compression="uncompressed"
+            )
+        self.stage.sweep()
 
     def save(self, masks: ArticleMasks, components: pl.DataFrame, sources: pl.DataFrame | None = None) -> None:
         """Keep the masks of the current articles and this build's components and sources; drop
@@ -122,3 +156,19 @@ def deduplicate_with_cache(
 
 def _read(path: Path, schema: dict) -> pl.DataFrame | None:
     return read_cache_frame(path, schema, "dedup cache")
+
+
+def _read_where(path: Path, schema: dict, keep: pl.Expr) -> pl.DataFrame | None:
+    """The rows of a cache file that ``keep`` selects, read lazily; None, as read_cache_frame, when
+    the file is missing or damaged (with a warning naming it)."""
+    if not path.is_file():
+        return None
+    try:
+        frame = pl.scan_parquet(path)
+        if dict(frame.collect_schema()) != dict(schema):
+            log.warning("dedup cache file %s has other columns than expected; ignored, this build recomputes it", path)
+            return None
+        return frame.filter(keep).collect()
+    except Exception as exc:  # noqa: BLE001 - any damage is a cache miss, as in pipeline.cache.read_cache_frame
+        log.warning("dedup cache file %s is unreadable (%s); ignored, this build recomputes it", path, exc)
+        return None

@@ -74,6 +74,59 @@ def bound_by_publication(mentions: pl.DataFrame, meta: pl.DataFrame) -> pl.DataF
     ).drop("__limit")
 
 
+def with_publication(mentions: pl.DataFrame, meta: pl.DataFrame) -> pl.DataFrame:
+    """Conformed mentions bounded by their articles' publication (bound_by_publication) with the
+    article's publication day as ``__pub`` (for the "years apart never" rule of clustering). A
+    function of each row and its article alone, so a part of the mentions gets the same rows."""
+    mentions = bound_by_publication(conform(mentions, Mention), meta)
+    published = meta.select("article_id", pl.col("published_at").cast(pl.Int32).alias("__pub"))
+    return mentions.join(published, on="article_id", how="left", maintain_order="left")
+
+
+@dataclass(frozen=True)
+class Settled:
+    """Clustered and settled mentions, before event ids: what one partition computes on its own."""
+
+    mentions: pl.DataFrame  # Mention columns (event_id not yet filled) and __cluster, sorted by mention_id
+    events: pl.DataFrame  # settle's rows: the Event columns but event_id, with __cluster and __founder
+    components: pl.DataFrame  # cluster.COMPONENTS_SCHEMA
+    sources: pl.DataFrame  # settle.SOURCES_SCHEMA
+
+
+def cluster_and_settle(
+    mentions: pl.DataFrame,
+    meta: pl.DataFrame,
+    masks: ArticleMasks,
+    codebook: Codebook,
+    *,
+    previous_components: pl.DataFrame | None = None,
+    previous_sources: pl.DataFrame | None = None,
+) -> Settled:
+    """Cluster ``mentions`` (with_publication's rows, at least one) and settle each cluster.
+    ``meta`` (_article_meta) and ``masks`` (whose texts are the articles') need to hold only the
+    articles of these mentions."""
+    texts = masks.texts
+    # Sorted by mention_id once here: the mentions table and the registry keep this order
+    # (order-preserving joins below), which saves sorting a million strings twice more.
+    prepared, narrow, components = cluster_narrow(mentions, texts, codebook, masks, previous_components)
+    # = cluster_mentions_reusing(...)[0].sort("mention_id"), with only the columns read from here on
+    # (settling, the output mentions): fewer to gather, join and sort.
+    wanted = set(polars_schema(Mention)) | set(SETTLE_READS)
+    clustered = assemble(prepared.select([c for c in prepared.columns if c in wanted]), narrow.sort("mention_id"))
+    del prepared, narrow
+    events, sources = settle_reusing(clustered, meta, texts, codebook, masks, previous_sources)
+    keep = [c for c in polars_schema(Mention) if c in clustered.columns and c != "event_id"]
+    return Settled(clustered.select(*keep, "__cluster"), events, components, sources)
+
+
+def with_event_ids(settled: Settled, cluster_ids: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(events sorted by event_id, mentions sorted by mention_id) of ``settled``, with the ids of
+    ``cluster_ids`` (__cluster, event_id: assign_ids's first result, covering these clusters)."""
+    events = conform(settled.events.join(cluster_ids, on="__cluster"), Event).sort("event_id")
+    mentions = conform(settled.mentions.join(cluster_ids, on="__cluster", how="left", maintain_order="left"), Mention)
+    return events, mentions
+
+
 def build_events(
     mentions: pl.DataFrame,
     articles: pl.DataFrame,
@@ -93,54 +146,46 @@ def build_events(
     cb = codebook or load_codebook()
     mentions = conform(mentions, Mention)
     if mentions.height == 0:
-        retired = (
-            pl.DataFrame(schema=REGISTRY_SCHEMA)
-            if registry is None
-            else registry.select(list(REGISTRY_SCHEMA))
-            .cast(REGISTRY_SCHEMA)
-            .with_columns(pl.lit("retired").alias("status"))
-            .sort("mention_id")
-        )
-        return DedupResult(
-            empty_frame(Event),
-            mentions,
-            retired,
-            pl.DataFrame(schema=LINEAGE_SCHEMA),
-            pl.DataFrame(schema=COMPONENTS_SCHEMA),
-            pl.DataFrame(schema=SOURCES_SCHEMA),
-        )
+        return empty_result(registry, mentions)
 
     meta = _article_meta(articles)
-    mentions = bound_by_publication(mentions, meta)
-    # The article's publication day rides along for the "years apart never" rule of clustering.
-    published = meta.select("article_id", pl.col("published_at").cast(pl.Int32).alias("__pub"))
-    mentions = mentions.join(published, on="article_id", how="left", maintain_order="left")
-
+    mentions = with_publication(mentions, meta)
     # Article vocabularies, shared by clustering and settling.
     masks = masks if masks is not None else ArticleMasks(article_texts(articles))
-    texts = masks.texts
-    # Sorted by mention_id once here: the mentions table and the registry keep this order
-    # (order-preserving joins below), which saves sorting a million strings twice more.
-    prepared, narrow, components = cluster_narrow(mentions, texts, cb, masks, previous_components)
-    # = cluster_mentions_reusing(...)[0].sort("mention_id"), with only the columns read from here on
-    # (settling, the output mentions): fewer to gather, join and sort.
-    wanted = set(polars_schema(Mention)) | set(SETTLE_READS)
-    clustered = assemble(prepared.select([c for c in prepared.columns if c in wanted]), narrow.sort("mention_id"))
-    events, sources = settle_reusing(clustered, meta, texts, cb, masks, previous_sources)
-
+    settled = cluster_and_settle(
+        mentions, meta, masks, cb, previous_components=previous_components, previous_sources=previous_sources
+    )
     cluster_ids, new_registry, lineage = assign_ids(
-        clustered.select("mention_id", "__cluster"), events.select("__cluster", "__founder"), registry
+        settled.mentions.select("mention_id", "__cluster"), settled.events.select("__cluster", "__founder"), registry
     )
-    events = conform(events.join(cluster_ids, on="__cluster"), Event).sort("event_id")
-    out_mentions = conform(
-        clustered.drop("event_id").join(cluster_ids, on="__cluster", how="left", maintain_order="left"), Mention
-    )
+    events, out_mentions = with_event_ids(settled, cluster_ids)
     # One chunk each, so that what is written from them does not depend on how they were built.
     return DedupResult(
         events=events.rechunk(),
         mentions=out_mentions.rechunk(),
         registry=new_registry.rechunk(),
         lineage=lineage.rechunk(),
-        components=components,
-        sources=sources,
+        components=settled.components,
+        sources=settled.sources,
+    )
+
+
+def empty_result(registry: pl.DataFrame | None, mentions: pl.DataFrame | None = None) -> DedupResult:
+    """The result of no mentions (``mentions``: the empty, conformed input, when there is one): no
+    events, and every mention of ``registry`` retired."""
+    retired = (
+        pl.DataFrame(schema=REGISTRY_SCHEMA)
+        if registry is None
+        else registry.select(list(REGISTRY_SCHEMA))
+        .cast(REGISTRY_SCHEMA)
+        .with_columns(pl.lit("retired").alias("status"))
+        .sort("mention_id")
+    )
+    return DedupResult(
+        empty_frame(Event),
+        empty_frame(Mention) if mentions is None else mentions,
+        retired,
+        pl.DataFrame(schema=LINEAGE_SCHEMA),
+        pl.DataFrame(schema=COMPONENTS_SCHEMA),
+        pl.DataFrame(schema=SOURCES_SCHEMA),
     )

@@ -7,6 +7,16 @@ stage (``pipeline/<stage>/stage.py``), the same ones the assets call, and runs t
 checks (the registry in pipeline/validate/checks.py), so the release is identical to the one
 `make run` publishes. This module imports no asset module.
 
+Deduplication fans out too (pipeline/dedup/partitions.py): ``partition_mentions`` splits the
+valid mentions by identity block, one ``dedup_partition`` step per partition clusters them and
+settles their events, and ``dedup_merge`` gives the event ids over all of them (from the previous
+release's registry), merges the tables in key order and runs the events' blocking checks one
+partition at a time. The partitions are a ``DynamicOut`` of a configured count
+(ops.partition_mentions.config: ``partitions``, raised when one would hold more than
+``max_mentions_per_partition``) rather than N ops fixed in the graph: how many a build needs
+depends on its data (a partition step's memory follows its mention count), which is run config,
+not code; every partition is emitted, empty or not, so the step list depends only on the count.
+
 Why a graph of its own rather than the asset job configured differently (PUDL's etl_full and
 etl_fast are one asset graph under two configurations): assets cannot fan out at run time except
 through a graph-backed asset, which would put the bucket steps and a hand-off of every article's
@@ -28,13 +38,15 @@ so a rebuild re-extracts only new or changed articles here too.
 
 import pickle
 import shutil
+import typing
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
 from pipeline.automation import BUILD_TAG
-from pipeline.dedup.stage import deduplicate
+from pipeline.dedup.partitions import MAX_DEDUP_MENTIONS, PartFrames, SortedPieces, articles_of, split_by_plan
+from pipeline.dedup.stage import deduplicate_partition, merge_dedup, plan_dedup
 from pipeline.extract.stage import (
     ARTICLE_FIELDS,
     combine_mentions,
@@ -46,11 +58,14 @@ from pipeline.ingest.stage import ingest_articles
 from pipeline.release.site import build_site
 from pipeline.release.stage import publish_release
 from pipeline.resources import CredenceSettings
-from pipeline.storage import write_bytes_atomic, write_parquet_atomic
+from pipeline.storage import atomic_path, write_bytes_atomic, write_parquet_atomic
 from pipeline.validate.checks import CheckOutcome, release_verifies, run_checks
 from pipeline.validate.stage import validate_mentions
 
 DEFAULT_BUCKETS = 8
+# Deduplication partitions (run config ops.partition_mentions.config): at least this many, more
+# when one would hold more than MAX_DEDUP_MENTIONS (pipeline/dedup/partitions.py says why 600k).
+DEFAULT_DEDUP_PARTITIONS = 8
 SCALE_WORK = "scale"
 PRELOAD = (
     "dagster",
@@ -62,6 +77,7 @@ PRELOAD = (
     "pipeline.validate.stage",
     "pipeline.validate.checks",
     "pipeline.dedup.stage",
+    "pipeline.dedup.partitions",
     "pipeline.release.stage",
     "pipeline.release.site",
 )
@@ -78,10 +94,19 @@ def bucket_of(article_ids: pl.Series, buckets: int) -> pl.Series:
 # IO manager
 
 
+def _wants_lazy(context: dg.InputContext) -> bool:
+    """Whether the input is annotated pl.LazyFrame (or a list of them, for a fan-in)."""
+    wanted = context.dagster_type.typing_type
+    return wanted is pl.LazyFrame or typing.get_args(wanted) == (pl.LazyFrame,)
+
+
 class PartitionFrameIOManager(dg.IOManager):
     """One file per step output: Parquet for polars frames, pickle for anything else. Paths come
     from Dagster's output identifier (run id, step key, output name, mapping key), so a re-execution
-    of failed steps reads its parent run's outputs."""
+    of failed steps reads its parent run's outputs. A LazyFrame output is streamed to its file
+    (sink_parquet), a dedup SortedPieces written a piece at a time (neither is ever whole in
+    memory); an input annotated pl.LazyFrame is a scan of the file (the step reads the rows and
+    columns it selects), any other is read whole."""
 
     def __init__(self, base: Path):
         self.base = base
@@ -98,9 +123,16 @@ class PartitionFrameIOManager(dg.IOManager):
         path.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(obj, pl.DataFrame):
             write_parquet_atomic(obj, path, compression="zstd", compression_level=1, statistics=False)
+        elif isinstance(obj, pl.LazyFrame):
+            with atomic_path(path) as tmp:
+                obj.sink_parquet(tmp, compression="zstd", compression_level=1, statistics=False)
+        elif isinstance(obj, SortedPieces):
+            with atomic_path(path) as tmp:
+                obj.write_parquet(tmp)
         else:
             write_bytes_atomic(path, pickle.dumps(obj), durable=False)
-        context.add_output_metadata({"kind": "polars" if isinstance(obj, pl.DataFrame) else "pickle"})
+        polars = isinstance(obj, pl.DataFrame | pl.LazyFrame | SortedPieces)
+        context.add_output_metadata({"kind": "polars" if polars else "pickle"})
         # The kind is in the file's first bytes too: Parquet starts with PAR1.
 
     def load_input(self, context: dg.InputContext):
@@ -108,7 +140,7 @@ class PartitionFrameIOManager(dg.IOManager):
         with path.open("rb") as f:
             magic = f.read(4)
         if magic == b"PAR1":
-            return pl.read_parquet(path)
+            return pl.scan_parquet(path) if _wants_lazy(context) else pl.read_parquet(path)
         return pickle.loads(path.read_bytes())
 
 
@@ -206,6 +238,78 @@ def validate_op(
     return checked.valid, checked.quarantine
 
 
+class DedupPartitionConfig(dg.Config):
+    partitions: int = DEFAULT_DEDUP_PARTITIONS
+    max_mentions_per_partition: int = MAX_DEDUP_MENTIONS
+
+
+@dg.op(
+    out=dg.DynamicOut(io_manager_key="scale_io"),
+    description="Valid mentions -> deduplication partitions by identity block (event type and actor keys; "
+    "an oversized block cut only between overlap components); one output (and dedup step) per partition.",
+)
+def partition_mentions(
+    context: dg.OpExecutionContext,
+    config: DedupPartitionConfig,
+    valid_mentions: pl.LazyFrame,
+    articles: pl.LazyFrame,
+):
+    if config.partitions < 1 or config.max_mentions_per_partition < 1:
+        raise dg.Failure(description="partitions and max_mentions_per_partition must be at least 1")
+    plan = plan_dedup(
+        valid_mentions, articles, partitions=config.partitions, max_per_partition=config.max_mentions_per_partition
+    )
+    context.log.info(plan.describe())
+    width = len(str(plan.partitions - 1))
+    for p, part in enumerate(split_by_plan(valid_mentions, plan)):
+        # Every partition is emitted, empty or not, and streamed to its file (never whole here).
+        yield dg.DynamicOutput(part, mapping_key=f"p{p:0{width}d}", metadata={"mentions": plan.sizes[p]})
+
+
+@dg.op(
+    out={
+        "settled_mentions": dg.Out(io_manager_key="scale_io"),
+        "settled_events": dg.Out(io_manager_key="scale_io"),
+        "components": dg.Out(io_manager_key="scale_io"),
+        "sources": dg.Out(io_manager_key="scale_io"),
+        "masks": dg.Out(io_manager_key="scale_io"),
+    },
+    description="One partition's mentions clustered and its events settled (reading only its articles; "
+    "reusing the dedup cache's components, sources and masks).",
+)
+def dedup_partition(
+    context: dg.OpExecutionContext, settings: CredenceSettings, part: pl.DataFrame, articles: pl.LazyFrame
+):
+    key = context.get_mapping_key() or "p0"
+    result, found = deduplicate_partition(part, articles, int(key[1:]), cache_root=settings.cache_path)
+    s = result.settled
+    context.log.info(f"partition {key}: {part.height} mentions -> {s.events.height} events ({found})")
+    context.add_output_metadata(
+        {"mentions": part.height, "events": s.events.height, **found}, output_name="settled_events"
+    )
+    return s.mentions, s.events, s.components, s.sources, result.masks
+
+
+def _combine_outcomes(per_part: list[dict[str, CheckOutcome]]) -> dict[str, CheckOutcome]:
+    """The partitions' outcomes of each check as one: passed when it passed everywhere; counts
+    summed, other values (samples) joined, first five."""
+    combined: dict[str, CheckOutcome] = {}
+    for name in per_part[0] if per_part else ():
+        outcomes = [p[name] for p in per_part]
+        metadata: dict = {}
+        for o in outcomes:
+            for k, v in o.metadata.items():
+                if isinstance(v, int) and not isinstance(v, bool):
+                    metadata[k] = metadata.get(k, 0) + v
+                elif v not in ("none", None):
+                    metadata.setdefault(k, []).append(str(v))
+        metadata = {k: "; ".join(v[:5]) if isinstance(v, list) else v for k, v in metadata.items()}
+        for k, v in outcomes[0].metadata.items():
+            metadata.setdefault(k, v)
+        combined[name] = CheckOutcome(all(o.passed for o in outcomes), metadata, outcomes[0].blocking)
+    return combined
+
+
 @dg.op(
     out={
         "events": dg.Out(io_manager_key="scale_io"),
@@ -213,17 +317,38 @@ def validate_op(
         "event_id_registry": dg.Out(io_manager_key="scale_io"),
         "event_lineage": dg.Out(io_manager_key="scale_io"),
     },
-    description="Valid mentions of every bucket -> events with stable ids (as the dedup asset), with its "
-    "blocking checks.",
+    description="Every partition's events -> stable event ids (the previous release's registry), lineage, "
+    "the merged events and mentions (as the dedup asset), with its blocking checks; rewrites the dedup cache.",
 )
-def dedup_op(
-    context: dg.OpExecutionContext, settings: CredenceSettings, valid_mentions: pl.DataFrame, articles: pl.DataFrame
+def dedup_merge(
+    context: dg.OpExecutionContext,
+    settings: CredenceSettings,
+    settled_mentions: list[pl.LazyFrame],
+    settled_events: list[pl.LazyFrame],
+    components: list[pl.LazyFrame],
+    sources: list[pl.LazyFrame],
+    masks: list[pl.LazyFrame],
+    articles: pl.LazyFrame,
 ):
-    result, reuse = deduplicate(valid_mentions, articles, outputs=settings.outputs_path, cache_root=settings.cache_path)
-    tables = {"events": result.events, "mentions": result.mentions, "articles": articles}
-    _fail_on_checks(context, run_checks(tables, {"events"}))
-    context.log.info(f"{valid_mentions.height} mentions -> {result.events.height} events ({reuse})")
-    return result.events, result.mentions, result.registry, result.lineage
+    parts = [PartFrames(*frames) for frames in zip(settled_mentions, settled_events, components, sources, masks)]
+    outcomes: list[dict[str, CheckOutcome]] = []
+
+    def check(_: int, events: pl.DataFrame, mentions: pl.DataFrame) -> None:
+        # Every events check is per event or per mention, and a partition holds all the mentions
+        # of its events, so checking each partition checks the table (event ids are checked
+        # unique across partitions by merge_parts).
+        tables = {"events": events, "mentions": mentions, "articles": articles_of(mentions, articles, with_text=False)}
+        outcomes.append(run_checks(tables, {"events"}))
+
+    scratch = settings.work_path / SCALE_WORK / context.run_id / "dedup_merge"
+    merged = merge_dedup(
+        parts, outputs=settings.outputs_path, cache_root=settings.cache_path, scratch=scratch, check=check
+    )
+    _fail_on_checks(context, _combine_outcomes(outcomes))
+    context.log.info(f"{merged.n_mentions} mentions in {len(parts)} partitions -> {merged.n_events} events")
+    # events, mentions and the registry are SortedPieces: written a key range at a time by the IO
+    # manager, never whole here.
+    return merged.events, merged.mentions, merged.registry, merged.lineage
 
 
 @dg.op(
@@ -269,12 +394,25 @@ def publish_op(
     shutil.rmtree(settings.work_path / SCALE_WORK / context.run_id, ignore_errors=True)
 
 
-@dg.graph(description="Ingest, extract per content-hash bucket, validate, deduplicate and publish.")
+@dg.graph(
+    description="Ingest, extract per content-hash bucket, validate, deduplicate per identity partition, merge "
+    "and publish."
+)
 def partitioned_build():
     articles, ingest_quarantine = ingest_op()
     mentions, skipped = partition_articles(articles).map(extract_partition)
     valid_mentions, quarantine = validate_op(mentions.collect(), skipped.collect(), articles, ingest_quarantine)
-    events, mentions, registry, lineage = dedup_op(valid_mentions, articles)
+    settled_mentions, settled_events, components, sources, masks = partition_mentions(valid_mentions, articles).map(
+        lambda part: dedup_partition(part, articles)
+    )
+    events, mentions, registry, lineage = dedup_merge(
+        settled_mentions.collect(),
+        settled_events.collect(),
+        components.collect(),
+        sources.collect(),
+        masks.collect(),
+        articles,
+    )
     publish_op(events, mentions, articles, quarantine, registry, lineage)
 
 
