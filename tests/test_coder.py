@@ -233,6 +233,22 @@ def test_a_deal_s_purpose_is_not_an_act():
     assert not {m for e, m, *_ in got if e == "cooperate"} - {"hypothetical"}
 
 
+def test_sanctions_named_in_passing_are_a_standing_state_not_an_act():
+    # A noun alone names sanctions in force; an act needs a verb that imposes them, or a word that
+    # makes them new (codebook.yaml: needs_support, or_modifiers).
+    assert not {e for e, *_ in coded("Chile criticized the U.S. sanctions against Peru.")} & {"impose_sanctions"}
+    assert ("impose_sanctions", "asserted", "USA", "PER") in coded("The United States imposed sanctions on Peru.")
+    assert ("impose_sanctions", "asserted", "USA", "PER") in coded("The United States reimposed sanctions on Peru.")
+    fresh = coded("The United States responded with fresh sanctions against Peru.")
+    assert ("impose_sanctions", "asserted", "USA", "PER") in fresh
+    wave = coded("The United States announced a new round of sanctions against Peru.")
+    assert ("impose_sanctions", "asserted", "USA", "PER") in wave
+    # Lifting sanctions is the lifting: the support verb's own frame codes it.
+    lifted = coded("The United States lifted its sanctions on Peru.")
+    assert ("ease_sanctions", "asserted", "USA", "PER") in lifted
+    assert "impose_sanctions" not in {e for e, *_ in lifted}
+
+
 # -- dates ----------------------------------------------------------------------------------------------
 
 

@@ -112,6 +112,29 @@ def _embedded_act(ctx: Ctx, comps: list[int], frame: Frame) -> bool:
     return False
 
 
+def _has_modifier(s, t: int, words: frozenset[str]) -> bool:
+    """Whether token ``t`` has a modifier (adjective, number, compound) among ``words``, or is the
+    object of "of" after a noun among them ("a new round of sanctions", "a wave of sanctions")."""
+    if not words:
+        return False
+    modifiers = [k for k in s.kids[t] if s.deps[k] in ("amod", "nummod", "compound")]
+    if any(s.lemmas[k] in words or s.lower(k) in words for k in modifiers):
+        return True
+    h = s.heads[t]
+    if s.deps[t] == "pobj" and s.lower(h) == "of" and s.deps[h] == "prep" and s.heads[h] != h:
+        return s.lemmas[s.heads[h]] in words
+    return False
+
+
+def _support_codes_another_type(s, support: int, t: int, frame: Frame) -> bool:
+    """Whether the support verb of noun ``t`` has a frame of another type that takes ``t`` as its
+    object: then the verb's frame codes the act ("lift/end the sanctions" is ease_sanctions)."""
+    return any(
+        fr.event_type != frame.event_type and (s.lemmas[t] in fr.objects or s.lower(t) in fr.objects)
+        for fr in frame_set().verbs.get(s.lemmas[support], ())
+    )
+
+
 def find_frames(ctx: Ctx):
     """(token, frame, is_noun) for every token whose lemma a frame lists."""
     s = ctx.sent
@@ -139,8 +162,10 @@ def code_sentence(ctx: Ctx, si: int, published_at, published_after, is_lead: boo
     rows = []
     for t, frame, is_noun in find_frames(ctx):
         support = g.support_verb(t, fs.grammar.support_verbs) if is_noun else None
-        if frame.needs_support and support is None:
+        if frame.needs_support and support is None and not _has_modifier(s, t, frame.or_modifiers):
             continue
+        if frame.needs_support and support is not None and _support_codes_another_type(s, support, t, frame):
+            continue  # "lift sanctions on X" is the lifting (ease_sanctions), not sanctions imposed
         if frame.prep and not g.preps(t, frame.prep):
             continue
         if frame.context and not (g.clause_lemmas(t) & frame.context):

@@ -41,6 +41,7 @@ class Frame:
     comp_aux: frozenset[str] = frozenset()
     reciprocal: bool = False
     needs_support: bool = False
+    or_modifiers: frozenset[str] = frozenset()  # a needs_support noun with one of these needs no verb
 
     @property
     def name(self) -> str:
@@ -140,6 +141,7 @@ def _frame(event_type: str, i: int, f: dict) -> Frame:
         _words(f.get("comp_aux")),
         bool(f.get("reciprocal")),
         bool(f.get("needs_support")),
+        _words(f.get("or_modifiers")),
     )
 
 
