@@ -294,6 +294,22 @@ def test_publication_from_a_date_line():
     assert infer_publication_date(text) == dates.PublicationDate(D(2023, 12, 29), "text", None)
 
 
+def test_a_date_labelled_inside_a_story_sentence_or_before_what_the_text_reports_is_not_the_publication():
+    # One-line texts (the Tehran Times corpus): "dated" in a story's sentence dates something else.
+    story = (
+        "TEHRAN - The minister criticized Washington on Sunday. Relations were cut in 1980, and the process of "
+        "implementing the agreements with Iran, dated January 19, 1981, is ongoing, he said."
+    )
+    assert infer_publication_date(story).published_at is None
+    # A header date before what the text reports as done contradicts it: the bound stays.
+    text = "Published 21 August 2019\nThe two ministers met in Tehran on 3 March 2020 and signed a deal."
+    found = infer_publication_date(text)
+    assert found.published_at is None and found.published_after == D(2020, 3, 3)
+    assert infer_publication_date(text.replace("2019", "2020").replace("3 March", "3 August")).published_at == D(
+        2020, 8, 21
+    )
+
+
 @pytest.mark.parametrize(
     "head",
     [
