@@ -233,6 +233,12 @@ def test_a_deal_s_purpose_is_not_an_act():
     assert not {m for e, m, *_ in got if e == "cooperate"} - {"hypothetical"}
 
 
+def test_the_country_refers_back_to_a_party_not_to_a_place():
+    got = coded("Chile cut ties with Peru and imposed sanctions on the country.")
+    assert ("reduce_relations", "asserted", "CHL", "PER") in got
+    assert ("impose_sanctions", "asserted", "CHL", "PER") in got
+
+
 def test_sanctions_named_in_passing_are_a_standing_state_not_an_act():
     # A noun alone names sanctions in force; an act needs a verb that imposes them, or a word that
     # makes them new (codebook.yaml: needs_support, or_modifiers).

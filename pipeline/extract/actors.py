@@ -131,9 +131,14 @@ _NOT_NAME = {
     "Tehran",
     "Times",
 }
-# A posting or place: the entity after these is not the owner of a title before it.
+# A place: a state named as where something is ("in Yemen", "at the border of Iraq") is not what
+# "the country" later refers back to. Only locative prepositions: a state after "with", "to", "on"
+# or "against" is a party and is referred back to ("cut ties with Qatar and closed routes to the
+# country"). On the Tehran Times corpus 21 sentences resolve differently with this list than with
+# the longer one it replaced (to, with, on, against, for, about, ...): the old list was right in 4,
+# this one in 10 (both wrong in 7); the development sets are unchanged.
 _PLACE_PREP = re.compile(
-    r"(?:\b(?:to|for|in|into|from|near|across|inside|toward|towards|over|with|on|against|at|about|between|among|through)\s+(?:the\s+)?)$",
+    r"(?:\b(?:in|into|near|across|inside|at|through)\s+(?:the\s+)?)$",
     re.I,
 )
 _OWNER_PREP_AFTER_TITLE = re.compile(r"^\s+(?:of|at|for)\s+(?:the\s+)?$", re.I)
