@@ -239,6 +239,19 @@ def test_the_country_refers_back_to_a_party_not_to_a_place():
     assert ("impose_sanctions", "asserted", "CHL", "PER") in got
 
 
+def test_a_formal_name_is_a_name_and_an_attacker_does_not_attack_itself():
+    # "the Republic of X" names X; it is not "the republic" referring back to an earlier state.
+    got = coded("Iran is watching the clashes between the Republic of Azerbaijan and the Republic of Armenia.")
+    assert {(c[2], c[3]) for c in got if c[0] == "armed_clash"} <= {("AZE", "ARM"), ("ARM", "AZE")}
+    assert {c[0] for c in got} >= {"armed_clash"}
+    # "the country" that would make the attacker attack itself is the state named before it.
+    got = coded("Iran wants to end the war in Yemen, which began when Saudi Arabia launched attacks on the country.")
+    assert ("armed_clash", "asserted", "SAU", "YEM") in got and not [c for c in got if c[2] == c[3] == "SAU"]
+    # Different entities of one country stay as they are.
+    taliban = coded("Afghanistan was in chaos when the Taliban took over the country in August 2021.")
+    assert ("seize_power", "asserted", "AFG", "AFG") in taliban
+
+
 def test_sanctions_named_in_passing_are_a_standing_state_not_an_act():
     # A noun alone names sanctions in force; an act needs a verb that imposes them, or a word that
     # makes them new (codebook.yaml: needs_support, or_modifiers).

@@ -172,6 +172,7 @@ _GAP_STOP = {
     "as",
     "but",
 }
+_FORMAL_NAME_OF = re.compile(r"\s+of\s+(?:the\s+)?[A-Z]")
 _ETHNIC = re.compile(r"\b(?:ethnic|fellow|expatriate|diaspora)\s+$", re.I)
 _LEFT_GAP = re.compile(r"^(?:['’]s)?((?:[\s-]+[A-Za-z][\w-]*){0,3})[\s-]+$")
 
@@ -188,6 +189,11 @@ class Span:
     owner: Span | None = None  # for titles: the entity that owns them
     title: Span | None = None  # for entities: the title they own
     antecedent: Span | None = None  # for anaphors and later person mentions
+    # for "the country": the other states named before it, places too, most recent first (the
+    # coder takes the first of another country when the antecedent is the act's other side: in
+    # "the war in Yemen, since Saudi Arabia launched attacks on the country" Saudi Arabia does not
+    # attack itself)
+    earlier: tuple[Span, ...] = ()
     is_place: bool = False
     via: str = "name"  # name | title | coref
 
@@ -249,6 +255,10 @@ def find_spans(text: str, norm: str | None = None, norm_lower: str | None = None
                 sector=entry.sector if entry.kind == "title" else None,
             )
         else:
+            if a == "anaphor" and b == "country" and _FORMAL_NAME_OF.match(text, end):
+                # "the Republic of Azerbaijan", "the Kingdom of Saudi Arabia": the start of a
+                # state's formal name, which the name after it carries, not a word referring back.
+                continue
             sp = Span(start, end, a, text[start:end])
             if a == "title":
                 sp.sector = b
@@ -481,12 +491,15 @@ class ArticleActors:
     def _resolve_anaphors(self) -> None:
         last_person: Span | None = None
         last_state: Span | None = None
+        states: list[Span] = []  # every state named so far (places too), in reading order
         last_body: dict[str, Span] = {}
         text = self.text
         for sp in self.spans:
             if sp.kind in ENTITY_KINDS or sp.kind == "title":
-                if sp.kind in STATE_KINDS and not _preceded_by_place(text, sp):
-                    last_state = sp
+                if sp.kind in STATE_KINDS:
+                    states.append(sp)
+                    if not _preceded_by_place(text, sp):
+                        last_state = sp
                 if sp.kind == "person" and (sp.title is not None or sp.entry is not None or sp.antecedent is not None):
                     last_person = sp
                 owner = sp.owner if sp.kind == "title" else None
@@ -494,21 +507,22 @@ class ArticleActors:
                     for head in ("ministry", "embassy", "government", "court", "parliament", "mfa", "delegation"):
                         if head in sp.text.lower():
                             last_body[head] = owner
-                    if owner.resolved.kind in STATE_KINDS and not _preceded_by_place(text, owner):
-                        last_state = owner
+                    if owner.resolved.kind in STATE_KINDS:
+                        states.append(owner)
+                        if not _preceded_by_place(text, owner):
+                            last_state = owner
                 continue
             if sp.kind != "anaphor":
                 continue
             low = sp.text.lower()
             if sp.anaphor == "country":
                 sp.antecedent = last_state
+                sp.earlier = tuple(e for e in reversed(states[-6:]) if e is not last_state)
             elif sp.anaphor == "person":
                 sp.antecedent = last_person
             elif sp.anaphor == "body":
                 head = low.split()[-1]
                 sp.antecedent = last_body.get(head) or (last_state if head in {"government", "mfa"} else None)
-            if sp.antecedent is not None and sp.anaphor == "country":
-                pass
             if sp.antecedent is not None:
                 sp.via = "coref"
 

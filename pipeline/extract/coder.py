@@ -11,6 +11,7 @@ section 6), coordination gives one row per participant ("X, Y and Z closed their
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 
@@ -135,6 +136,27 @@ def _support_codes_another_type(s, support: int, t: int, frame: Frame) -> bool:
     )
 
 
+def _not_reflexive(a, b):
+    """The pair (a, b), or with "the country" on one side taken as an earlier state when it refers
+    back to the other side itself ("Saudi Arabia launched attacks on the country" after "the war
+    in Yemen"); None when no earlier state of another country is named. Sides that are different
+    entities of one country stay as they are (the Taliban took over the country)."""
+    if isinstance(a, str) or isinstance(b, str):
+        return a, b
+    ra, rb = a.resolved, b.resolved
+    if ra is None or rb is None or not (ra is rb or (ra.entry is not None and ra.entry == rb.entry)):
+        return a, b
+    country = span_country(a)
+    for side in (b, a):
+        if side.kind == "anaphor" and side.anaphor == "country":
+            other = next((e for e in side.earlier if span_country(e) not in (None, country)), None)
+            if other is None:
+                return None
+            moved = dataclasses.replace(side, antecedent=other)
+            return (a, moved) if side is b else (moved, b)
+    return a, b
+
+
 def find_frames(ctx: Ctx):
     """(token, frame, is_noun) for every token whose lemma a frame lists."""
     s = ctx.sent
@@ -246,6 +268,9 @@ def code_sentence(ctx: Ctx, si: int, published_at, published_after, is_lead: boo
             if not targets and len(actors) == 2:
                 pairs = [(actors[0], actors[1])]
             pairs = pairs + [(b_, a_) for a_, b_ in pairs if a_ != "host" and b_ not in ("self", "host")]
+        if event_type in DOMESTIC_TYPES:
+            # Elsewhere a side acting on itself is dropped below; here it would be kept.
+            pairs = [p for p in (_not_reflexive(a_, b_) for a_, b_ in pairs) if p is not None]
         if not pairs:
             continue
         a0 = s.idx[t]
