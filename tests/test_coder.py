@@ -181,6 +181,9 @@ def test_a_multilateral_meeting_pairs_the_host_with_each_participant():
     got = coded("The foreign ministers of Chile, Peru and Bolivia attended the Quito meeting.")
     pairs = {frozenset((a, t)) for e, m, a, t in got if e == "meet"}
     assert pairs == {frozenset(("ECU", c)) for c in ("CHL", "PER", "BOL")}
+    # Two sides are a bilateral meeting, wherever it is held.
+    got = coded("The foreign ministers of Chile and Peru held talks in Quito on Monday.")
+    assert {frozenset((a, t)) for e, m, a, t in got if e == "meet"} == {frozenset(("CHL", "PER"))}
 
 
 def test_people_named_with_a_title_and_nationality():

@@ -258,10 +258,13 @@ def code_sentence(ctx: Ctx, si: int, published_at, published_after, is_lead: boo
             if others:
                 pairs = [(actors[0], others[0])]
         elif symmetric and len(actors) >= 2:
-            if frame.host and loc_country is not None:
-                pairs = [("host", a) for a in actors]
-            elif len(actors) == 2:
+            # Two sides are a bilateral meeting wherever it is held ("Iran and Russia held talks
+            # in Brussels" is not Belgium's); from three on it is multilateral and pairs its host
+            # with each participant (codebook section 6).
+            if len(actors) == 2:
                 pairs = [(actors[0], actors[1])]
+            elif frame.host and loc_country is not None:
+                pairs = [("host", a) for a in actors]
         elif symmetric and frame.host and loc_country is not None:
             pairs = [("host", a) for a in actors]
         if frame.reciprocal:
