@@ -274,6 +274,20 @@ def test_sanctions_named_in_passing_are_a_standing_state_not_an_act():
 # -- dates ----------------------------------------------------------------------------------------------
 
 
+def test_the_present_of_reported_speech_is_not_bounded_by_the_publication_bound():
+    after = dt.date(2020, 1, 1)
+
+    def starts(text):
+        # (after the lead: its acts are dated by the publication fallback)
+        text = "Ministers gathered in Lima for the annual forum. It ended late in the evening. " + text
+        return {r["date_start"] for r in extract_article("a" + "2" * 16, text, None, None, after)}
+
+    # An act in the present is at or after publication, so after its lower bound...
+    assert starts("Chile welcomes the efforts of Peru.") == {after}
+    # ...but reported in the past, it is at the time of the report: no lower bound.
+    assert starts("The minister said Chile welcomes the efforts of Peru.") == {None}
+
+
 def test_a_date_of_another_clause_does_not_date_the_act():
     r = [
         x

@@ -277,5 +277,9 @@ def tense_of(ctx: Ctx, v: int, mod: str) -> str:
     if any(a in ("was", "were", "did") for a in auxes) or s.tags[v] == "VBD":
         return "past"
     if s.tags[v] in ("VBZ", "VBP"):
+        # "Rouhani said Iran welcomes the efforts": the present of reported speech is the time of
+        # the report, which is past; it is not bounded below by the article's publication bound.
+        if s.deps[v] == "ccomp" and s.heads[v] != v and s.tags[s.heads[v]] == "VBD":
+            return "past"
         return "present"
     return "unknown"
