@@ -236,9 +236,10 @@ class ParseCache:
     re-codes every article (the extraction cache starts afresh) but parses no sentence again.
     Bounded by the corpus: a whole build keeps only the parses of the sentences it asked for
     (``save``, one file). An incremental build adds its new parses as a file of their own
-    (``add``) and reads only the rows it needs (``load(keys)``): rewriting and reading the whole
-    cache (160k parses of the Tehran Times corpus, 46 MB) cost 2.6 of the 4.8 s that extraction
-    took when one article was added to the corpus (bench/run_bench.py)."""
+    (``add``) and reads only the rows it needs (``load(keys)``): reading and rewriting the whole
+    cache (160k parses of the Tehran Times corpus, 46 MB) cost about 3 of the 4.8 s that
+    extraction took when one article was added to the corpus (bench/run_bench.py, on a loaded
+    machine); with this, 1.1 s on a quiet one."""
 
     FILE = "parses.parquet"
     ADDED = "parses.added.*.parquet"

@@ -261,10 +261,12 @@ def _infer(text: str, hints: Iterable[dt.date], years: Sequence[str] | None, has
     expressions = _scan_for_inference(text, years, has_weekday)
     bounds = [b for b in (_stated_lower_bound(expressions), *hints) if b is not None]
     lower = max(bounds) if bounds else None
-    stated = _stated_date(text, lower)
+    head_lines = [line for line in text[:_HEAD_CHARS].splitlines() if line.strip()][:_HEAD_LINES]
+    # The dateline opens the story: the first line, or the second after a headline.
+    dateline = next((m for line in head_lines[:2] if (m := _DATELINE.match(line))), None)
+    stated = _stated_date(head_lines, dateline, lower)
     if stated is not None:
         return PublicationDate(stated, "text", None)
-    dateline = next((m for line in _head_lines(text)[:2] if (m := _DATELINE.match(line))), None)
     if lower is not None:
         for e in expressions:
             weekday = e.field("w")
@@ -289,12 +291,9 @@ def _infer(text: str, hints: Iterable[dt.date], years: Sequence[str] | None, has
     return PublicationDate(None, "unknown", lower)
 
 
-def _head_lines(text: str) -> list[str]:
-    return [line for line in text[:_HEAD_CHARS].splitlines() if line.strip()][:_HEAD_LINES]
-
-
-def _stated_date(text: str, lower: dt.date | None) -> dt.date | None:
-    """The publication date the text's header states, if any: a labelled date line ("date
+def _stated_date(head_lines: list[str], dateline: re.Match | None, lower: dt.date | None) -> dt.date | None:
+    """The publication date the text's header (its first lines, and the dateline found in them)
+    states, if any: a labelled date line ("date
     2023-12-29", "Published 21 August 2024"), a dateline with a year, or a short header line
     holding a full date. A label counts only near the start of its line: in a story's sentence
     "the agreement dated 28 April 1949" dates something else (on the Tehran Times corpus, whose
@@ -305,15 +304,12 @@ def _stated_date(text: str, lower: dt.date | None) -> dt.date | None:
     def fits(d: dt.date | None) -> bool:
         return d is not None and (lower is None or d >= lower)
 
-    head_lines = _head_lines(text)
     for line in head_lines:
         label = _LABEL.search(line)
         if label and label.start() <= _LABEL_LEAD:
             m = _FULL_DATE.match(line, label.end())
             if m and fits(d := _full_date(m)):
                 return d
-    # The dateline opens the story: the first line, or the second after a headline.
-    dateline = next((m for line in head_lines[:2] if (m := _DATELINE.match(line))), None)
     if dateline and (dateline.group("dmd_y") or dateline.group("mdd_y")):
         year = int(dateline.group("dmd_y") or dateline.group("mdd_y"))
         month = _to_int_month(dateline.group("dmd_m") or dateline.group("mdd_m"))
